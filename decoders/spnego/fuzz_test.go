@@ -1,0 +1,91 @@
+package spnego
+
+import (
+	"errors"
+	"testing"
+
+	"golang.org/x/crypto/cryptobyte"
+)
+
+// seedTokens are real tokens of every kind: SMB2 (Samba, Windows), LDAP,
+// HTTP Negotiate.
+func seedTokens(tb testing.TB) [][]byte {
+	var out [][]byte
+	for _, rel := range []string{
+		realImpl + "smb2_ntlmv2_hostname_signed.pcap",
+		realImpl + "smb2_kerberos_hostname.pcap",
+		"public/arkime/tests/pcap/wireshark-smb-on-windows10.pcap",
+	} {
+		for _, b := range frameBlobs(tb, rel) {
+			out = append(out, b)
+		}
+	}
+	for _, b := range frameLDAP(tb, realImpl+"ldap_spnego_ntlm_sealed.pcap") {
+		out = append(out, b)
+	}
+	for _, b := range frameHTTP(tb, realImpl+"http_negotiate_kerberos.pcap") {
+		out = append(out, b)
+	}
+	return out
+}
+
+func FuzzParse(f *testing.F) {
+	for _, b := range seedTokens(f) {
+		f.Add(b)
+		if tok, err := Parse(b); err == nil && len(tok.MechToken) > 0 {
+			f.Add(tok.MechToken) // GSS krb5 / NTLMSSP / NEGOEX inner tokens
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		tok, err := Parse(b)
+		_ = InnerMech(b)
+		_ = InnerMech(tok.MechToken)
+		_ = InnerMech(tok.ResponseToken)
+		if err != nil {
+			if !errors.Is(err, ErrTruncated) && !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrUnsupported) {
+				t.Fatalf("error %v wraps no sentinel", err)
+			}
+			return
+		}
+		if tok.Kind < KindInit || tok.Kind > KindRawKerberos || tok.NumMechTypes < 0 || tok.NumMechTypes > len(tok.MechTypes) {
+			t.Fatalf("bad token %+v", tok)
+		}
+		if tok.Kind != KindResp && (tok.NegState != NegStateAbsent || tok.ResponseToken != nil || tok.SupportedMech != MechUnknown) {
+			t.Fatalf("NegTokenResp fields on %v", tok.Kind)
+		}
+		if tok.NegState < NegStateAbsent {
+			t.Fatalf("negState %d", tok.NegState)
+		}
+		// Token bytes are sub-slices of the input, never copies.
+		for _, sub := range [][]byte{tok.MechToken, tok.ResponseToken} {
+			if len(sub) > 0 && !within(b, sub) {
+				t.Fatal("token outside the input")
+			}
+		}
+		if (tok.Kind == KindRawNTLM) != (InnerMech(b) == MechNTLM) {
+			t.Fatalf("raw NTLM: kind %v, InnerMech %v", tok.Kind, InnerMech(b))
+		}
+		// A token that decodes is exactly one element (or an NTLMSSP
+		// message): one byte less is truncated.
+		if tok.Kind != KindRawNTLM {
+			s := cryptobyte.String(b)
+			if _, _, err := readElement(&s); err != nil {
+				t.Fatal(err)
+			}
+			n := len(b) - len(s)
+			if _, err := Parse(b[:n-1]); !errors.Is(err, ErrTruncated) {
+				t.Fatalf("prefix %d: %v", n-1, err)
+			}
+		}
+	})
+}
+
+// within reports whether sub starts inside b and ends by its end.
+func within(b, sub []byte) bool {
+	for i := range b {
+		if &b[i] == &sub[0] {
+			return len(b)-i >= len(sub)
+		}
+	}
+	return false
+}

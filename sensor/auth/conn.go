@@ -1,0 +1,105 @@
+package auth
+
+import (
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/binary"
+	"net/netip"
+	"time"
+)
+
+// Conn is what a carrier knows of its connection, and where its findings go.
+type Conn struct {
+	Client, Server netip.AddrPort
+	UDP            bool
+	emit           func(*Finding)
+	observer       string
+	communityID    string
+}
+
+// NewConn makes the connection context handed to a carrier.
+func NewConn(client, server netip.AddrPort, udp bool, observer string, emit func(*Finding)) *Conn {
+	return &Conn{Client: client, Server: server, UDP: udp, observer: observer, emit: emit}
+}
+
+// Emit completes a finding with the connection's facts, raises its flags and
+// hands it to the sinks.
+func (c *Conn) Emit(f *Finding, protocol string, ts time.Time) {
+	f.Time = ts
+	f.Client, f.Server = c.Client, c.Server
+	f.Transport = "tcp"
+	if c.UDP {
+		f.Transport = "udp"
+	}
+	f.Protocol = protocol
+	if c.communityID == "" {
+		c.communityID = CommunityID(c.Client, c.Server, c.UDP)
+	}
+	f.CommunityID = c.communityID
+	f.Observer = c.observer
+	f.Evaluate()
+	if c.emit != nil {
+		c.emit(f)
+	}
+}
+
+// Handler consumes the reassembled bytes of one connection. One handler
+// serves one connection and is driven by one goroutine.
+type Handler interface {
+	// Feed is given the next in-order bytes of one direction. It returns how
+	// many it consumed; the rest is presented again with more data. A result
+	// larger than len(b) asks the stream to skip that many bytes in all, the
+	// excess unseen: bulk payloads are passed over without being copied.
+	Feed(toServer bool, b []byte, ts time.Time) int
+	// Gap says bytes were lost in one direction before the next Feed; the
+	// handler resynchronises or gives up on that direction.
+	Gap(toServer bool, ts time.Time)
+	// Close ends the connection: attempts still waiting for an outcome are
+	// emitted with outcome unknown.
+	Close(ts time.Time)
+}
+
+// Verdict is a carrier's answer to "is this stream yours?".
+type Verdict uint8
+
+const (
+	No Verdict = iota
+	Maybe        // not enough bytes yet to say
+	Yes
+)
+
+// Carrier is the registration of one protocol that carries authentication.
+type Carrier struct {
+	Name string
+	// Ports the protocol is usually served on: a hint for telling client
+	// from server in captures that begin mid-connection, not a filter.
+	Ports []uint16
+	// Detect looks at the first bytes the client (toServer) or the server
+	// sent and says whether the stream is this protocol.
+	Detect func(toServer bool, first []byte) Verdict
+	// New makes the handler for one connection.
+	New func(c *Conn) Handler
+}
+
+// CommunityID is the Community ID v1 flow hash (seed 0) of a TCP or UDP
+// connection: "1:" + base64(sha1(seed, ordered endpoints, proto, ports)).
+func CommunityID(a, b netip.AddrPort, udp bool) string {
+	proto := byte(6)
+	if udp {
+		proto = 17
+	}
+	aa, ba := a.Addr().Unmap(), b.Addr().Unmap()
+	// the smaller endpoint goes first, so both directions hash alike
+	if c := aa.Compare(ba); c > 0 || (c == 0 && a.Port() > b.Port()) {
+		a, b, aa, ba = b, a, ba, aa
+	}
+	buf := make([]byte, 0, 2+16+16+2+4)
+	buf = append(buf, 0, 0) // seed
+	buf = append(buf, aa.AsSlice()...)
+	buf = append(buf, ba.AsSlice()...)
+	buf = append(buf, proto, 0)
+	buf = binary.BigEndian.AppendUint16(buf, a.Port())
+	buf = binary.BigEndian.AppendUint16(buf, b.Port())
+	sum := sha1.Sum(buf)
+	return "1:" + base64.StdEncoding.EncodeToString(sum[:])
+}

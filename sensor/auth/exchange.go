@@ -1,0 +1,280 @@
+package auth
+
+import (
+	"ntlmsensor/decoders/kerberos"
+	"ntlmsensor/decoders/ntlmssp"
+	"ntlmsensor/decoders/spnego"
+)
+
+// Exchange follows one authentication exchange on a carrier (an SMB session
+// setup, the requests of one HTTP connection, an LDAP bind): the tokens each
+// side sends, until the client's final one (NTLM AUTHENTICATE or Kerberos
+// AP-REQ). The carrier then says how it ended, with Finish.
+type Exchange struct {
+	f        Finding
+	pending  bool // a final client token awaits its outcome
+	spnego   bool // some token of this exchange came wrapped in SPNEGO
+	negState spnego.NegState
+	// Err is the last token that could not be decoded, for the carrier to count.
+	Err error
+}
+
+// Pending reports whether a final client token awaits its outcome.
+func (x *Exchange) Pending() bool { return x.pending }
+
+// Started reports whether any token was seen.
+func (x *Exchange) Started() bool { return x.f.Mechanism != "" || x.spnego }
+
+// Rejected reports whether the server's last SPNEGO answer was reject.
+func (x *Exchange) Rejected() bool { return x.negState == spnego.Reject }
+
+// Accepted reports whether the server's last SPNEGO answer was accept-completed.
+func (x *Exchange) Accepted() bool { return x.negState == spnego.AcceptCompleted }
+
+// Reset forgets the exchange but keeps what the server offered for the
+// connection (a new attempt on the same connection keeps that context).
+func (x *Exchange) Reset() {
+	offered := x.f.ServerOfferedKerberos
+	*x = Exchange{}
+	x.f.ServerOfferedKerberos = offered
+}
+
+// ServerOffer takes the server's SPNEGO hint (SMB2/SMB1 NEGOTIATE response
+// security blob, MS-SPNG 2.2.1 NegTokenInit2): does it offer Kerberos?
+func (x *Exchange) ServerOffer(blob []byte) {
+	t, err := spnego.Parse(blob)
+	if err != nil || t.Kind != spnego.KindInit {
+		return
+	}
+	for _, m := range t.Mechs() {
+		if isKerberos(m) {
+			x.f.ServerOfferedKerberos = true
+		}
+	}
+}
+
+// OfferKerberos records that the server offered Kerberos by other means
+// (HTTP "WWW-Authenticate: Negotiate", SASL GSSAPI advertised).
+func (x *Exchange) OfferKerberos() { x.f.ServerOfferedKerberos = true }
+
+// OffersKerberos reports whether the server offered Kerberos.
+func (x *Exchange) OffersKerberos() bool { return x.f.ServerOfferedKerberos }
+
+func isKerberos(m spnego.Mech) bool {
+	return m == spnego.MechKerberos || m == spnego.MechMSKerberos
+}
+
+// ClientToken takes a token the client sent: SPNEGO (RFC 4178), a raw
+// NTLMSSP message, or a Kerberos GSS token. It reports whether the token
+// was the client's final one, which makes an attempt.
+func (x *Exchange) ClientToken(tok []byte) bool {
+	if ntlmssp.Find(tok) == 0 {
+		return x.clientNTLM(tok)
+	}
+	t, err := spnego.Parse(tok)
+	if err != nil {
+		x.Err = err
+		return false
+	}
+	switch t.Kind {
+	case spnego.KindInit:
+		x.spnego = true
+		x.f.SPNEGO = True
+		x.f.Offered = x.f.Offered[:0]
+		for _, m := range t.Mechs() {
+			if isKerberos(m) {
+				x.f.ClientOfferedKerberos = true
+			}
+			x.f.Offered = appendMech(x.f.Offered, m)
+		}
+		return x.clientInner(t.MechToken)
+	case spnego.KindResp:
+		x.spnego = true
+		x.f.SPNEGO = True
+		return x.clientInner(t.ResponseToken)
+	case spnego.KindRawNTLM:
+		return x.clientNTLM(tok)
+	case spnego.KindMech, spnego.KindRawKerberos:
+		if !x.spnego {
+			x.f.SPNEGO = False
+		}
+		return x.clientKerberos(t.MechToken)
+	}
+	return false
+}
+
+func appendMech(list []string, m spnego.Mech) []string {
+	s := m.String()
+	for _, have := range list {
+		if have == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
+
+func (x *Exchange) clientInner(tok []byte) bool {
+	switch spnego.InnerMech(tok) {
+	case spnego.MechNTLM:
+		return x.clientNTLM(tok)
+	case spnego.MechKerberos:
+		return x.clientKerberos(tok)
+	}
+	return false
+}
+
+// clientNTLM reads NEGOTIATE and AUTHENTICATE [MS-NLMP 2.2.1.1, 2.2.1.3].
+func (x *Exchange) clientNTLM(tok []byte) bool {
+	if !x.spnego {
+		x.f.SPNEGO = False
+	}
+	x.f.Mechanism = "ntlm"
+	typ, ok := ntlmssp.Peek(tok)
+	if !ok {
+		return false
+	}
+	n := &x.f.NTLM
+	switch typ {
+	case ntlmssp.NegotiateType:
+		m, err := ntlmssp.ParseNegotiate(tok)
+		if err != nil {
+			x.Err = err
+			return false
+		}
+		if m.HasVersion {
+			n.ClientVersion = m.Version.String()
+		}
+	case ntlmssp.AuthenticateType:
+		a, err := ntlmssp.ParseAuthenticate(tok)
+		if err != nil {
+			x.Err = err
+			return false
+		}
+		x.f.HasUser = true
+		x.f.UserName, x.f.UserDomain = a.User, a.Domain
+		n.Workstation = a.Workstation
+		n.Version = string(a.Kind())
+		n.LMResponse = OptOf(a.RealLMResponse())
+		if a.HasClientInfo {
+			n.TargetName = a.ClientInfo.TargetName
+		}
+		n.MIC = OptOf(a.HasMIC)
+		n.Flags, n.HasFlags = uint32(a.Flags), true
+		n.Sign = OptOf(a.Flags&ntlmssp.FlagSign != 0)
+		n.Seal = OptOf(a.Flags&ntlmssp.FlagSeal != 0)
+		if a.HasVersion {
+			n.ClientVersion = a.Version.String()
+		}
+		x.pending = true
+		return true
+	}
+	return false
+}
+
+// clientKerberos reads an AP-REQ [RFC 4120 5.5.1] in its GSS wrapper.
+func (x *Exchange) clientKerberos(tok []byte) bool {
+	x.f.Mechanism = "kerberos"
+	m, err := kerberos.ParseGSS(tok)
+	if err != nil {
+		x.Err = err
+		return false
+	}
+	if m.Type != kerberos.APReq {
+		return false
+	}
+	k := &x.f.Kerberos
+	k.Request = "AP"
+	k.Realm = m.Realm
+	k.SName = m.SName.String()
+	if m.HasTicket {
+		k.TicketEtype = m.TicketEtype
+	}
+	x.pending = true
+	return true
+}
+
+// ServerToken takes a token the server sent: SPNEGO NegTokenResp, NTLM
+// CHALLENGE, Kerberos AP-REP or KRB-ERROR.
+func (x *Exchange) ServerToken(tok []byte) {
+	if ntlmssp.Find(tok) == 0 {
+		x.serverNTLM(tok)
+		return
+	}
+	t, err := spnego.Parse(tok)
+	if err != nil {
+		x.Err = err
+		return
+	}
+	switch t.Kind {
+	case spnego.KindResp:
+		x.negState = t.NegState
+		x.serverInner(t.ResponseToken)
+	case spnego.KindInit: // a server re-offering mechanisms
+		for _, m := range t.Mechs() {
+			if isKerberos(m) {
+				x.f.ServerOfferedKerberos = true
+			}
+		}
+	case spnego.KindRawNTLM:
+		x.serverNTLM(tok)
+	case spnego.KindMech, spnego.KindRawKerberos:
+		x.serverKerberos(t.MechToken)
+	}
+}
+
+func (x *Exchange) serverInner(tok []byte) {
+	switch spnego.InnerMech(tok) {
+	case spnego.MechNTLM:
+		x.serverNTLM(tok)
+	case spnego.MechKerberos:
+		x.serverKerberos(tok)
+	}
+}
+
+// serverNTLM reads the CHALLENGE [MS-NLMP 2.2.1.2]: the server's names and version.
+func (x *Exchange) serverNTLM(tok []byte) {
+	if typ, ok := ntlmssp.Peek(tok); !ok || typ != ntlmssp.ChallengeType {
+		return
+	}
+	c, err := ntlmssp.ParseChallenge(tok)
+	if err != nil {
+		x.Err = err
+		return
+	}
+	n := &x.f.NTLM
+	if c.HasVersion {
+		n.ServerVersion = c.Version.String()
+	}
+	if c.HasTargetInfo {
+		ti := &c.TargetInfo
+		n.ServerNbName, n.ServerNbDom = ti.NbComputer, ti.NbDomain
+		n.ServerDNSName, n.ServerDNSDom, n.ServerDNSTree = ti.DNSComputer, ti.DNSDomain, ti.DNSTree
+	}
+}
+
+// serverKerberos reads AP-REP or KRB-ERROR [RFC 4120 5.5.2, 5.9.1].
+func (x *Exchange) serverKerberos(tok []byte) {
+	m, err := kerberos.ParseGSS(tok)
+	if err != nil {
+		x.Err = err
+		return
+	}
+	if m.Type == kerberos.KRBError {
+		x.f.Kerberos.Error = kerberos.ErrorName(m.ErrorCode)
+	}
+}
+
+// KerberosError is the KRB-ERROR the server answered with, if any.
+func (x *Exchange) KerberosError() string { return x.f.Kerberos.Error }
+
+// Finding returns the attempt's finding for the carrier to complete with
+// its own facts (SMB, HTTP, LDAP fields) before it is emitted. The exchange
+// is reset: later tokens start a new attempt.
+func (x *Exchange) Finish(outcome Outcome, reason string) *Finding {
+	f := new(Finding)
+	*f = x.f
+	f.Offered = append([]string(nil), x.f.Offered...)
+	f.Outcome, f.Reason = outcome, reason
+	x.Reset()
+	return f
+}

@@ -1,0 +1,127 @@
+// Package auth turns the authentication tokens that carriers (SMB, HTTP,
+// LDAP, ...) hand it into findings: one per authentication attempt, in the
+// shape fixed by the output contract (README "Output"), with the flags that
+// say what is wrong about it.
+package auth
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Outcome of an attempt: event.outcome.
+type Outcome string
+
+const (
+	Success Outcome = "success"
+	Failure Outcome = "failure"
+	Unknown Outcome = "unknown"
+)
+
+// Opt is a boolean that may be absent: absent facts are omitted from the
+// output, never written as false.
+type Opt uint8
+
+const (
+	Unset Opt = iota
+	False
+	True
+)
+
+// OptOf turns a known boolean into an Opt.
+func OptOf(b bool) Opt {
+	if b {
+		return True
+	}
+	return False
+}
+
+// Finding is one authentication attempt. Field comments name the output
+// field; empty strings and Unset values are omitted.
+type Finding struct {
+	Time        time.Time // @timestamp
+	Outcome     Outcome   // event.outcome
+	Reason      string    // event.reason
+	Client      netip.AddrPort
+	Server      netip.AddrPort
+	Transport   string // network.transport
+	Protocol    string // network.protocol
+	CommunityID string // network.community_id
+
+	HasUser    bool   // user.name is written even when empty (anonymous logon)
+	UserName   string // user.name
+	UserDomain string // user.domain
+
+	Mechanism string   // auth.mechanism
+	SPNEGO    Opt      // auth.spnego
+	Offered   []string // auth.offered
+
+	NTLM     NTLMFacts
+	Kerberos KerberosFacts
+	SMB      SMBFacts
+	HTTP     HTTPFacts
+	LDAP     LDAPFacts
+
+	Flags    []Flag // flags
+	Observer string // observer.name
+
+	// Facts that decide flags but are not written out.
+	ServerOfferedKerberos bool // SPNEGO hint / WWW-Authenticate: Negotiate listed Kerberos
+	ClientOfferedKerberos bool // the client's own SPNEGO mechTypes listed Kerberos
+	TLS                   bool // the carrier ran inside TLS (LDAPS, StartTLS)
+	SASLWrapped           bool // LDAP PDUs after the bind were SASL-wrapped
+}
+
+// NTLMFacts are the ntlm.* fields.
+type NTLMFacts struct {
+	Version       string // ntlm.version
+	LMResponse    Opt    // ntlm.lm_response
+	Workstation   string // ntlm.workstation
+	TargetName    string // ntlm.target_name
+	MIC           Opt    // ntlm.mic
+	Sign, Seal    Opt    // ntlm.sign, ntlm.seal
+	Flags         uint32 // ntlm.flags
+	HasFlags      bool
+	ClientVersion string // ntlm.client_version
+	ServerVersion string // ntlm.server_version
+	ServerNbName  string // ntlm.server.nb_name
+	ServerNbDom   string // ntlm.server.nb_domain
+	ServerDNSName string // ntlm.server.dns_name
+	ServerDNSDom  string // ntlm.server.dns_domain
+	ServerDNSTree string // ntlm.server.dns_tree
+}
+
+// KerberosFacts are the kerberos.* fields.
+type KerberosFacts struct {
+	Request      string  // kerberos.request: AS, TGS, AP
+	Realm        string  // kerberos.realm
+	SName        string  // kerberos.sname
+	Etypes       []int32 // kerberos.etypes
+	TicketEtype  int32   // kerberos.ticket_etype (0: absent)
+	SessionEtype int32   // kerberos.session_etype (0: absent)
+	Error        string  // kerberos.error
+}
+
+// SMBFacts are the smb.* fields.
+type SMBFacts struct {
+	Version         string // smb.version
+	SigningRequired Opt    // smb.signing_required
+	Signed          Opt    // smb.signed
+	Encrypted       Opt    // smb.encrypted
+	Tree            string // smb.tree
+}
+
+// HTTPFacts are http.* and url.domain.
+type HTTPFacts struct {
+	Method     string // http.request.method
+	StatusCode int    // http.response.status_code (0: absent)
+	Host       string // url.domain
+}
+
+// LDAPFacts are the ldap.* fields.
+type LDAPFacts struct {
+	Bind          string // ldap.bind: simple, sasl, sicily
+	SASLMechanism string // ldap.sasl_mechanism
+	ResultCode    int    // ldap.result_code
+	HasResult     bool
+}

@@ -1,0 +1,213 @@
+package auth
+
+import (
+	"net/netip"
+	"strings"
+)
+
+// Flag is one thing wrong about an authentication; its id is part of the
+// output contract.
+type Flag string
+
+const (
+	FlagNTLMv1          Flag = "ntlm_v1"
+	FlagNTLMLM          Flag = "ntlm_lm"
+	FlagNTLMAnonymous   Flag = "ntlm_anonymous"
+	FlagIPTarget        Flag = "ip_target"
+	FlagNTLMFallback    Flag = "ntlm_fallback"
+	FlagNTLMDirect      Flag = "ntlm_direct"
+	FlagLocalAccount    Flag = "local_account"
+	FlagNTLMNoMIC       Flag = "ntlm_no_mic"
+	FlagSMBUnsigned     Flag = "smb_unsigned"
+	FlagSMB1            Flag = "smb1"
+	FlagLDAPUnsigned    Flag = "ldap_unsigned"
+	FlagLDAPCleartext   Flag = "ldap_cleartext"
+	FlagKrbRC4          Flag = "krb_rc4"
+	FlagKrbSPNUnknown   Flag = "krb_spn_unknown"
+	FlagKrbClockSkew    Flag = "krb_clock_skew"
+	FlagKrbPreauthFaild Flag = "krb_preauth_failed"
+)
+
+// FlagInfo documents a flag: when it is raised and what to do about it.
+type FlagInfo struct {
+	ID          Flag
+	RaisedWhen  string
+	Remediation string
+}
+
+// Flags lists every flag in contract order; the README table and
+// `ntlmsensor -list-flags` are made from it.
+var Flags = []FlagInfo{
+	{FlagNTLMv1, "NTLMv1 or NTLMv1-ESS NT response", "crackable to the NT hash; disable NTLMv1 (LmCompatibilityLevel 5)"},
+	{FlagNTLMLM, "a real LM response", "LM hash exposure; disable LM"},
+	{FlagNTLMAnonymous, "anonymous NTLM (empty user, empty responses)", "null sessions; restrict anonymous access"},
+	{FlagIPTarget, "the service was addressed by IP: target name, SMB tree, HTTP Host or Kerberos sname is an IP literal", "no SPN for an IP, so Kerberos cannot work; use names or register IP SPNs"},
+	{FlagNTLMFallback, "the server offered Kerberos (SPNEGO mechTypes / Negotiate) but NTLM was used", "Kerberos failed for this client: SPN, DNS, clock or KDC reachability"},
+	{FlagNTLMDirect, "NTLM not wrapped in SPNEGO (Authorization: NTLM, raw NTLMSSP)", "the app calls NTLM directly; have it call Negotiate"},
+	{FlagLocalAccount, "user.domain is the server's own NetBIOS name, or empty / . for a non-anonymous user", "local account: Kerberos impossible today (LocalKDC)"},
+	{FlagNTLMNoMIC, "NTLMv2 AUTHENTICATE without a MIC", "old client, or MIC removed in transit (CVE-2019-1040)"},
+	{FlagSMBUnsigned, "SMB session where the server does not require signing and messages are not signed", "NTLM relay target; require SMB signing"},
+	{FlagSMB1, "SMB1 used", "SMB1 is deprecated; disable it"},
+	{FlagLDAPUnsigned, "LDAP bind without integrity (NTLM without SIGN/SEAL, SASL without wrapping) and no TLS", "relay to LDAP; require LDAP signing and channel binding"},
+	{FlagLDAPCleartext, "simple bind with a password on a cleartext connection", "password in clear on the wire"},
+	{FlagKrbRC4, "RC4-HMAC (etype 23/24) used for a ticket or session key, or the only etypes offered are RC4/DES", "RC4 is being removed from Kerberos; enable AES on the account"},
+	{FlagKrbSPNUnknown, "KDC_ERR_S_PRINCIPAL_UNKNOWN", "missing SPN: the client falls back to NTLM"},
+	{FlagKrbClockSkew, "KRB_AP_ERR_SKEW", "clocks more than 5 min apart: Kerberos fails"},
+	{FlagKrbPreauthFaild, "KDC_ERR_PREAUTH_FAILED", "wrong password (spraying when many)"},
+}
+
+// Evaluate sets f.Flags from the facts gathered in f. Every carrier's
+// findings go through here, so a flag means the same thing everywhere.
+func (f *Finding) Evaluate() {
+	fl := f.Flags[:0]
+	add := func(x Flag) { fl = append(fl, x) }
+	n := &f.NTLM
+	isNTLM := f.Mechanism == "ntlm" || f.Mechanism == "smb1-challenge"
+
+	if isNTLM {
+		switch n.Version {
+		case "NTLMv1", "NTLMv1-ESS":
+			add(FlagNTLMv1)
+		}
+		if n.LMResponse == True {
+			add(FlagNTLMLM)
+		}
+		if n.Version == "anonymous" {
+			add(FlagNTLMAnonymous)
+		}
+	}
+	if f.ipTarget() {
+		add(FlagIPTarget)
+	}
+	if f.Mechanism == "ntlm" {
+		if f.ServerOfferedKerberos || f.ClientOfferedKerberos {
+			add(FlagNTLMFallback)
+		}
+		if f.SPNEGO == False {
+			add(FlagNTLMDirect)
+		}
+	}
+	if isNTLM && n.Version != "anonymous" && f.localAccount() {
+		add(FlagLocalAccount)
+	}
+	if f.Mechanism == "ntlm" && n.Version == "NTLMv2" && n.MIC == False {
+		add(FlagNTLMNoMIC)
+	}
+	if f.Protocol == "smb" && f.SMB.Encrypted != True && f.SMB.SigningRequired == False && f.SMB.Signed == False {
+		add(FlagSMBUnsigned)
+	}
+	if f.Protocol == "smb" && f.SMB.Version == "1" {
+		add(FlagSMB1)
+	}
+	if f.Protocol == "ldap" && !f.TLS && f.ldapUnsigned() {
+		add(FlagLDAPUnsigned)
+	}
+	if f.Protocol == "ldap" && f.Mechanism == "simple" && !f.TLS {
+		add(FlagLDAPCleartext)
+	}
+	k := &f.Kerberos
+	if isRC4(k.TicketEtype) || isRC4(k.SessionEtype) || weakOnly(k.Etypes) {
+		add(FlagKrbRC4)
+	}
+	switch k.Error {
+	case "KDC_ERR_S_PRINCIPAL_UNKNOWN":
+		add(FlagKrbSPNUnknown)
+	case "KRB_AP_ERR_SKEW":
+		add(FlagKrbClockSkew)
+	case "KDC_ERR_PREAUTH_FAILED":
+		add(FlagKrbPreauthFaild)
+	}
+	if fl == nil {
+		fl = []Flag{}
+	}
+	f.Flags = fl
+}
+
+// ipTarget: the name the client used for the service is an IP literal.
+func (f *Finding) ipTarget() bool {
+	if f.NTLM.TargetName != "" && isIP(hostOfSPN(f.NTLM.TargetName)) {
+		return true
+	}
+	if f.SMB.Tree != "" && isIP(hostOfUNC(f.SMB.Tree)) {
+		return true
+	}
+	if f.HTTP.Host != "" && isIP(f.HTTP.Host) {
+		return true
+	}
+	return f.Kerberos.SName != "" && isIP(hostOfSPN(f.Kerberos.SName))
+}
+
+// localAccount: the account belongs to the server itself, not a domain.
+func (f *Finding) localAccount() bool {
+	d := f.UserDomain
+	if d == "" || d == "." {
+		// a UPN (user@domain.tld) in the user field names its domain itself
+		return !strings.Contains(f.UserName, "@")
+	}
+	return f.NTLM.ServerNbName != "" && strings.EqualFold(d, f.NTLM.ServerNbName)
+}
+
+func (f *Finding) ldapUnsigned() bool {
+	switch f.Mechanism {
+	case "ntlm":
+		return f.NTLM.Sign != True && f.NTLM.Seal != True
+	case "kerberos":
+		return f.LDAP.Bind == "sasl" && !f.SASLWrapped
+	}
+	return false
+}
+
+func isRC4(e int32) bool { return e == 23 || e == 24 }
+
+// weakOnly: every etype the client offered is RC4 or DES.
+func weakOnly(es []int32) bool {
+	if len(es) == 0 {
+		return false
+	}
+	for _, e := range es {
+		switch e {
+		case 1, 2, 3, 23, 24:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// hostOfSPN returns the host part of service/host[:port][/name].
+func hostOfSPN(spn string) string {
+	i := strings.IndexByte(spn, '/')
+	if i < 0 {
+		return ""
+	}
+	h := spn[i+1:]
+	if j := strings.IndexByte(h, '/'); j >= 0 {
+		h = h[:j]
+	}
+	if k := strings.IndexByte(h, '@'); k >= 0 {
+		h = h[:k]
+	}
+	return h
+}
+
+// hostOfUNC returns the server part of \\server\share.
+func hostOfUNC(p string) string {
+	p = strings.TrimLeft(p, `\/`)
+	if i := strings.IndexAny(p, `\/`); i >= 0 {
+		p = p[:i]
+	}
+	return p
+}
+
+// isIP accepts an IPv4 or IPv6 literal, with an optional :port or [brackets].
+func isIP(h string) bool {
+	if h == "" {
+		return false
+	}
+	if ap, err := netip.ParseAddrPort(h); err == nil {
+		return ap.Addr().IsValid()
+	}
+	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	_, err := netip.ParseAddr(h)
+	return err == nil
+}

@@ -1,0 +1,271 @@
+package capture
+
+import (
+	"bufio"
+	"compress/gzip"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+)
+
+// Source yields raw packets.
+type Source interface {
+	// ReadPacket returns the next packet. data is valid only until the next
+	// call (buffers are reused). io.EOF at the end.
+	ReadPacket() (data []byte, ci gopacket.CaptureInfo, err error)
+	// LinkType of the packet just returned (pcapng may mix interfaces with
+	// different link types: use ci.InterfaceIndex).
+	LinkType() layers.LinkType
+	Name() string
+	Close() error
+}
+
+// Errors wrapped by OpenFile, NewReader and ReadPacket; the message names
+// the file, e.g. "x.pcap: truncated packet record after 1234 packets".
+var (
+	ErrNotCapture          = errors.New("not a pcap or pcapng file")
+	ErrUnsupportedLinkType = errors.New("unsupported link type")
+	ErrTruncatedFile       = errors.New("truncated packet record")
+	ErrMalformedFile       = errors.New("malformed capture file")
+)
+
+// MaxPacketSize is the largest packet record accepted. libpcap caps at
+// 256 KiB; this leaves room for TSO/GRO super-packets while bounding the
+// buffer a lying length field can make us allocate.
+const MaxPacketSize = 1 << 20
+
+// readBufferSize is the bufio buffer: records up to this size are returned
+// straight from it without a copy.
+const readBufferSize = 256 << 10
+
+// pcap magic numbers (draft-ietf-opsawg-pcap section 4), as read big-endian.
+const (
+	magicMicros       = 0xa1b2c3d4
+	magicNanos        = 0xa1b23c4d
+	magicMicrosSwap   = 0xd4c3b2a1
+	magicNanosSwap    = 0x4d3cb2a1
+	magicModified     = 0xa1b2cd34 // Kuznetzov's patched libpcap: 24-byte records
+	magicModifiedSwap = 0x34cdb2a1
+	magicPcapng       = 0x0a0d0d0a // pcapng Section Header Block type
+)
+
+// OpenFile opens a pcap or pcapng file, detected by magic number (all four
+// pcap magics incl. nanosecond and swapped; pcapng), transparently
+// gzip-decompressed (magic 1f 8b); "-" reads stdin.
+func OpenFile(path string) (Source, error) {
+	if path == "-" {
+		return newSource(os.Stdin, "stdin", nil)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err // *PathError already names the file
+	}
+	s, err := newSource(f, path, f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// NewReader reads a pcap or pcapng stream (optionally gzip-compressed) from
+// r; name is used in errors and by Name. Close does not close r.
+func NewReader(r io.Reader, name string) (Source, error) {
+	return newSource(r, name, nil)
+}
+
+// reader is the state shared by the pcap and pcapng readers.
+type reader struct {
+	name    string
+	closer  io.Closer
+	gz      *gzip.Reader
+	r       *bufio.Reader
+	buf     []byte // copy buffer for records larger than the bufio buffer
+	packets int    // packets delivered
+	err     error  // sticky: once set, every ReadPacket returns it
+}
+
+func newSource(rd io.Reader, name string, closer io.Closer) (Source, error) {
+	base := reader{name: name, closer: closer, r: bufio.NewReaderSize(rd, readBufferSize)}
+	if m, _ := base.r.Peek(2); len(m) == 2 && m[0] == 0x1f && m[1] == 0x8b {
+		gz, err := gzip.NewReader(base.r)
+		if err != nil {
+			return nil, fmt.Errorf("%s: gzip: %v", name, err)
+		}
+		base.gz = gz
+		base.r = bufio.NewReaderSize(gz, readBufferSize)
+	}
+	m, err := base.r.Peek(4)
+	if len(m) < 4 {
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s: %v", name, err)
+		}
+		return nil, fmt.Errorf("%s: %w", name, ErrNotCapture)
+	}
+	switch binary.BigEndian.Uint32(m) {
+	case magicPcapng:
+		return openPcapng(base)
+	case magicMicros, magicNanos, magicMicrosSwap, magicNanosSwap, magicModified, magicModifiedSwap:
+		return openPcap(base)
+	}
+	return nil, fmt.Errorf("%s: %w", name, ErrNotCapture)
+}
+
+func (r *reader) Name() string { return r.name }
+
+func (r *reader) Close() error {
+	if r.gz != nil {
+		r.gz.Close()
+	}
+	if r.closer != nil {
+		c := r.closer
+		r.closer = nil
+		return c.Close()
+	}
+	return nil
+}
+
+// fail records and returns the error that ends the stream. A short read is a
+// truncated record; other read errors (bad gzip data, I/O) keep their text.
+func (r *reader) fail(err error) error {
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		r.err = fmt.Errorf("%s: %w after %d packets", r.name, ErrTruncatedFile, r.packets)
+	default:
+		r.err = fmt.Errorf("%s: read error after %d packets: %v", r.name, r.packets, err)
+	}
+	return r.err
+}
+
+// malformed records a format violation.
+func (r *reader) malformed(format string, args ...any) error {
+	r.err = fmt.Errorf("%s: %w after %d packets: %s", r.name, ErrMalformedFile, r.packets, fmt.Sprintf(format, args...))
+	return r.err
+}
+
+// take returns the next n bytes, straight from the bufio buffer when they
+// fit (valid until the next read) or copied into r.buf.
+func (r *reader) take(n int) ([]byte, error) {
+	if n <= readBufferSize {
+		b, err := r.r.Peek(n)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+		r.r.Discard(n)
+		return b, nil
+	}
+	if cap(r.buf) < n {
+		r.buf = make([]byte, n)
+	}
+	b := r.buf[:n]
+	if _, err := io.ReadFull(r.r, b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// skip discards n bytes without buffering them.
+func (r *reader) skip(n int64) error {
+	for n > 0 {
+		step := n
+		if step > 1<<30 {
+			step = 1 << 30
+		}
+		d, err := r.r.Discard(int(step))
+		n -= int64(d)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// pcapFile reads the classic libpcap format.
+type pcapFile struct {
+	reader
+	order    binary.ByteOrder
+	nanos    bool
+	recLen   int // record header length: 16, or 24 for the modified format
+	linkType layers.LinkType
+}
+
+// draft-ietf-opsawg-pcap section 4 File Header: magic, version major/minor,
+// reserved1, reserved2, snaplen, FCS bits + link type (all 4 bytes but versions).
+func openPcap(base reader) (Source, error) {
+	h, err := base.r.Peek(24)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", base.name, ErrNotCapture)
+	}
+	s := &pcapFile{reader: base, recLen: 16}
+	magic := binary.BigEndian.Uint32(h)
+	switch magic {
+	case magicMicros, magicNanos, magicModified:
+		s.order = binary.BigEndian
+	default:
+		s.order = binary.LittleEndian
+	}
+	s.nanos = magic == magicNanos || magic == magicNanosSwap
+	if magic == magicModified || magic == magicModifiedSwap {
+		s.recLen = 24
+	}
+	// libpcap's LT_LINKTYPE: the low 26 bits; the top bits carry FCS info.
+	lt := s.order.Uint32(h[20:]) & 0x03ffffff
+	if lt > 0xffff || !SupportedLinkType(layers.LinkType(lt)) {
+		return nil, fmt.Errorf("%s: %w %d", base.name, ErrUnsupportedLinkType, lt)
+	}
+	s.linkType = layers.LinkType(lt)
+	s.r.Discard(24)
+	return s, nil
+}
+
+func (s *pcapFile) LinkType() layers.LinkType { return s.linkType }
+
+// draft-ietf-opsawg-pcap section 5 Packet Record: seconds, microseconds or
+// nanoseconds, captured length, original length; then the packet data.
+func (s *pcapFile) ReadPacket() ([]byte, gopacket.CaptureInfo, error) {
+	if s.err != nil {
+		return nil, gopacket.CaptureInfo{}, s.err
+	}
+	h, err := s.r.Peek(s.recLen)
+	if err != nil {
+		if len(h) == 0 && errors.Is(err, io.EOF) {
+			s.err = io.EOF
+			return nil, gopacket.CaptureInfo{}, io.EOF
+		}
+		return nil, gopacket.CaptureInfo{}, s.fail(err)
+	}
+	sec := s.order.Uint32(h[0:])
+	frac := s.order.Uint32(h[4:])
+	caplen := s.order.Uint32(h[8:])
+	origlen := s.order.Uint32(h[12:])
+	if caplen > MaxPacketSize {
+		return nil, gopacket.CaptureInfo{}, s.malformed("captured length %d exceeds %d", caplen, MaxPacketSize)
+	}
+	s.r.Discard(s.recLen)
+	data, err := s.take(int(caplen))
+	if err != nil {
+		return nil, gopacket.CaptureInfo{}, s.fail(err)
+	}
+	nsec := int64(frac)
+	if !s.nanos {
+		nsec *= 1000
+	}
+	s.packets++
+	return data, gopacket.CaptureInfo{
+		Timestamp:     time.Unix(int64(sec), nsec),
+		CaptureLength: int(caplen),
+		Length:        int(origlen),
+	}, nil
+}

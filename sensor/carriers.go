@@ -1,0 +1,16 @@
+package sensor
+
+import (
+	"ntlmsensor/decoders/http"
+	"ntlmsensor/decoders/smb"
+	"ntlmsensor/sensor/auth"
+)
+
+// Carriers are the protocols the sensor follows, in the order they are
+// asked to recognise a new connection. A new carrier is one line here.
+func Carriers() []*auth.Carrier {
+	return []*auth.Carrier{
+		smb.Carrier,
+		http.Carrier,
+	}
+}

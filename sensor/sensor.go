@@ -1,0 +1,336 @@
+// Package sensor is the pipeline: packets in, findings out. It keeps the
+// flow table, reassembles TCP, decides per connection from its first bytes
+// which carrier (SMB, HTTP, ...) it is, and feeds that carrier's handler.
+// Connections no carrier wants are marked ignored and cost one table lookup
+// per packet from then on.
+package sensor
+
+import (
+	"net/netip"
+	"time"
+
+	"ntlmsensor/sensor/auth"
+	"ntlmsensor/sensor/capture"
+)
+
+// Config bounds and wires one Sensor.
+type Config struct {
+	Carriers []*auth.Carrier
+	Emit     func(*auth.Finding) // called for every finding, from the sensor's goroutine
+	Observer string              // observer.name
+
+	MaxFlows        int           // flows tracked at once; the least recently seen goes first
+	MaxStreamBuffer int           // unconsumed bytes kept per direction
+	MaxOutOfOrder   int           // early segments kept per direction
+	MaxOutOfOrderB  int           // early bytes kept per direction
+	TCPIdle         time.Duration // a TCP connection silent this long is closed
+	UDPIdle         time.Duration // a UDP conversation silent this long is closed
+	DetectBytes     int           // bytes per direction looked at before a flow is ignored
+}
+
+// DefaultConfig is sized for a sensor on a busy link: at most a few hundred
+// MiB of state whatever arrives (see README "Memory").
+func DefaultConfig() Config {
+	return Config{
+		MaxFlows:        200_000,
+		MaxStreamBuffer: 256 << 10,
+		MaxOutOfOrder:   64,
+		MaxOutOfOrderB:  256 << 10,
+		TCPIdle:         5 * time.Minute,
+		UDPIdle:         30 * time.Second,
+		DetectBytes:     512,
+	}
+}
+
+// Stats counts what the sensor did, and every limit it hit.
+type Stats struct {
+	Packets, TCP, UDP   uint64
+	Flows               uint64 // flows created
+	FlowsIgnored        uint64 // flows no carrier wanted
+	FlowsEvicted        uint64 // flows dropped because MaxFlows was reached
+	FlowsIdle           uint64 // flows closed by idle timeout
+	Findings            uint64
+	Retransmitted       uint64
+	OutOfOrder          uint64
+	OutOfOrderLimitHits uint64
+	BufferLimitHits     uint64
+	Gaps                uint64
+	SkippedBytes        uint64
+}
+
+// Sensor is one pipeline worker. It is not safe for concurrent use: each
+// worker goroutine owns one, with its own flows.
+type Sensor struct {
+	cfg       Config
+	lim       limits
+	flows     map[flowKey]*flow
+	lru       flowList
+	now       time.Time
+	nextSweep time.Time
+	ports     map[uint16]bool // well-known server ports of all carriers
+	stats     Stats
+}
+
+// New makes a sensor.
+func New(cfg Config) *Sensor {
+	d := DefaultConfig()
+	if cfg.MaxFlows <= 0 {
+		cfg.MaxFlows = d.MaxFlows
+	}
+	if cfg.MaxStreamBuffer <= 0 {
+		cfg.MaxStreamBuffer = d.MaxStreamBuffer
+	}
+	if cfg.MaxOutOfOrder <= 0 {
+		cfg.MaxOutOfOrder = d.MaxOutOfOrder
+	}
+	if cfg.MaxOutOfOrderB <= 0 {
+		cfg.MaxOutOfOrderB = d.MaxOutOfOrderB
+	}
+	if cfg.TCPIdle <= 0 {
+		cfg.TCPIdle = d.TCPIdle
+	}
+	if cfg.UDPIdle <= 0 {
+		cfg.UDPIdle = d.UDPIdle
+	}
+	if cfg.DetectBytes <= 0 {
+		cfg.DetectBytes = d.DetectBytes
+	}
+	s := &Sensor{
+		cfg:   cfg,
+		lim:   limits{maxBuffer: cfg.MaxStreamBuffer, maxOOOSegs: cfg.MaxOutOfOrder, maxOOOBytes: cfg.MaxOutOfOrderB},
+		flows: make(map[flowKey]*flow),
+		ports: make(map[uint16]bool),
+	}
+	for _, c := range cfg.Carriers {
+		for _, p := range c.Ports {
+			s.ports[p] = true
+		}
+	}
+	return s
+}
+
+// Stats returns the counters so far.
+func (s *Sensor) Stats() Stats { return s.stats }
+
+// Packet processes one decoded TCP or UDP packet.
+func (s *Sensor) Packet(p *capture.Packet) {
+	s.stats.Packets++
+	s.now = p.Time
+	if !s.nextSweep.IsZero() && p.Time.After(s.nextSweep) {
+		s.sweep()
+	}
+	if s.nextSweep.IsZero() || p.Time.After(s.nextSweep) {
+		s.nextSweep = p.Time.Add(time.Second)
+	}
+	udp := p.Proto == 17
+	if udp {
+		s.stats.UDP++
+	} else {
+		s.stats.TCP++
+	}
+	key, srcIsA := makeKey(p.Src, p.Dst, p.SrcPort, p.DstPort, p.Proto)
+	f := s.flows[key]
+	if f == nil {
+		if len(p.Payload) == 0 && !udp && p.TCPFlags&(flagSYN) == 0 {
+			return // a bare ACK or FIN of a connection we never saw: nothing to learn
+		}
+		f = s.newFlow(key, srcIsA, p)
+	} else {
+		s.lru.touch(f)
+	}
+	f.last = p.Time
+	if f.state == ignored {
+		if !udp && p.TCPFlags&(flagFIN|flagRST) != 0 {
+			s.close(f)
+		}
+		return
+	}
+	toServer := srcIsA == f.aIsClient
+	d := 1
+	if toServer {
+		d = 0
+	}
+	if udp {
+		if len(p.Payload) > 0 {
+			s.deliver(f, toServer, p.Payload, p.Time)
+		}
+		return
+	}
+	st := &f.dir[d]
+	if p.TCPFlags&flagACK != 0 {
+		f.dir[1-d].ack(p.Ack, p.Time, &s.lim, &s.stats, consumer{s, f, !toServer})
+	}
+	if p.TCPFlags&flagSYN != 0 {
+		st.next, st.seqKnown = p.Seq+1, true
+	}
+	if len(p.Payload) > 0 {
+		st.segment(p.Seq, p.Payload, p.Time, &s.lim, &s.stats, consumer{s, f, toServer})
+		if p.Truncated {
+			// the rest of this segment was not captured: resynchronise on
+			// the next one
+			st.seqKnown = false
+			s.gap(f, toServer, p.Time)
+		}
+	}
+	if p.TCPFlags&flagRST != 0 {
+		s.close(f)
+		return
+	}
+	if p.TCPFlags&flagFIN != 0 {
+		f.finRst |= 1 << d
+		if f.finRst == 3 {
+			s.close(f)
+		}
+	}
+}
+
+const (
+	flagFIN = 0x01
+	flagSYN = 0x02
+	flagRST = 0x04
+	flagACK = 0x10
+)
+
+func (s *Sensor) newFlow(key flowKey, srcIsA bool, p *capture.Packet) *flow {
+	if len(s.flows) >= s.cfg.MaxFlows && s.lru.head != nil {
+		s.stats.FlowsEvicted++
+		s.close(s.lru.head)
+	}
+	s.stats.Flows++
+	f := &flow{key: key, udp: p.Proto == 17, last: p.Time}
+	// who is the client: the SYN's sender; else the side not on a
+	// well-known port; else the higher port
+	srcIsClient := true
+	switch {
+	case p.Proto == 6 && p.TCPFlags&flagSYN != 0:
+		srcIsClient = p.TCPFlags&flagACK == 0
+	case s.ports[p.DstPort] != s.ports[p.SrcPort]:
+		srcIsClient = s.ports[p.DstPort]
+	default:
+		srcIsClient = p.SrcPort >= p.DstPort
+	}
+	f.aIsClient = srcIsClient == srcIsA
+	s.flows[key] = f
+	s.lru.pushBack(f)
+	return f
+}
+
+// endpoints returns client and server of a flow.
+func (f *flow) endpoints() (client, server netip.AddrPort) {
+	a := netip.AddrPortFrom(netip.AddrFrom16(f.key.a).Unmap(), f.key.ap)
+	b := netip.AddrPortFrom(netip.AddrFrom16(f.key.b).Unmap(), f.key.bp)
+	if f.aIsClient {
+		return a, b
+	}
+	return b, a
+}
+
+// deliver hands in-order bytes to the flow's handler, choosing the carrier
+// first while the flow is still being detected.
+func (s *Sensor) deliver(f *flow, toServer bool, b []byte, ts time.Time) int {
+	if f.state == detecting {
+		switch s.detect(f, toServer, b) {
+		case waitMore:
+			return 0 // keep the bytes until the carriers can tell
+		case discard:
+			return len(b)
+		}
+	}
+	if f.state != active {
+		return len(b)
+	}
+	return f.handler.Feed(toServer, b, ts)
+}
+
+type detection uint8
+
+const (
+	taken detection = iota
+	waitMore
+	discard
+)
+
+// detect asks each carrier about the first bytes of a direction.
+func (s *Sensor) detect(f *flow, toServer bool, b []byte) detection {
+	maybe := false
+	for _, c := range s.cfg.Carriers {
+		switch c.Detect(toServer, b) {
+		case auth.Yes:
+			f.carrier = c
+			client, server := f.endpoints()
+			f.conn = auth.NewConn(client, server, f.udp, s.cfg.Observer, s.emit)
+			f.handler = c.New(f.conn)
+			f.state = active
+			return taken
+		case auth.Maybe:
+			maybe = true
+		}
+	}
+	if maybe && len(b) < s.cfg.DetectBytes && !f.udp {
+		return waitMore
+	}
+	// The client's first bytes decide. A server that speaks first (a
+	// greeting) no carrier knows is passed over; the client may still be
+	// recognised.
+	if toServer || f.udp {
+		s.ignore(f)
+	}
+	return discard
+}
+
+func (s *Sensor) ignore(f *flow) {
+	f.state = ignored
+	s.stats.FlowsIgnored++
+	f.dir[0].release()
+	f.dir[1].release()
+}
+
+func (s *Sensor) gap(f *flow, toServer bool, ts time.Time) {
+	if f.state == active {
+		f.handler.Gap(toServer, ts)
+	}
+}
+
+func (s *Sensor) emit(fd *auth.Finding) {
+	s.stats.Findings++
+	if s.cfg.Emit != nil {
+		s.cfg.Emit(fd)
+	}
+}
+
+// close ends a flow: bytes still waiting after a gap are delivered, then
+// the handler emits what is pending.
+func (s *Sensor) close(f *flow) {
+	if f.state == active {
+		for d := range f.dir {
+			f.dir[d].flushGap(s.now, &s.lim, &s.stats, consumer{s, f, d == 0})
+		}
+		f.handler.Close(s.now)
+	}
+	delete(s.flows, f.key)
+	s.lru.remove(f)
+}
+
+// sweep closes flows idle for longer than their timeout.
+func (s *Sensor) sweep() {
+	shortest := min(s.cfg.TCPIdle, s.cfg.UDPIdle)
+	for f := s.lru.head; f != nil; {
+		age := s.now.Sub(f.last)
+		if age < shortest {
+			break // the list is in time order: the rest are younger
+		}
+		next := f.next
+		if age >= s.cfg.TCPIdle || (f.udp && age >= s.cfg.UDPIdle) {
+			s.stats.FlowsIdle++
+			s.close(f)
+		}
+		f = next
+	}
+}
+
+// Flush closes every flow, as at the end of a capture.
+func (s *Sensor) Flush() {
+	for s.lru.head != nil {
+		s.close(s.lru.head)
+	}
+}
