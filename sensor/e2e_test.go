@@ -272,6 +272,24 @@ func carriedBy(proto string) bool {
 	return false
 }
 
+// oracleDivergences are the captures where the tshark dump is known to be
+// wrong or incomplete, with the reason; the test holds them to exactly
+// that many missing and extra findings, so any other change still fails.
+var oracleDivergences = map[string]struct {
+	missing, extra int
+	why            string
+}{
+	"public/CredSLayer/tests/samples/smb-crash.pcap": {1, 0,
+		"a fuzzed AUTHENTICATE whose LM and NT buffers point outside the message (a crash reproducer): " +
+			"tshark decodes it as far as the first bad field and prints empty names; the sensor does not " +
+			"report names from a message that does not decode"},
+	"public/arkime/tests/pcap/smbtorture-ntlmssp-moloch-crash.pcap": {1, 0, "byte-identical to smb-crash.pcap"},
+	"public/suricata-verify/tests/smb-eicar-file-segmentation-random/input.pcap": {0, 1,
+		"the SMB messages are cut into random small TCP segments; tshark does not reassemble the " +
+			"SESSION_SETUP and so lists no AUTHENTICATE; the sensor reassembles it: the anonymous logon " +
+			"that the unsegmented twins of this capture (smb-eicar-file) show"},
+}
+
 // TestPublicCapturesAgainstOracle: for every public capture with a tshark
 // oracle, every NTLM AUTHENTICATE tshark decoded on an SMB or HTTP
 // connection is reported with equal endpoints, user, domain, workstation
@@ -305,6 +323,8 @@ func TestPublicCapturesAgainstOracle(t *testing.T) {
 				}
 			}
 			used := make([]bool, len(finds))
+			div := oracleDivergences[rel]
+			var missing, extra []string
 			for _, r := range rows {
 				totalAll++
 				hit := false
@@ -321,13 +341,22 @@ func TestPublicCapturesAgainstOracle(t *testing.T) {
 				if hit {
 					okAll++
 				} else {
-					t.Errorf("frame %s: %s -> %s %s\\%s ws=%q %s not reported", r.frame, r.src, r.dst, r.domain, r.user, r.host, r.version)
+					missing = append(missing, fmt.Sprintf("frame %s: %s -> %s %s\\%s ws=%q %s not reported", r.frame, r.src, r.dst, r.domain, r.user, r.host, r.version))
 				}
 			}
 			for i, f := range finds {
 				if !used[i] {
-					t.Errorf("extra finding tshark does not have: %s", dump([]finding{f}))
+					extra = append(extra, "extra finding tshark does not have: "+dump([]finding{f}))
 				}
+			}
+			if len(missing) == div.missing && len(extra) == div.extra {
+				if div.why != "" {
+					t.Logf("known divergence from tshark: %s", div.why)
+				}
+				return
+			}
+			for _, m := range append(missing, extra...) {
+				t.Error(m)
 			}
 		})
 	}

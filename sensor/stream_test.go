@@ -15,8 +15,8 @@ import (
 // messages of a fixed size (so partial messages stay buffered) or skipping.
 type recorder struct {
 	got    [2]bytes.Buffer
-	msg    int   // consume in multiples of msg bytes (0: everything)
-	skip   int   // after the first message, ask to skip this many bytes
+	msg    int // consume in multiples of msg bytes (0: everything)
+	skip   int // after the first message, ask to skip this many bytes
 	gaps   [2]int
 	closed bool
 }
@@ -103,7 +103,7 @@ func TestReassemblySkipPassesOverPayloadUnseen(t *testing.T) {
 	s := recordingSensor(r)
 	d := data(1300)
 	s.Packet(seg(0, capture.FlagSYN, nil))
-	s.Packet(seg(1, capture.FlagACK, d[0:100]))    // consumed, then skip 1000
+	s.Packet(seg(1, capture.FlagACK, d[0:100]))      // consumed, then skip 1000
 	s.Packet(seg(801, capture.FlagACK, d[800:1100])) // early, partly inside the skip
 	s.Packet(seg(101, capture.FlagACK, d[100:800]))  // wholly inside the skip
 	s.Packet(seg(1101, capture.FlagACK, d[1100:1300]))

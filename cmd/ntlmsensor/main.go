@@ -65,10 +65,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *workers == 0 {
 		*workers = runtime.NumCPU()
 	}
-	sink, err := json.Open(*out, json.Options{MaxBytes: *rotate, MaxFiles: *keep})
-	if err != nil {
-		fmt.Fprintf(stderr, "ntlmsensor: %v\n", err)
-		return 1
+	var sink *json.Sink
+	if *out == "-" || *out == "" {
+		sink = json.New(stdout)
+	} else {
+		var err error
+		if sink, err = json.Open(*out, json.Options{MaxBytes: *rotate, MaxFiles: *keep}); err != nil {
+			fmt.Fprintf(stderr, "ntlmsensor: %v\n", err)
+			return 1
+		}
 	}
 	var sinkErr error
 	cfg := sensor.DefaultConfig()

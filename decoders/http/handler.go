@@ -56,6 +56,10 @@ type handler struct {
 	tok     []byte  // base64 decode buffer, reused
 	method  string  // of the request that carried the final token
 	host    string  // url.domain of that request
+	lost    bool    // server bytes were lost: responses may be missing
+	// the answer to the final token was lost with them: the next answer
+	// on the connection tells (NTLM over HTTP authenticates the connection)
+	answerLost bool
 }
 
 func dirIndex(toServer bool) int {
@@ -155,6 +159,11 @@ func (h *handler) request(b []byte, ts time.Time) (int, error) {
 		if err != nil {
 			continue
 		}
+		if h.x.Pending() {
+			// a new exchange while the last attempt's answer was never
+			// seen: that attempt's outcome is unknown
+			h.unknown(ts)
+		}
 		if h.x.ClientToken(tok) {
 			r.final = true
 			h.method = string(req.Method)
@@ -182,6 +191,18 @@ func (h *handler) response(b []byte, ts time.Time) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if h.lost {
+		// responses were lost with the bytes: HTTP clients wait for one
+		// answer before the next request, so this one answers the newest
+		h.lost = false
+		for h.n > 1 {
+			if h.pending[h.head].final {
+				h.answerLost = true
+			}
+			h.head = (h.head + 1) % maxPipelined
+			h.n--
+		}
+	}
 	r, ok := h.pop(resp.StatusCode)
 	for _, a := range resp.WWWAuthenticate[:resp.NumWWW] {
 		h.challenge(a)
@@ -189,7 +210,8 @@ func (h *handler) response(b []byte, ts time.Time) (int, error) {
 	for _, a := range resp.ProxyAuthenticate[:resp.NumProxy] {
 		h.challenge(a)
 	}
-	if ok && r.final {
+	if ok && (r.final || h.answerLost && h.x.Pending()) {
+		h.answerLost = false
 		outcome := auth.Success
 		if resp.StatusCode == 401 || resp.StatusCode == 407 || h.x.Rejected() {
 			outcome = auth.Failure
@@ -266,15 +288,22 @@ func (h *handler) Gap(toServer bool, ts time.Time) {
 	d := dirIndex(toServer)
 	h.body[d] = body{}
 	h.dead[d] = false
+	if !toServer {
+		h.lost = true
+	}
 }
 
 // Close emits an attempt whose response never came.
 func (h *handler) Close(ts time.Time) {
 	if h.x.Pending() {
-		f := h.x.Finish(auth.Unknown, "")
-		f.HTTP.Method, f.HTTP.Host = h.method, h.host
-		h.conn.Emit(f, "http", ts)
+		h.unknown(ts)
 	}
+}
+
+func (h *handler) unknown(ts time.Time) {
+	f := h.x.Finish(auth.Unknown, "")
+	f.HTTP.Method, f.HTTP.Host = h.method, h.host
+	h.conn.Emit(f, "http", ts)
 }
 
 // hostOnly is the Host header without its port: url.domain.

@@ -108,13 +108,11 @@ type Principal struct {
 
 // String joins the components with "/" (krbtgt/LAB.TEST, cifs/dc1.lab.test).
 func (p Principal) String() string {
-	switch p.NumParts {
-	case 0:
-		return ""
-	case 1:
+	n := min(max(p.NumParts, 0), len(p.Parts))
+	if n == 1 {
 		return p.Parts[0]
 	}
-	return strings.Join(p.Parts[:p.NumParts], "/")
+	return strings.Join(p.Parts[:n], "/")
 }
 
 // Parse decodes a bare Kerberos PDU (an APPLICATION-tagged element), as sent

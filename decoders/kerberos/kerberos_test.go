@@ -526,6 +526,8 @@ func TestPrincipalString(t *testing.T) {
 		{Principal{}, ""},
 		{Principal{Parts: [4]string{"alice"}, NumParts: 1}, "alice"},
 		{Principal{Parts: [4]string{"cifs", "dc1.lab.test"}, NumParts: 2}, "cifs/dc1.lab.test"},
+		{Principal{Parts: [4]string{"a", "b", "c", "d"}, NumParts: 9}, "a/b/c/d"},
+		{Principal{NumParts: -1}, ""},
 	} {
 		if got := tc.p.String(); got != tc.want {
 			t.Errorf("%+v.String() = %q", tc.p, got)

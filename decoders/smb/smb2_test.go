@@ -13,18 +13,18 @@ import (
 func TestSMB2Captures(t *testing.T) {
 	allDialects := []uint16{0x0202, 0x0210, 0x0300, 0x0302, 0x0311}
 	tests := []struct {
-		pcap            string
-		offered         []uint16 // last NEGOTIATE request's dialects
-		dialect         uint16
-		dialectName     string
-		secMode         uint16 // last NEGOTIATE response
-		serverGUID      string
-		sessionID       uint64
-		setupStatuses   []uint32 // SESSION_SETUP responses in order
-		finalFlags      uint16   // SessionFlags of the successful response
-		trees           []string
+		pcap             string
+		offered          []uint16 // last NEGOTIATE request's dialects
+		dialect          uint16
+		dialectName      string
+		secMode          uint16 // last NEGOTIATE response
+		serverGUID       string
+		sessionID        uint64
+		setupStatuses    []uint32 // SESSION_SETUP responses in order
+		finalFlags       uint16   // SessionFlags of the successful response
+		trees            []string
 		signed, unsigned int // SMB2 commands >= 4, except STATUS_PENDING (tshark smb2.flags.signature)
-		transformFrames int
+		transformFrames  int
 	}{
 		{
 			pcap: capSigned, offered: allDialects, dialect: 0x0311, dialectName: "3.1.1",
@@ -223,19 +223,17 @@ func TestParseHeader2(t *testing.T) {
 	}
 }
 
-// Async interim responses (STATUS_PENDING) carry an AsyncId instead of the TreeId.
+// Async interim responses (STATUS_PENDING) carry an AsyncId instead of the
+// TreeId: frame 41 is the pending READ (tshark smb2.aid 0x10e, msg_id 270).
 func TestParseHeader2Async(t *testing.T) {
-	for _, m := range messages(t, capSigned) {
-		h, err := ParseHeader2(m.Msg)
-		if err != nil || !h.IsAsync() {
-			continue
-		}
-		if h.Status != 0x103 || h.AsyncID == 0 || h.TreeID != 0 || h.AsyncID != binary.LittleEndian.Uint64(m.Msg[32:]) {
-			t.Errorf("frame %d: async header %+v", m.Frame, h)
-		}
-		return
+	h, err := ParseHeader2(byFrame(t, messages(t, capSigned), 41))
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Skip("no async response in capture")
+	if !h.IsAsync() || h.Status != 0x103 || h.Command != Read2 || h.AsyncID != 0x10e || h.MessageID != 270 ||
+		h.TreeID != 0 || h.SessionID != 0xe5055a5b || h.IsSigned() {
+		t.Errorf("async header %+v", h)
+	}
 }
 
 // zeek's smb311.pcap: a client offering only 3.1.1 (capabilities 0x77) to a server requiring signing.
@@ -387,5 +385,21 @@ func TestDialectStringAndNeedsBody(t *testing.T) {
 		if NeedsBody2(c) != want {
 			t.Errorf("NeedsBody2(%d) = %v", c, !want)
 		}
+	}
+}
+
+// An SMB2 ERROR response [MS-SMB2 2.2.2] to NEGOTIATE or SESSION_SETUP has
+// no command fields: zero value, nil error; the header status tells why.
+func TestSMB2ErrorResponse(t *testing.T) {
+	msgs := messages(t, capWrongPW)
+	failed := byFrame(t, msgs, 11) // real STATUS_LOGON_FAILURE response
+	if le16(failed, Header2Len) != 9 || len(failed) != Header2Len+9 {
+		t.Fatalf("frame 11 is not an ERROR response: % x", failed[Header2Len:])
+	}
+	neg := append([]byte(nil), failed...)
+	binary.LittleEndian.PutUint16(neg[12:], uint16(Negotiate2))
+	binary.LittleEndian.PutUint32(neg[8:], 0xc00000bb) // STATUS_NOT_SUPPORTED
+	if r, err := ParseNegotiateResponse2(neg); err != nil || r.DialectRevision != 0 || r.SecurityBlob != nil {
+		t.Errorf("negotiate error response: %+v %v", r, err)
 	}
 }

@@ -63,8 +63,8 @@ type Handler interface {
 type Verdict uint8
 
 const (
-	No Verdict = iota
-	Maybe        // not enough bytes yet to say
+	No    Verdict = iota
+	Maybe         // not enough bytes yet to say
 	Yes
 )
 
