@@ -1,0 +1,86 @@
+package auth
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Piece is bytes one side of a connection sent.
+type Piece struct {
+	ToServer bool
+	Data     []byte
+}
+
+// Drive feeds a carrier's handler the pieces of a connection in order, each
+// cut into chunks, the way the reassembler does: unconsumed bytes are
+// presented again with more, an over-consumption skips the bytes that
+// follow. It is for tests and fuzz targets of carriers; it returns the
+// findings emitted.
+func Drive(c *Carrier, pieces []Piece, chunk int) []*Finding {
+	var out []*Finding
+	conn := NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:445"), false, "", func(f *Finding) { out = append(out, f) })
+	h := c.New(conn)
+	ts := time.Unix(1700000000, 0)
+	type dir struct {
+		buf  []byte
+		skip int
+	}
+	var dirs [2]dir
+	if chunk < 1 {
+		chunk = 1
+	}
+	for _, p := range pieces {
+		di := 1
+		if p.ToServer {
+			di = 0
+		}
+		d := &dirs[di]
+		for src := p.Data; len(src) > 0; {
+			piece := src[:min(chunk, len(src))]
+			src = src[len(piece):]
+			if d.skip > 0 {
+				k := min(d.skip, len(piece))
+				d.skip -= k
+				piece = piece[k:]
+			}
+			if len(piece) == 0 {
+				continue
+			}
+			d.buf = append(d.buf, piece...)
+			used := h.Feed(p.ToServer, d.buf, ts)
+			switch {
+			case used >= len(d.buf):
+				d.skip = used - len(d.buf)
+				d.buf = d.buf[:0]
+			case used > 0:
+				d.buf = append(d.buf[:0], d.buf[used:]...)
+			}
+			if len(d.buf) > 1<<20 {
+				d.buf = d.buf[:0]
+				h.Gap(p.ToServer, ts)
+			}
+		}
+	}
+	h.Close(ts)
+	return out
+}
+
+// Alternate makes pieces of two byte strings, taking turns every n bytes:
+// for fuzz targets, where the bytes have no order to keep.
+func Alternate(client, server []byte, n int) []Piece {
+	n = max(n, 1)
+	var ps []Piece
+	for len(client) > 0 || len(server) > 0 {
+		k := min(n, len(client))
+		if k > 0 {
+			ps = append(ps, Piece{true, client[:k]})
+			client = client[k:]
+		}
+		k = min(n, len(server))
+		if k > 0 {
+			ps = append(ps, Piece{false, server[:k]})
+			server = server[k:]
+		}
+	}
+	return ps
+}

@@ -1,0 +1,145 @@
+package sensor
+
+import (
+	"io"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+
+	"ntlmsensor/sensor/auth"
+	"ntlmsensor/sensor/capture"
+)
+
+type frame struct {
+	data []byte
+	ci   gopacket.CaptureInfo
+	lt   layers.LinkType
+}
+
+// loadFrames reads a capture into memory, so benchmarks measure the
+// sensor and not the disk.
+func loadFrames(tb testing.TB, rel string) []frame {
+	tb.Helper()
+	src, err := capture.OpenFile(filepath.Join(pcapsDir(), rel))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer src.Close()
+	var out []frame
+	for {
+		data, ci, err := src.ReadPacket()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, frame{append([]byte(nil), data...), ci, src.LinkType()})
+	}
+}
+
+// bulk is a capture dominated by SMB2 READ payloads after one logon.
+const bulk = "public/suricata-verify/tests/smb2-async-read/input.pcap"
+
+func BenchmarkPipeline(b *testing.B) {
+	for _, rel := range []string{bulk, "public/zeek/testing/btest/Traces/smb/smb3_multichannel.pcap", "public/CredSLayer/tests/samples/http-ntlm.pcap"} {
+		frames := loadFrames(b, rel)
+		var size int64
+		for _, f := range frames {
+			size += int64(len(f.data))
+		}
+		b.Run(filepath.Base(filepath.Dir(rel))+"/"+filepath.Base(rel), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(size)
+			var pkt capture.Packet
+			findings := 0
+			for i := 0; i < b.N; i++ {
+				cfg := DefaultConfig()
+				cfg.Carriers = Carriers()
+				cfg.Emit = func(*auth.Finding) { findings++ }
+				s := New(cfg)
+				dec := capture.NewDecoder(capture.DefaultFragmentLimits)
+				for _, f := range frames {
+					if dec.Decode(f.lt, f.data, f.ci, &pkt) == capture.Decoded {
+						s.Packet(&pkt)
+					}
+				}
+				s.Flush()
+			}
+			b.ReportMetric(float64(len(frames)), "packets/op")
+		})
+	}
+}
+
+// TestBulkPacketsAllocateNothing: once a connection's logon is done, its
+// READ/WRITE packets cost no allocation in decode, flow lookup,
+// reassembly or the SMB carrier.
+func TestBulkPacketsAllocateNothing(t *testing.T) {
+	frames := loadFrames(t, bulk)
+	cfg := DefaultConfig()
+	cfg.Carriers = Carriers()
+	found := 0
+	cfg.Emit = func(*auth.Finding) { found++ }
+	s := New(cfg)
+	dec := capture.NewDecoder(capture.DefaultFragmentLimits)
+	var pkt capture.Packet
+	i := 0
+	for ; i < len(frames) && found == 0; i++ { // up to the logon's finding
+		if dec.Decode(frames[i].lt, frames[i].data, frames[i].ci, &pkt) == capture.Decoded {
+			s.Packet(&pkt)
+		}
+	}
+	if found == 0 || len(frames)-i < 1000 {
+		t.Fatalf("capture shape changed: finding after %d of %d frames", i, len(frames))
+	}
+	rest := frames[i:]
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	for _, f := range rest {
+		if dec.Decode(f.lt, f.data, f.ci, &pkt) == capture.Decoded {
+			s.Packet(&pkt)
+		}
+	}
+	runtime.ReadMemStats(&m1)
+	allocs := m1.Mallocs - m0.Mallocs
+	// a few allocations may come from the rare multi-segment header a
+	// stream must buffer; per packet it must be nothing
+	if perPacket := float64(allocs) / float64(len(rest)); perPacket > 0.01 {
+		t.Fatalf("%d allocations over %d bulk packets (%.3f per packet)", allocs, len(rest), perPacket)
+	}
+	t.Logf("%d allocations over %d bulk packets, %d MiB skipped unseen", allocs, len(rest), s.Stats().SkippedBytes>>20)
+}
+
+// TestWorkersGiveTheSameFindings: spreading flows over workers changes
+// nothing but the order of findings.
+func TestWorkersGiveTheSameFindings(t *testing.T) {
+	for _, rel := range []string{
+		"public/zeek/testing/btest/Traces/smb/smb3_multichannel.pcap",
+		"public/suricata-verify/tests/dcerpc/zerologon/input.pcap",
+		"public/CredSLayer/tests/samples/http-ntlm.pcap",
+	} {
+		path := filepath.Join(pcapsDir(), rel)
+		one := summaries(analyse(t, path, 1))
+		two := summaries(analyse(t, path, 2))
+		if len(one) == 0 || len(one) != len(two) {
+			t.Fatalf("%s: %d findings with 1 worker, %d with 2", rel, len(one), len(two))
+		}
+		for k, n := range one {
+			if two[k] != n {
+				t.Errorf("%s: %q ×%d with 1 worker, ×%d with 2", rel, k, n, two[k])
+			}
+		}
+	}
+}
+
+func summaries(fs []finding) map[string]int {
+	m := map[string]int{}
+	for _, f := range fs {
+		m[dump([]finding{f})]++
+	}
+	return m
+}
