@@ -2,6 +2,7 @@ package sensor
 
 import (
 	"ntlmsensor/decoders/http"
+	"ntlmsensor/decoders/ntlmscan"
 	"ntlmsensor/decoders/smb"
 	"ntlmsensor/sensor/auth"
 )
@@ -12,5 +13,6 @@ func Carriers() []*auth.Carrier {
 	return []*auth.Carrier{
 		smb.Carrier,
 		http.Carrier,
+		ntlmscan.Carrier, // last: whatever no decoder claimed
 	}
 }

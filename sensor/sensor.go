@@ -239,7 +239,13 @@ func (s *Sensor) deliver(f *flow, toServer bool, b []byte, ts time.Time) int {
 	if f.state != active {
 		return len(b)
 	}
-	return f.handler.Feed(toServer, b, ts)
+	n := f.handler.Feed(toServer, b, ts)
+	if f.conn.IsDone() {
+		f.handler.Close(ts)
+		s.ignore(f)
+		return len(b)
+	}
+	return n
 }
 
 type detection uint8

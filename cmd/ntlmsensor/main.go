@@ -36,7 +36,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("w", "-", "write findings as JSON lines to this file (- for stdout)")
 	rotate := fs.Int64("rotate-bytes", 0, "rotate the -w file when it would grow past this many bytes (0: never)")
 	keep := fs.Int("rotate-keep", 5, "rotated files to keep")
-	workers := fs.Int("workers", 1, "worker goroutines (packets of one connection always reach the same worker)")
+	workers := fs.Int("workers", 0, "worker goroutines, 0 for one per core (packets of one connection always reach the same worker)")
 	host, _ := os.Hostname()
 	observer := fs.String("observer", host, "observer.name written into every finding")
 	maxFlows := fs.Int("max-flows", sensor.DefaultConfig().MaxFlows, "connections tracked at once; the least recently seen goes first")

@@ -17,15 +17,10 @@ var Carrier = &auth.Carrier{
 	New:    newHandler,
 }
 
-const (
-	// maxHeader is the most bytes an LDAPMessage needs before its
-	// protocolOp tag: SEQUENCE header (2+4), messageID (2+4).
-	maxHeader = 12
-	// maxWhole bounds the bind and extended messages read whole (a Kerberos
-	// AP-REQ with a large PAC is some 64 KiB at most); larger ones and every
-	// other operation are passed over by their length, unseen.
-	maxWhole = 128 << 10
-)
+// maxWhole bounds the bind and extended messages read whole (a Kerberos
+// AP-REQ with a large PAC is some 64 KiB at most); larger ones and every
+// other operation are passed over by their length, unseen.
+const maxWhole = 128 << 10
 
 // BER identifiers of the protocolOps the handler reads (RFC 4511 4.2,
 // 4.12: [APPLICATION n] constructed).
@@ -208,7 +203,7 @@ func (h *handler) Feed(toServer bool, b []byte, ts time.Time) int {
 	if h.resync[d] {
 		i := findMessage(toServer, b)
 		if i < 0 {
-			return max(0, len(b)-maxHeader)
+			return len(b)
 		}
 		h.resync[d] = false
 		used = i
@@ -288,11 +283,12 @@ func (h *handler) lose(toServer bool, rest []byte, ts time.Time) int {
 		return 1 + i
 	}
 	h.resync[d] = true
-	return max(0, len(rest)-maxHeader)
+	return len(rest)
 }
 
-// findMessage finds the next plausible LDAPMessage start in b that this
-// direction sends, or -1.
+// findMessage finds the next place in b where a message this direction
+// sends may start (a header that is plausible, or cut short by the end of
+// b), or -1.
 func findMessage(toServer bool, b []byte) int {
 	for off := 0; off < len(b); {
 		i := bytes.IndexByte(b[off:], 0x30)
@@ -300,12 +296,9 @@ func findMessage(toServer bool, b []byte) int {
 			return -1
 		}
 		at := off + i
-		tag, _, st := peekOp(b[at:])
-		if st == peekOK && opFrom(toServer, tag) {
+		switch tag, _, st := peekOp(b[at:]); {
+		case st == peekMore, st == peekOK && opFrom(toServer, tag):
 			return at
-		}
-		if st == peekMore && len(b)-at < maxHeader+2 {
-			return -1 // too few bytes to tell: wait for more
 		}
 		off = at + 1
 	}

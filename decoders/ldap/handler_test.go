@@ -366,7 +366,7 @@ func TestPublicCapturesAgainstOracle(t *testing.T) {
 					continue
 				}
 				var c *count
-				match := func(f *auth.Finding) bool { return false }
+				var match func(f *auth.Finding) bool
 				switch {
 				case slices.Contains(r.ntlmTypes, "0x00000003"):
 					c = &ntlm

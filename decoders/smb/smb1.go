@@ -154,7 +154,10 @@ type block1 struct {
 
 func parseBlock1(msg []byte, off int, where string) (block1, error) {
 	var b block1
-	if off < Header1Len || off >= len(msg) {
+	if off < Header1Len {
+		return b, errAt(where+" offset inside header", ErrMalformed)
+	}
+	if off >= len(msg) {
 		return b, errAt(where, ErrTruncated)
 	}
 	wc := int(msg[off])

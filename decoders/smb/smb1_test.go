@@ -376,7 +376,7 @@ func TestSMB1Errors(t *testing.T) {
 			_, err := ParseTreeConnectAndXRequest1(patch(tree, Header1Len, 3), Header1Len)
 			return err
 		}},
-		{"tree offset in header", ErrTruncated, func() error { _, err := ParseTreeConnectAndXRequest1(tree, 4); return err }},
+		{"tree offset in header", ErrMalformed, func() error { _, err := ParseTreeConnectAndXRequest1(tree, 4); return err }},
 		{"tree offset past end", ErrTruncated, func() error { _, err := ParseTreeConnectAndXRequest1(tree, len(tree)); return err }},
 	}
 	for _, tc := range tests {

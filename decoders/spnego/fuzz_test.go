@@ -62,8 +62,16 @@ func FuzzParse(f *testing.F) {
 				t.Fatal("token outside the input")
 			}
 		}
-		if (tok.Kind == KindRawNTLM) != (InnerMech(b) == MechNTLM) {
-			t.Fatalf("raw NTLM: kind %v, InnerMech %v", tok.Kind, InnerMech(b))
+		// InnerMech agrees with Parse on what the token is.
+		switch im := InnerMech(b); tok.Kind {
+		case KindRawNTLM, KindRawKerberos:
+			if im != tok.Mech {
+				t.Fatalf("%v: InnerMech %v", tok.Kind, im)
+			}
+		case KindMech:
+			if im != tok.Mech && !(im == MechKerberos && (tok.Mech == MechMSKerberos || tok.Mech == MechIAKerb)) {
+				t.Fatalf("GSS %v token: InnerMech %v", tok.Mech, im)
+			}
 		}
 		// A token that decodes is exactly one element (or an NTLMSSP
 		// message): one byte less is truncated.

@@ -321,6 +321,11 @@ func ParseLogin7(payload []byte) (Login7, error) {
 	return l, nil
 }
 
+// MaxNameChars caps each decoded LOGIN7 name. MS-TDS 2.2.6.4 allows 128
+// characters; longer names are cut rather than rejected so the login is
+// still reported, and overlapping fields cannot multiply the output.
+const MaxNameChars = 256
+
 // ucs2 decodes cch UCS-2LE characters at ib; the range must lie in p.
 func ucs2(p []byte, ib, cch int) (string, error) {
 	if cch == 0 {
@@ -329,7 +334,7 @@ func ucs2(p []byte, ib, cch int) (string, error) {
 	if ib+2*cch > len(p) {
 		return "", ErrMalformed
 	}
-	return utf16le(p[ib : ib+2*cch]), nil
+	return utf16le(p[ib : ib+2*min(cch, MaxNameChars)]), nil
 }
 
 // utf16le converts UTF-16LE to a string with one allocation; invalid

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	"ntlmsensor/decoders/internal/pcaptest"
@@ -170,6 +171,14 @@ func TestLogin7Variants(t *testing.T) {
 	if err != nil || l.HostName != "é\U0001F600\uFFFD" {
 		t.Errorf("utf-16 host: %q, %v", l.HostName, err)
 	}
+	// A 300-character AppName (over the SSPI bytes and beyond) is cut to MaxNameChars.
+	long := append(append([]byte(nil), base...), bytes.Repeat([]byte{'x', 0}, 300)...)
+	binary.LittleEndian.PutUint32(long, uint32(len(long)))
+	put(long[48:], uint16(len(base)))
+	put(long[50:], 300)
+	if l, err = ParseLogin7(long); err != nil || l.AppName != strings.Repeat("x", MaxNameChars) {
+		t.Errorf("long app name: %d chars, %v", len(l.AppName), err)
+	}
 	// cbSSPI 0xFFFF defers to cbSSPILong.
 	l, err = ParseLogin7(mod(func(b []byte) { put(b[80:], 0xFFFF); binary.LittleEndian.PutUint32(b[90:], 53) }))
 	if err != nil || len(l.SSPI) != 53 {
@@ -330,10 +339,15 @@ func FuzzParseLogin7(f *testing.F) {
 		if err != nil {
 			return
 		}
-		n := len(l.HostName) + len(l.UserName) + len(l.AppName) + len(l.ServerName) + len(l.Library) + len(l.Database)
-		// UTF-8 of UCS-2 text takes at most 3 bytes per 2 input bytes.
-		if n > 2*len(b) || len(l.SSPI) > len(b) {
-			t.Fatalf("output %d string bytes, %d SSPI bytes from %d input bytes", n, len(l.SSPI), len(b))
+		// Fields may overlap, but each name is capped and, as UTF-8 of
+		// UCS-2 text, takes at most 3 bytes per 2 input bytes.
+		for _, s := range []string{l.HostName, l.UserName, l.AppName, l.ServerName, l.Library, l.Database} {
+			if len(s) > 3*MaxNameChars || 2*len(s) > 3*len(b) {
+				t.Fatalf("%d-byte name from %d input bytes", len(s), len(b))
+			}
+		}
+		if len(l.SSPI) > len(b) {
+			t.Fatalf("%d SSPI bytes from %d input bytes", len(l.SSPI), len(b))
 		}
 	})
 }

@@ -15,7 +15,16 @@ type Conn struct {
 	emit           func(*Finding)
 	observer       string
 	communityID    string
+	done           bool
 }
+
+// Done says the handler has nothing more to learn from this connection
+// (TLS begins, or the stream is not worth scanning further): the sensor
+// closes the handler at once and passes the rest of the flow over unseen.
+func (c *Conn) Done() { c.done = true }
+
+// IsDone reports whether the handler called Done.
+func (c *Conn) IsDone() bool { return c.done }
 
 // NewConn makes the connection context handed to a carrier.
 func NewConn(client, server netip.AddrPort, udp bool, observer string, emit func(*Finding)) *Conn {

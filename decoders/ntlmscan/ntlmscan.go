@@ -1,0 +1,199 @@
+// Package ntlmscan is the catch-all carrier: on TCP streams that no
+// protocol decoder claimed, it finds NTLMSSP messages by their signature,
+// raw ("NTLMSSP\0") or base64 ("TlRMTVNT"), and reports the authentications
+// with network.protocol "unknown". NTLM over a protocol the sensor does not
+// parse (Telnet, custom applications) is an NTLM dependency all the same.
+package ntlmscan
+
+import (
+	"bytes"
+	"encoding/base64"
+	"time"
+
+	"ntlmsensor/decoders/ntlmssp"
+	"ntlmsensor/sensor/auth"
+)
+
+// Carrier must be registered last: it takes every stream the others did
+// not, except TLS, whose content can never be read.
+var Carrier = &auth.Carrier{
+	Name:   "unknown",
+	Detect: detect,
+	New:    func(c *auth.Conn) auth.Handler { return &handler{conn: c} },
+}
+
+func detect(toServer bool, b []byte) auth.Verdict {
+	if len(b) < 3 {
+		return auth.Maybe
+	}
+	// TLS record header [RFC 8446 5.1]: handshake/alert/CCS/app-data, version 3.x
+	if b[0] >= 0x14 && b[0] <= 0x17 && b[1] == 3 && b[2] <= 4 {
+		return auth.No
+	}
+	return auth.Yes
+}
+
+var (
+	rawSig = []byte(ntlmssp.Signature)
+	b64Sig = []byte("TlRMTVNT") // base64 of "NTLMSS": every NTLMSSP message in base64 starts so
+)
+
+const (
+	maxMessage = 8 << 10 // an NTLMSSP message is far smaller; a longer run is not one
+	tail       = 16      // bytes kept back so that a signature cut between chunks is found
+	// NTLM comes at the start of a connection; a stream that showed none in
+	// this many bytes per direction is not scanned further
+	maxScan = 1 << 20
+)
+
+type handler struct {
+	conn    *auth.Conn
+	x       auth.Exchange
+	tok     []byte
+	last    time.Time
+	scanned [2]int // bytes scanned per direction since the last message
+}
+
+// Feed scans for signatures. A message cut by the end of b is waited for
+// (up to maxMessage); everything else is consumed unseen.
+func (h *handler) Feed(toServer bool, b []byte, ts time.Time) int {
+	d := 1
+	if toServer {
+		d = 0
+	}
+	used := 0
+	for used < len(b) {
+		rest := b[used:]
+		i, isB64 := nextSignature(rest)
+		if i < 0 {
+			h.scanned[d] += len(rest)
+			if h.scanned[d] > maxScan {
+				h.conn.Done()
+			}
+			return used + max(0, len(rest)-tail)
+		}
+		h.scanned[d] = 0
+		msg := rest[i:]
+		var n int
+		var complete bool
+		if isB64 {
+			n, complete = h.base64Message(toServer, msg, ts)
+		} else {
+			n, complete = h.rawMessage(toServer, msg, ts)
+		}
+		if !complete {
+			if len(msg) < maxMessage {
+				return used + i // wait for the rest of the message
+			}
+			n = len(rawSig) // not a message after all: pass the signature
+		}
+		used += i + n
+	}
+	return used
+}
+
+// nextSignature finds the earliest raw or base64 signature.
+func nextSignature(b []byte) (int, bool) {
+	r := bytes.Index(b, rawSig)
+	e := bytes.Index(b, b64Sig)
+	switch {
+	case r < 0:
+		return e, e >= 0
+	case e < 0 || r < e:
+		return r, false
+	}
+	return e, true
+}
+
+// rawMessage takes a binary NTLMSSP message; its length is not framed, so
+// it is parsed from the signature to the end of what has arrived.
+func (h *handler) rawMessage(toServer bool, msg []byte, ts time.Time) (int, bool) {
+	if len(msg) < 12 {
+		return 0, false
+	}
+	if !h.token(toServer, msg, ts) {
+		return 0, false
+	}
+	return len(rawSig), true
+}
+
+// base64Message takes the base64 run that starts at msg.
+func (h *handler) base64Message(toServer bool, msg []byte, ts time.Time) (int, bool) {
+	n := 0
+	for n < len(msg) && n < maxMessage && isBase64(msg[n]) {
+		n++
+	}
+	if n == len(msg) && n < maxMessage {
+		return 0, false // the run may go on in the next chunk
+	}
+	tok, err := decodeBase64(h.tok[:0], msg[:n])
+	h.tok = tok
+	if err != nil || !h.token(toServer, tok, ts) {
+		return n, true // not a message: pass the run
+	}
+	return n, true
+}
+
+// token hands a whole message to the exchange; it reports whether the
+// message decoded (a false answer for a message cut short means "wait").
+func (h *handler) token(toServer bool, msg []byte, ts time.Time) bool {
+	typ, ok := ntlmssp.Peek(msg)
+	if !ok {
+		return false
+	}
+	var err error
+	switch typ {
+	case ntlmssp.NegotiateType:
+		_, err = ntlmssp.ParseNegotiate(msg)
+	case ntlmssp.ChallengeType:
+		_, err = ntlmssp.ParseChallenge(msg)
+	case ntlmssp.AuthenticateType:
+		_, err = ntlmssp.ParseAuthenticate(msg)
+	default:
+		return true // a signature with a type we do not know: skip it
+	}
+	if err != nil {
+		return false
+	}
+	if toServer {
+		if h.x.Pending() {
+			h.emit(h.last)
+		}
+		if typ == ntlmssp.NegotiateType {
+			h.x.Reset()
+		}
+		if h.x.ClientToken(msg) {
+			h.last = ts
+		}
+	} else {
+		h.x.ServerToken(msg)
+	}
+	return true
+}
+
+// emit reports the attempt: no carrier says how it ended.
+func (h *handler) emit(ts time.Time) {
+	h.conn.Emit(h.x.Finish(auth.Unknown, ""), "unknown", ts)
+}
+
+func (h *handler) Gap(toServer bool, ts time.Time) {}
+
+func (h *handler) Close(ts time.Time) {
+	if h.x.Pending() {
+		h.emit(h.last)
+	}
+}
+
+func isBase64(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '='
+}
+
+func decodeBase64(dst, src []byte) ([]byte, error) {
+	src = bytes.TrimRight(src, "=")
+	need := base64.RawStdEncoding.DecodedLen(len(src))
+	if cap(dst) < need {
+		dst = make([]byte, need)
+	}
+	n, err := base64.RawStdEncoding.Decode(dst[:need], src)
+	return dst[:n], err
+}

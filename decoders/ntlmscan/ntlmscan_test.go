@@ -1,0 +1,76 @@
+package ntlmscan_test
+
+import (
+	"testing"
+
+	"ntlmsensor/decoders/internal/pcaptest"
+	"ntlmsensor/decoders/ntlmscan"
+	"ntlmsensor/sensor/auth"
+)
+
+func pieces(t testing.TB, rel string, port uint16) []auth.Piece {
+	var ps []auth.Piece
+	for _, s := range pcaptest.Segments(t, rel) {
+		if !s.UDP {
+			ps = append(ps, auth.Piece{ToServer: s.DstPort == port, Data: s.Payload})
+		}
+	}
+	return ps
+}
+
+// TestTelnet: NTLM inside Telnet option negotiation (raw NTLMSSP), a
+// protocol the sensor does not parse, is still an NTLM dependency.
+func TestTelnet(t *testing.T) {
+	ps := pieces(t, "public/CredSLayer/tests/samples/telnet-raw2.pcap", 23)
+	for _, chunk := range []int{1 << 20, 100, 5} {
+		fs := auth.Drive(ntlmscan.Carrier, ps, chunk)
+		if len(fs) != 1 {
+			t.Fatalf("chunk %d: %d findings", chunk, len(fs))
+		}
+		f := fs[0]
+		if f.UserName != "bill" || f.UserDomain != "BILLS" || f.NTLM.Workstation != "BILLS" || f.NTLM.Version != "NTLMv2" ||
+			f.Outcome != auth.Unknown || f.Protocol != "unknown" || f.SPNEGO != auth.False {
+			t.Fatalf("chunk %d: %+v", chunk, f)
+		}
+	}
+}
+
+// TestBase64: NTLM in base64 on a text protocol, found without parsing it
+// (here SMTP AUTH NTLM, as if no SMTP decoder existed).
+func TestBase64(t *testing.T) {
+	ps := pieces(t, "real-implementations/smtp_auth_ntlm.pcap", 25)
+	for _, chunk := range []int{1 << 20, 64, 3} {
+		fs := auth.Drive(ntlmscan.Carrier, ps, chunk)
+		if len(fs) != 1 {
+			t.Fatalf("chunk %d: %d findings", chunk, len(fs))
+		}
+		if f := fs[0]; f.UserName != "alice" || f.UserDomain != "LAB" || f.NTLM.Workstation != "WORKSTATION" || f.NTLM.Version != "NTLMv2" {
+			t.Fatalf("chunk %d: %+v", chunk, f)
+		}
+	}
+}
+
+func TestTLSIsNotScanned(t *testing.T) {
+	if v := ntlmscan.Carrier.Detect(true, []byte{0x16, 0x03, 0x01, 0x02, 0x00}); v != auth.No {
+		t.Fatalf("TLS ClientHello: %v", v)
+	}
+}
+
+func FuzzHandler(f *testing.F) {
+	ps := pieces(f, "public/CredSLayer/tests/samples/telnet-raw2.pcap", 23)
+	var c, s []byte
+	for _, p := range ps {
+		if p.ToServer {
+			c = append(c, p.Data...)
+		} else {
+			s = append(s, p.Data...)
+		}
+	}
+	f.Add(c, s, uint16(512))
+	f.Add([]byte("AUTH NTLM TlRMTVNTUAADAAAAGAAYAEAAAAA=\r\n"), []byte("334 TlRMTVNTUAACAAAA\r\n"), uint16(7))
+	f.Fuzz(func(t *testing.T, client, server []byte, chunk uint16) {
+		for _, fd := range auth.Drive(ntlmscan.Carrier, auth.Alternate(client, server, int(chunk%2048)+1), 1460) {
+			fd.AppendJSON(nil)
+		}
+	})
+}
