@@ -2,6 +2,7 @@ package sensor
 
 import (
 	"ntlmsensor/decoders/http"
+	"ntlmsensor/decoders/kdc"
 	"ntlmsensor/decoders/ntlmscan"
 	"ntlmsensor/decoders/smb"
 	"ntlmsensor/sensor/auth"
@@ -13,6 +14,7 @@ func Carriers() []*auth.Carrier {
 	return []*auth.Carrier{
 		smb.Carrier,
 		http.Carrier,
+		kdc.Carrier,
 		ntlmscan.Carrier, // last: whatever no decoder claimed
 	}
 }

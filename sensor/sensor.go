@@ -256,12 +256,17 @@ const (
 	discard
 )
 
-// detect asks each carrier about the first bytes of a direction.
+// detect asks each carrier, in order, about the first bytes of a
+// direction. The first to say yes takes the flow, unless a carrier before
+// it still needs more bytes to tell: order is priority.
 func (s *Sensor) detect(f *flow, toServer bool, b []byte) detection {
 	maybe := false
 	for _, c := range s.cfg.Carriers {
 		switch c.Detect(toServer, b) {
 		case auth.Yes:
+			if maybe && len(b) < s.cfg.DetectBytes && !f.udp {
+				return waitMore
+			}
 			f.carrier = c
 			client, server := f.endpoints()
 			f.conn = auth.NewConn(client, server, f.udp, s.cfg.Observer, s.emit)

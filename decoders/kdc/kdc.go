@@ -1,0 +1,179 @@
+// Package kdc is the carrier of Kerberos exchanges with a KDC [RFC 4120
+// 7.2]: AS and TGS requests and their replies or errors on port 88, over
+// UDP and TCP. (Kerberos inside SPNEGO, in SMB or HTTP, is read by the
+// carriers of those protocols through sensor/auth.) One finding is made per
+// exchange; KDC_ERR_PREAUTH_REQUIRED is a step of the exchange, not its
+// outcome.
+package kdc
+
+import (
+	"time"
+
+	"ntlmsensor/decoders/kerberos"
+	"ntlmsensor/sensor/auth"
+)
+
+// Carrier registers Kerberos with a KDC [RFC 4120 7.2]: UDP datagrams and
+// TCP records (4-byte length prefix) on port 88, recognised by content.
+var Carrier = &auth.Carrier{
+	Name:   "kerberos",
+	Ports:  []uint16{88},
+	Detect: detect,
+	New:    func(c *auth.Conn) auth.Handler { return &handler{conn: c, udp: c.UDP} },
+}
+
+// detect: a KDC request from the client, or a reply or error from the
+// server, either bare (UDP) or behind a TCP record mark.
+func detect(toServer bool, b []byte) auth.Verdict {
+	if len(b) < 6 {
+		return auth.Maybe
+	}
+	pdu := b
+	if n, ok := kerberos.TCPRecordLength(b); ok && n >= 2 && b[4]&0xe0 == 0x60 {
+		pdu = b[4:]
+	}
+	switch kerberos.MsgType(pdu[0] & 0x1f) {
+	case kerberos.ASReq, kerberos.TGSReq:
+		if toServer && pdu[0]&0xe0 == 0x60 {
+			return auth.Yes
+		}
+	case kerberos.ASRep, kerberos.TGSRep, kerberos.KRBError:
+		if !toServer && pdu[0]&0xe0 == 0x60 {
+			return auth.Yes
+		}
+	}
+	return auth.No
+}
+
+const (
+	maxPending         = 8        // requests awaiting replies on one connection
+	maxRecord          = 64 << 10 // a KDC message larger than this is not followed
+	errPreauthRequired = 25       // KDC_ERR_PREAUTH_REQUIRED: a step of the exchange
+	errResponseTooBig  = 52       // KRB_ERR_RESPONSE_TOO_BIG: the client retries over TCP
+)
+
+// request is what a reply needs of the request it answers.
+type request struct {
+	f  *auth.Finding
+	ts time.Time
+}
+
+type handler struct {
+	conn    *auth.Conn
+	udp     bool
+	pending []request
+	skip    [2]int // bytes of an oversized TCP record still to pass over
+}
+
+// Feed takes whole datagrams (UDP) or record-marked messages (TCP).
+func (h *handler) Feed(toServer bool, b []byte, ts time.Time) int {
+	if h.udp {
+		h.message(toServer, b, ts)
+		return len(b)
+	}
+	used := 0
+	for {
+		rest := b[used:]
+		n, ok := kerberos.TCPRecordLength(rest)
+		if !ok {
+			if len(rest) >= 4 {
+				return len(b) // not a record mark: this direction is lost
+			}
+			return used
+		}
+		if n > maxRecord {
+			return used + 4 + n // pass it over unseen
+		}
+		if len(rest) < 4+n {
+			return used
+		}
+		h.message(toServer, rest[4:4+n], ts)
+		used += 4 + n
+	}
+}
+
+func (h *handler) message(toServer bool, pdu []byte, ts time.Time) {
+	m, err := kerberos.Parse(pdu)
+	if err != nil {
+		return
+	}
+	switch m.Type {
+	case kerberos.ASReq, kerberos.TGSReq:
+		if toServer {
+			h.request(&m, ts)
+		}
+	case kerberos.ASRep, kerberos.TGSRep, kerberos.KRBError:
+		if !toServer {
+			h.reply(&m, ts)
+		}
+	}
+}
+
+// request opens an exchange [RFC 4120 5.4.1 KDC-REQ].
+func (h *handler) request(m *kerberos.Message, ts time.Time) {
+	f := &auth.Finding{Mechanism: "kerberos"}
+	k := &f.Kerberos
+	k.Request = "AS"
+	if m.Type == kerberos.TGSReq {
+		k.Request = "TGS"
+	}
+	k.Realm = m.Realm
+	k.SName = m.SName.String()
+	k.Etypes = append([]int32(nil), m.Etypes[:m.NumEtypes]...)
+	if m.CName.NumParts > 0 {
+		f.HasUser, f.UserName, f.UserDomain = true, m.CName.String(), m.Realm
+	}
+	if len(h.pending) == maxPending {
+		h.emit(h.pending[0], auth.Unknown, "", h.pending[0].ts)
+		h.pending = h.pending[1:]
+	}
+	h.pending = append(h.pending, request{f: f, ts: ts})
+}
+
+// reply closes the oldest open exchange [RFC 4120 5.4.2 KDC-REP, 5.9.1].
+func (h *handler) reply(m *kerberos.Message, ts time.Time) {
+	if len(h.pending) == 0 {
+		return // the request was not seen (capture began mid-exchange)
+	}
+	r := h.pending[0]
+	h.pending = h.pending[1:]
+	f, k := r.f, &r.f.Kerberos
+	if m.Type == kerberos.KRBError {
+		if m.ErrorCode == errPreauthRequired || m.ErrorCode == errResponseTooBig {
+			return // the client asks again; that exchange is the attempt
+		}
+		k.Error = kerberos.ErrorName(m.ErrorCode)
+		if !f.HasUser && m.CName.NumParts > 0 {
+			f.HasUser, f.UserName, f.UserDomain = true, m.CName.String(), m.CRealm
+		}
+		h.emit(r, auth.Failure, k.Error, ts)
+		return
+	}
+	if m.HasTicket {
+		k.TicketEtype = m.TicketEtype
+	}
+	k.SessionEtype = m.EncPartEtype
+	if !f.HasUser && m.CName.NumParts > 0 {
+		// a TGS-REQ names its client only inside the encrypted
+		// authenticator; the reply names it in clear
+		f.HasUser, f.UserName, f.UserDomain = true, m.CName.String(), m.CRealm
+	}
+	h.emit(r, auth.Success, "", ts)
+}
+
+func (h *handler) emit(r request, outcome auth.Outcome, reason string, ts time.Time) {
+	r.f.Outcome, r.f.Reason = outcome, reason
+	h.conn.Emit(r.f, "kerberos", ts)
+}
+
+// Gap: record marks can no longer be trusted on TCP; replies already
+// pending still match by order.
+func (h *handler) Gap(toServer bool, ts time.Time) {}
+
+// Close: requests never answered end as unknown.
+func (h *handler) Close(ts time.Time) {
+	for _, r := range h.pending {
+		h.emit(r, auth.Unknown, "", r.ts)
+	}
+	h.pending = nil
+}

@@ -1,0 +1,232 @@
+package capture
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"errors"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+)
+
+// seedCaptures has real frames of every link type and encapsulation.
+var seedCaptures = []string{
+	realV4Capture, // Ethernet, IPv4
+	realV6Capture, // Ethernet, IPv6
+	"public/suricata-verify/tests/smb-named-pipe-ascii/input.pcap", // Linux SLL
+	"public/suricata-verify/tests/smb-length-5770/input.pcap",      // BSD null, IPv4 and IPv6
+	"public/arkime/tests/pcap/smb-smb1-ascii.pcap",                 // 802.1Q
+	"public/arkime/tests/pcap/krb5-udp.pcap",                       // 802.1Q, UDP
+	"public/zeek/testing/btest/Traces/erspan.pcap",                 // GRE, fragments
+	"public/arkime/tests/pcap/arkime_synthetic.pcap",               // QinQ, ERSPAN II, AH, IPv6 options, tunnels
+	"public/zeek/testing/btest/Traces/ldap/gap-data-missing.pcapng",
+	"public/zeek/testing/btest/Traces/krb/smb2_krb.pcap", // snaplen cut
+}
+
+// within reports whether b is a sub-slice of outer.
+func within(b, outer []byte) bool {
+	if len(b) == 0 {
+		return true
+	}
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(outer)))
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	return p >= start && p+uintptr(len(b)) <= start+uintptr(len(outer))
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, rel := range seedCaptures {
+		frames := readFrames(f, rel)
+		for i, fr := range frames {
+			// A sample of each capture: its start and every 25th frame.
+			if i < 8 || i%25 == 0 {
+				f.Add(uint16(fr.lt), fr.data)
+			}
+		}
+	}
+	// Link types no real capture has, around real packets.
+	ip4, _ := realIPv4(f)
+	ip6 := realIPv6(f)
+	f.Add(uint16(layers.LinkTypeLinuxSLL2), cat(be16(etherTypeIPv4), make([]byte, 6), be16(1), []byte{0, 6}, macA, []byte{0, 0}, ip4))
+	f.Add(uint16(layers.LinkTypeRaw), ip6)
+	f.Add(uint16(linkTypeRawBSD), ip4)
+	f.Add(uint16(layers.LinkTypeIPv6), ip6)
+	f.Add(uint16(layers.LinkTypeLoop), cat([]byte{0, 0, 0, 24}, ip6))
+	f.Add(uint16(layers.LinkTypeEthernet), eth(etherTypeQinQ, vlan(100, etherTypeDot1Q, vlan(200, etherTypeIPv4, ip4))))
+	f.Add(uint16(layers.LinkTypeRaw), ipv4("10.0.0.1", "10.0.0.2", ipProtoGRE, cat(be16(0x1000), be16(etherTypeERSPAN3), be32(1), []byte{0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, make([]byte, 8), eth(etherTypeIPv4, ip4))))
+	f.Add(uint16(layers.LinkTypeRaw), ipv4("10.0.0.1", "10.0.0.2", ipProtoGRE, cat(be16(0xf000), be16(etherTypeIPv4), make([]byte, 12), []byte{0, 1, 0, 4, 1, 2, 3, 4, 0, 0, 0, 0}, ip4)))
+	for _, fr := range fragsV6("2001:db8::1", "2001:db8::2", ipProtoDstOpts, 1, cat(extHeader(ipProtoTCP, 1), ip6[40:]), 96) {
+		f.Add(uint16(layers.LinkTypeRaw), fr)
+	}
+
+	f.Fuzz(func(t *testing.T, lt uint16, data []byte) {
+		d := NewDecoder(FragmentLimits{MaxDatagrams: 4, MaxBytes: 16 << 10, Timeout: time.Second})
+		var p Packet
+		ci := gopacket.CaptureInfo{Timestamp: time.Unix(1700000000, 0), CaptureLength: len(data), Length: len(data)}
+		for round := range 3 {
+			r := d.Decode(layers.LinkType(lt), data, ci, &p)
+			switch r {
+			case Decoded:
+				if p.Proto != ProtoTCP && p.Proto != ProtoUDP || !p.Src.IsValid() || !p.Dst.IsValid() || p.Src.Is4() != p.Dst.Is4() {
+					t.Fatalf("decoded %+v", p)
+				}
+				// One frame alone can never complete a fragmented datagram.
+				if round == 0 && !within(p.Payload, data) {
+					t.Fatalf("payload outside the frame")
+				}
+			case Skipped, Held, Malformed:
+			default:
+				t.Fatalf("result %d", r)
+			}
+		}
+		st := d.Stats()
+		if st.Packets != 3 || st.Decoded+st.Skipped+st.Held+st.Malformed != 3 || st.Reassembled > st.Fragments {
+			t.Fatalf("stats %+v", st)
+		}
+		if !SupportedLinkType(layers.LinkType(lt)) && st.UnsupportedLink != 3 {
+			t.Fatalf("stats %+v", st)
+		}
+	})
+}
+
+// FuzzReassembly cuts real packets into IPv4 or IPv6 fragments as the plan
+// says (sizes, order, duplicates, forged overlaps with other bytes) and
+// checks the one safety property that matters: whatever is delivered is
+// exactly the original segment.
+func FuzzReassembly(f *testing.F) {
+	f.Add([]byte{0, 3, 5, 1, 2, 0x80, 7})
+	f.Add([]byte{1, 10, 20, 30, 3, 2, 1})
+	f.Add([]byte{0, 200, 1, 7, 14, 21, 0x87})
+	f.Add([]byte{1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
+	ip4, _ := realIPv4(f)
+	ip6 := realIPv6(f)
+	seg4, seg6 := ip4[20:], ip6[40:]
+	f.Fuzz(func(t *testing.T, plan []byte) {
+		if len(plan) < 2 || len(plan) > 64 {
+			return
+		}
+		v6 := plan[0]&1 != 0
+		seg := seg4
+		if v6 {
+			seg = seg6
+		}
+		frag := func(off, end int, content []byte) []byte {
+			if v6 {
+				om := uint16(off)
+				if end < len(seg) {
+					om |= 1
+				}
+				return ipv6("2001:db8:10::100", "2001:db8:10::1", ipProtoFragment, cat([]byte{ipProtoTCP, 0}, be16(om), be32(77), content))
+			}
+			ff := uint16(off / 8)
+			if end < len(seg) {
+				ff |= 0x2000
+			}
+			return cat(ipv4Header("127.0.0.5", "127.0.0.20", ipProtoTCP, 77, ff, len(content), nil), content)
+		}
+		var frames [][]byte
+		for i, pos := 1, 0; pos < len(seg); i++ {
+			b := plan[i%len(plan)]
+			end := min(pos+(int(b%24)+1)*8, len(seg))
+			frames = append(frames, frag(pos, end, seg[pos:end]))
+			if b&0x80 != 0 {
+				frames = append(frames, frames[len(frames)-1]) // duplicate
+			}
+			if b%7 == 0 && end < len(seg) {
+				// Forged fragment overlapping the next one with other bytes.
+				fend := min(end+16, len(seg))
+				frames = append(frames, frag(end-8, fend, bytes.Repeat([]byte{'X'}, fend-end+8)))
+			}
+			pos = end
+		}
+		// Reorder with the plan bytes as a Fisher-Yates source.
+		for i := len(frames) - 1; i > 0; i-- {
+			j := int(plan[i%len(plan)]) % (i + 1)
+			frames[i], frames[j] = frames[j], frames[i]
+		}
+		want := seg[int(seg[12]>>4)*4:]
+		d := NewDecoder(FragmentLimits{})
+		var p Packet
+		ci := gopacket.CaptureInfo{Timestamp: time.Unix(1700000000, 0)}
+		for _, fr := range frames {
+			if d.Decode(layers.LinkTypeRaw, fr, ci, &p) == Decoded {
+				if v6 {
+					wantCharlie(t, &p)
+				} else {
+					wantCarol(t, &p)
+				}
+				if !bytes.Equal(p.Payload, want) {
+					t.Fatalf("reassembled payload differs from the original")
+				}
+			}
+		}
+		st := d.Stats()
+		if st.Packets != uint64(len(frames)) || st.Reassembled > st.Fragments {
+			t.Fatalf("stats %+v over %d frames", st, len(frames))
+		}
+	})
+}
+
+func FuzzOpenFile(f *testing.F) {
+	for _, rel := range []string{
+		realV4Capture,
+		"public/suricata-verify/tests/smb-named-pipe-ascii/input.pcap",
+		"public/zeek/testing/btest/Traces/krb/kerberos_tso.pcapng",
+		"public/zeek/testing/btest/Traces/ldap/gap-data-missing.pcapng",
+	} {
+		raw, err := os.ReadFile(capturePath(rel))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(raw[:min(len(raw), 3000)])
+	}
+	var gz bytes.Buffer
+	raw, _ := os.ReadFile(capturePath(realV4Capture))
+	zw := gzip.NewWriter(&gz)
+	zw.Write(raw[:1500])
+	zw.Close()
+	f.Add(gz.Bytes())
+	ip4, _ := realIPv4(f)
+	first := 40 + int(binary.LittleEndian.Uint32(raw[32:]))
+	f.Add(rewritePcap(f, raw[:first], binary.BigEndian, true, false))
+	f.Add(cat(raw[:20], []byte{147, 0, 0, 0}))
+	f.Add(ip4)
+
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := NewReader(bytes.NewReader(b), "fuzz.pcap")
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "fuzz.pcap: ") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		defer s.Close()
+		d := NewDecoder(FragmentLimits{})
+		var p Packet
+		for n := 0; ; n++ {
+			data, ci, err := s.ReadPacket()
+			if err != nil {
+				if err != io.EOF && !strings.HasPrefix(err.Error(), "fuzz.pcap: ") {
+					t.Fatalf("error does not name the file: %v", err)
+				}
+				if _, _, again := s.ReadPacket(); again != err {
+					t.Fatalf("error not sticky: %v then %v", err, again)
+				}
+				if errors.Is(err, ErrTruncatedFile) && !strings.Contains(err.Error(), " after ") {
+					t.Fatalf("truncation error without a count: %v", err)
+				}
+				return
+			}
+			if len(data) != ci.CaptureLength || len(data) > MaxPacketSize || n > len(b) {
+				t.Fatalf("packet %d: %d bytes, ci %+v", n, len(data), ci)
+			}
+			d.Decode(s.LinkType(), data, ci, &p)
+		}
+	})
+}
