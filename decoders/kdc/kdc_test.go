@@ -1,0 +1,104 @@
+package kdc_test
+
+import (
+	"testing"
+
+	"ntlmsensor/decoders/internal/pcaptest"
+	"ntlmsensor/decoders/kdc"
+	"ntlmsensor/sensor/auth"
+)
+
+func pieces(t testing.TB, rel string) []auth.Piece {
+	var ps []auth.Piece
+	for _, s := range pcaptest.Segments(t, rel) {
+		ps = append(ps, auth.Piece{ToServer: s.DstPort == 88, Data: s.Payload})
+	}
+	return ps
+}
+
+// TestExchanges pins the KDC findings of the MIT/Samba captures: the
+// PREAUTH_REQUIRED round is not an outcome, errors name themselves.
+func TestExchanges(t *testing.T) {
+	for _, tc := range []struct {
+		rel                  string
+		request, user, sname string
+		outcome              auth.Outcome
+		errName              string
+		ticket, session      int32
+		flags                []auth.Flag
+	}{
+		{"real-implementations/krb_preauth_failed.pcap", "AS", "alice", "krbtgt/LAB.TEST", auth.Failure, "KDC_ERR_PREAUTH_FAILED", 0, 0, []auth.Flag{auth.FlagKrbPreauthFaild}},
+		{"real-implementations/krb_unknown_client.pcap", "AS", "nosuchuser", "krbtgt/LAB.TEST", auth.Failure, "KDC_ERR_C_PRINCIPAL_UNKNOWN", 0, 0, []auth.Flag{}},
+		{"real-implementations/krb_clock_skew_as_impacket.pcap", "AS", "bob", "krbtgt/LAB.TEST", auth.Failure, "KRB_AP_ERR_SKEW", 0, 0, []auth.Flag{auth.FlagKrbClockSkew}},
+	} {
+		// these captures hold one TCP connection per exchange; Drive
+		// replays them as one, which the handler takes in order
+		fs := auth.Drive(kdc.Carrier, pieces(t, tc.rel), 1<<20)
+		if len(fs) != 1 {
+			t.Fatalf("%s: %d findings", tc.rel, len(fs))
+		}
+		f := fs[0]
+		if f.Kerberos.Request != tc.request || f.UserName != tc.user || f.UserDomain != "LAB.TEST" || f.Kerberos.SName != tc.sname ||
+			f.Outcome != tc.outcome || f.Kerberos.Error != tc.errName || f.Reason != tc.errName || f.Protocol != "kerberos" {
+			t.Errorf("%s: %+v", tc.rel, f)
+		}
+		if len(f.Flags) != len(tc.flags) || (len(tc.flags) > 0 && f.Flags[0] != tc.flags[0]) {
+			t.Errorf("%s: flags %v, want %v", tc.rel, f.Flags, tc.flags)
+		}
+	}
+}
+
+func TestRC4OnlyClient(t *testing.T) {
+	for _, chunk := range []int{1 << 20, 10, 1} {
+		fs := auth.Drive(kdc.Carrier, pieces(t, "real-implementations/krb_rc4_only_client.pcap"), chunk)
+		if len(fs) != 2 {
+			t.Fatalf("chunk %d: %d findings", chunk, len(fs))
+		}
+		as, tgs := fs[0], fs[1]
+		if as.Kerberos.Request != "AS" || as.Kerberos.TicketEtype != 18 || as.Kerberos.SessionEtype != 23 || as.Outcome != auth.Success ||
+			len(as.Kerberos.Etypes) != 1 || as.Kerberos.Etypes[0] != 23 {
+			t.Errorf("AS: %+v", as.Kerberos)
+		}
+		if tgs.Kerberos.Request != "TGS" || tgs.Kerberos.SName != "cifs/dc1.lab.test" || tgs.UserName != "bob" || tgs.Kerberos.SessionEtype != 23 {
+			t.Errorf("TGS: %+v %s", tgs.Kerberos, tgs.UserName)
+		}
+		for _, f := range fs {
+			if len(f.Flags) != 1 || f.Flags[0] != auth.FlagKrbRC4 {
+				t.Errorf("flags %v", f.Flags)
+			}
+		}
+	}
+}
+
+// TestUDP: kinit over UDP, one datagram each way per exchange.
+func TestUDP(t *testing.T) {
+	fs := auth.Drive(&auth.Carrier{Name: "kerberos", Detect: kdc.Carrier.Detect, New: func(c *auth.Conn) auth.Handler {
+		c.UDP = true
+		return kdc.Carrier.New(c)
+	}}, pieces(t, "public/arkime/tests/pcap/krb5-udp.pcap"), 1<<20)
+	if len(fs) != 1 || fs[0].Kerberos.Request != "AS" || fs[0].Outcome != auth.Unknown || fs[0].Transport != "udp" {
+		t.Fatalf("%d findings: %+v", len(fs), fs)
+	}
+}
+
+func FuzzHandler(f *testing.F) {
+	for _, rel := range []string{"real-implementations/krb_as_tgs_aes_success.pcap", "real-implementations/krb_tgs_spn_is_ip.pcap"} {
+		var c, s []byte
+		for _, p := range pieces(f, rel) {
+			if p.ToServer {
+				c = append(c, p.Data...)
+			} else {
+				s = append(s, p.Data...)
+			}
+		}
+		f.Add(c, s, uint16(1460))
+	}
+	f.Fuzz(func(t *testing.T, client, server []byte, chunk uint16) {
+		for _, fd := range auth.Drive(kdc.Carrier, auth.Alternate(client, server, int(chunk%4096)+1), 1460) {
+			if fd.Protocol != "kerberos" || fd.Kerberos.Request == "" {
+				t.Fatalf("incomplete finding %+v", fd)
+			}
+			fd.AppendJSON(nil)
+		}
+	})
+}
