@@ -54,6 +54,7 @@ type flow struct {
 	conn      *auth.Conn
 	dir       [2]stream // [0] client→server, [1] server→client
 	finRst    uint8     // FIN seen per direction (bits 0,1); RST sets both
+	held      int       // bytes of this flow on the sensor's memory account
 	last      time.Time
 
 	prev, next *flow // in the idle list, oldest first

@@ -59,6 +59,9 @@ func NewPipeline(cfg Config, n int, filter *capture.Filter) *Pipeline {
 		if wcfg.MaxFlows > 0 {
 			wcfg.MaxFlows = max(1, wcfg.MaxFlows/n)
 		}
+		if wcfg.MaxBuffered > 0 {
+			wcfg.MaxBuffered = max(1, wcfg.MaxBuffered/n)
+		}
 	}
 	for i := 0; i < n; i++ {
 		w := &worker{s: New(wcfg)}
@@ -202,6 +205,7 @@ func (p *Pipeline) Stats() (Stats, capture.DecoderStats) {
 		t.OutOfOrder += s.OutOfOrder
 		t.OutOfOrderLimitHits += s.OutOfOrderLimitHits
 		t.BufferLimitHits += s.BufferLimitHits
+		t.MemoryLimitHits += s.MemoryLimitHits
 		t.Gaps += s.Gaps
 		t.SkippedBytes += s.SkippedBytes
 	}

@@ -20,6 +20,7 @@ type Config struct {
 	Observer string              // observer.name
 
 	MaxFlows        int           // flows tracked at once; the least recently seen goes first
+	MaxBuffered     int           // bytes all streams may hold together
 	MaxStreamBuffer int           // unconsumed bytes kept per direction
 	MaxOutOfOrder   int           // early segments kept per direction
 	MaxOutOfOrderB  int           // early bytes kept per direction
@@ -33,6 +34,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		MaxFlows:        200_000,
+		MaxBuffered:     128 << 20,
 		MaxStreamBuffer: 256 << 10,
 		MaxOutOfOrder:   64,
 		MaxOutOfOrderB:  256 << 10,
@@ -54,6 +56,7 @@ type Stats struct {
 	OutOfOrder          uint64
 	OutOfOrderLimitHits uint64
 	BufferLimitHits     uint64
+	MemoryLimitHits     uint64 // streams dropped because all streams together held MaxBuffered
 	Gaps                uint64
 	SkippedBytes        uint64
 }
@@ -68,6 +71,7 @@ type Sensor struct {
 	now       time.Time
 	nextSweep time.Time
 	ports     map[uint16]bool // well-known server ports of all carriers
+	buffered  int             // bytes all streams hold
 	stats     Stats
 }
 
@@ -76,6 +80,9 @@ func New(cfg Config) *Sensor {
 	d := DefaultConfig()
 	if cfg.MaxFlows <= 0 {
 		cfg.MaxFlows = d.MaxFlows
+	}
+	if cfg.MaxBuffered <= 0 {
+		cfg.MaxBuffered = d.MaxBuffered
 	}
 	if cfg.MaxStreamBuffer <= 0 {
 		cfg.MaxStreamBuffer = d.MaxStreamBuffer
@@ -157,14 +164,23 @@ func (s *Sensor) Packet(p *capture.Packet) {
 		return
 	}
 	st := &f.dir[d]
-	if p.TCPFlags&flagACK != 0 {
+	if p.TCPFlags&flagACK != 0 && f.dir[1-d].seqKnown {
 		f.dir[1-d].ack(p.Ack, p.Time, &s.lim, &s.stats, consumer{s, f, !toServer})
+		if f.held > 0 {
+			s.account(f)
+		}
 	}
 	if p.TCPFlags&flagSYN != 0 {
 		st.next, st.seqKnown = p.Seq+1, true
 	}
 	if len(p.Payload) > 0 {
 		st.segment(p.Seq, p.Payload, p.Time, &s.lim, &s.stats, consumer{s, f, toServer})
+		s.account(f)
+		if s.buffered > s.cfg.MaxBuffered && st.held() > 0 {
+			s.stats.MemoryLimitHits++
+			st.drop(p.Time, &s.stats, consumer{s, f, toServer})
+			s.account(f)
+		}
 		if p.Truncated {
 			// the rest of this segment was not captured: resynchronise on
 			// the next one
@@ -292,8 +308,21 @@ func (s *Sensor) detect(f *flow, toServer bool, b []byte) detection {
 func (s *Sensor) ignore(f *flow) {
 	f.state = ignored
 	s.stats.FlowsIgnored++
+	s.release(f)
+}
+
+// release frees a flow's buffers and takes them off the account.
+func (s *Sensor) release(f *flow) {
 	f.dir[0].release()
 	f.dir[1].release()
+	s.account(f)
+}
+
+// account brings the memory account up to date with what the flow holds.
+func (s *Sensor) account(f *flow) {
+	h := f.dir[0].held() + f.dir[1].held()
+	s.buffered += h - f.held
+	f.held = h
 }
 
 func (s *Sensor) gap(f *flow, toServer bool, ts time.Time) {
@@ -318,6 +347,7 @@ func (s *Sensor) close(f *flow) {
 		}
 		f.handler.Close(s.now)
 	}
+	s.release(f)
 	delete(s.flows, f.key)
 	s.lru.remove(f)
 }

@@ -101,6 +101,9 @@ func (s *stream) consumed(n, have int, b []byte, lim *limits, st *Stats, out con
 	switch {
 	case n >= have:
 		s.buf = s.buf[:0]
+		if cap(s.buf) > 64<<10 {
+			s.buf = nil // a large message passed: give its memory back
+		}
 		if skip := n - have; skip > 0 {
 			// bytes to pass over unseen: move the wanted sequence number
 			// past them, so they cost nothing when they come (in order or
@@ -242,6 +245,18 @@ func (s *stream) flushGap(ts time.Time, lim *limits, st *Stats, out consumer) {
 		s.skipGap(ts, st, out)
 		s.drain(ts, lim, st, out)
 	}
+}
+
+// held is the memory the stream holds: its buffer's capacity and the early
+// segments.
+func (s *stream) held() int { return cap(s.buf) + s.oooBytes }
+
+// drop frees what the stream holds (the total memory limit was reached).
+func (s *stream) drop(ts time.Time, st *Stats, out consumer) {
+	s.buf, s.ooo, s.oooBytes = nil, nil, 0
+	st.Gaps++
+	out.gap(ts)
+	s.seqKnown = false // resynchronise on the next segment
 }
 
 // release forgets everything, for a flow nobody follows.

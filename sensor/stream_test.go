@@ -212,3 +212,30 @@ func FuzzReassembly(f *testing.F) {
 		s.Flush()
 	})
 }
+
+// TestMemoryBound: many connections each holding early bytes that never
+// become in order cannot make the sensor hold more than MaxBuffered.
+func TestMemoryBound(t *testing.T) {
+	r := &recorder{}
+	s := recordingSensor(r)
+	s.cfg.MaxBuffered = 64 << 10
+	d := data(2000)
+	for i := 0; i < 200; i++ {
+		p := seg(1000, capture.FlagACK, d[:10])
+		p.SrcPort = uint16(10000 + i)
+		s.Packet(p)
+		p = seg(5000, capture.FlagACK, d) // early: waits for bytes that never come
+		p.SrcPort = uint16(10000 + i)
+		s.Packet(p)
+		if s.buffered > s.cfg.MaxBuffered {
+			t.Fatalf("after %d flows: %d bytes held, limit %d", i+1, s.buffered, s.cfg.MaxBuffered)
+		}
+	}
+	if s.stats.MemoryLimitHits == 0 {
+		t.Fatal("limit never hit")
+	}
+	s.Flush()
+	if s.buffered != 0 {
+		t.Fatalf("%d bytes still accounted after flush", s.buffered)
+	}
+}
