@@ -70,7 +70,7 @@ type handler struct {
 	smb1            bool
 	signingRequired auth.Opt
 	offersKerberos  bool
-	sessions        [maxSessions]session
+	sessions        []*session // made as the connection needs them, at most maxSessions
 	resync          [2]bool
 }
 
@@ -211,12 +211,10 @@ func (h *handler) Gap(toServer bool, ts time.Time) {
 // Close emits every attempt still open: held successes with what was
 // learnt, unanswered logons as unknown.
 func (h *handler) Close(ts time.Time) {
-	for i := range h.sessions {
-		s := &h.sessions[i]
-		if !s.used {
-			continue
+	for _, s := range h.sessions {
+		if s.used {
+			h.flush(s, ts)
 		}
-		h.flush(s, ts)
 	}
 }
 
@@ -257,8 +255,8 @@ func (h *handler) emit(s *session, f *auth.Finding, ts time.Time) {
 // with id 0 (or an unknown id) gets a slot, the least recently used going
 // first when all are taken.
 func (h *handler) sessionFor(id uint64, create bool, ts time.Time) *session {
-	for i := range h.sessions {
-		if s := &h.sessions[i]; s.used && s.id == id {
+	for _, s := range h.sessions {
+		if s.used && s.id == id {
 			s.lastUse = ts
 			return s
 		}
@@ -266,16 +264,19 @@ func (h *handler) sessionFor(id uint64, create bool, ts time.Time) *session {
 	if !create {
 		return nil
 	}
-	victim := &h.sessions[0]
-	for i := range h.sessions {
-		s := &h.sessions[i]
+	var victim *session
+	for _, s := range h.sessions {
 		if !s.used {
 			victim = s
 			break
 		}
-		if s.lastUse.Before(victim.lastUse) {
+		if victim == nil || s.lastUse.Before(victim.lastUse) {
 			victim = s
 		}
+	}
+	if victim == nil || victim.used && len(h.sessions) < maxSessions {
+		victim = new(session)
+		h.sessions = append(h.sessions, victim)
 	}
 	if victim.used {
 		h.flush(victim, ts)
@@ -401,9 +402,9 @@ func (h *handler) serverOffer(blob []byte) {
 	var x auth.Exchange
 	x.ServerOffer(blob)
 	h.offersKerberos = x.OffersKerberos()
-	for i := range h.sessions {
-		if h.offersKerberos && h.sessions[i].used {
-			h.sessions[i].x.OfferKerberos()
+	for _, s := range h.sessions {
+		if h.offersKerberos && s.used {
+			s.x.OfferKerberos()
 		}
 	}
 }
