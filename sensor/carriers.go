@@ -3,6 +3,7 @@ package sensor
 import (
 	"ntlmsensor/decoders/http"
 	"ntlmsensor/decoders/kdc"
+	"ntlmsensor/decoders/ldap"
 	"ntlmsensor/decoders/ntlmscan"
 	"ntlmsensor/decoders/smb"
 	"ntlmsensor/sensor/auth"
@@ -14,6 +15,7 @@ func Carriers() []*auth.Carrier {
 	return []*auth.Carrier{
 		smb.Carrier,
 		http.Carrier,
+		ldap.Carrier,
 		kdc.Carrier,
 		ntlmscan.Carrier, // last: whatever no decoder claimed
 	}

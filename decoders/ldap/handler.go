@@ -90,8 +90,8 @@ func peekOp(b []byte) (tag byte, n int, st peekState) {
 	if b[1] >= 0x80 {
 		hdr += int(b[1] & 0x7f)
 	}
-	// messageID INTEGER (0 .. 2^31-1), then the protocolOp identifier and
-	// the first octet of its length.
+	// messageID INTEGER (0 .. 2^31-1), then the protocolOp identifier,
+	// which with its length octet must fit in the message.
 	if len(b) < hdr+2 {
 		return 0, n, peekMore
 	}
@@ -198,6 +198,9 @@ func (h *handler) Feed(toServer bool, b []byte, ts time.Time) int {
 	d := dirIndex(toServer)
 	used := 0
 	if h.tls || h.dead[d] {
+		if h.tls || h.dead[1-d] {
+			h.conn.Done() // nothing more to learn: the sensor stops following
+		}
 		return len(b)
 	}
 	if h.resync[d] {
@@ -276,7 +279,7 @@ func (h *handler) lose(toServer bool, rest []byte, ts time.Time) int {
 		return len(rest)
 	}
 	if h.wrappedOn {
-		h.dead[d] = true
+		h.giveUp(d)
 		return len(rest)
 	}
 	if i := findMessage(toServer, rest[1:]); i >= 0 {
@@ -284,6 +287,15 @@ func (h *handler) lose(toServer bool, rest []byte, ts time.Time) int {
 	}
 	h.resync[d] = true
 	return len(rest)
+}
+
+// giveUp stops reading a direction; with both given up, the connection is
+// done.
+func (h *handler) giveUp(d int) {
+	h.dead[d] = true
+	if h.dead[1-d] {
+		h.conn.Done()
+	}
 }
 
 // findMessage finds the next place in b where a message this direction
@@ -352,10 +364,12 @@ func (h *handler) message(toServer bool, tag byte, b []byte, ts time.Time) {
 }
 
 // startTLSDone: RFC 4511 4.14.2, TLS starts after a success response;
-// nothing after it is readable, so what is waiting is emitted now.
+// nothing after it is readable, so what is waiting is emitted now and the
+// sensor is told to stop following the connection.
 func (h *handler) startTLSDone(ts time.Time) {
 	h.startTLS = false
 	h.tls = true
+	h.conn.Done()
 	if h.held != nil {
 		h.emitHeld()
 	}
@@ -427,7 +441,7 @@ func (h *handler) bindRequest(id int64, br *BindRequest, ts time.Time) {
 		// RFC 4513 5.1.1: an empty name is an anonymous bind, no attempt.
 		if br.Name != "" {
 			h.simple = &auth.Finding{Mechanism: "simple", HasUser: true, UserName: br.Name,
-				LDAP: auth.LDAPFacts{Bind: "simple"}}
+				LDAP: auth.LDAPFacts{Bind: "simple"}, PasswordSent: br.PasswordSent}
 		}
 	case famSASL, famSicily:
 		if br.Auth != AuthSicilyDiscovery && len(br.Credentials) > 0 {
@@ -502,7 +516,7 @@ func (h *handler) result(f *auth.Finding, code int) {
 func (h *handler) Gap(toServer bool, ts time.Time) {
 	d := dirIndex(toServer)
 	if h.wrappedOn {
-		h.dead[d] = true
+		h.giveUp(d)
 		return
 	}
 	h.resync[d] = true

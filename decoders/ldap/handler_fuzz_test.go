@@ -84,7 +84,9 @@ func FuzzHandler(f *testing.F) {
 		}
 		end := t0.Add(time.Hour)
 		times[end] = true
-		d.h.Close(end)
+		if !d.done {
+			d.h.Close(end)
+		}
 		got := len(d.out)
 		d.h.Close(end)
 		if len(d.out) != got {
@@ -120,7 +122,7 @@ func checkFinding(t *testing.T, f *auth.Finding, times map[time.Time]bool) {
 		}
 	case auth.Success, auth.Failure:
 		if !f.LDAP.HasResult || (f.LDAP.ResultCode == 0) != (f.Outcome == auth.Success) ||
-			f.LDAP.ResultCode == 14 || f.Reason != ldap.ResultName(f.LDAP.ResultCode) {
+			f.LDAP.ResultCode == 14 && f.Mechanism != "simple" || f.Reason != ldap.ResultName(f.LDAP.ResultCode) {
 			t.Fatalf("result: %s", f.AppendJSON(nil))
 		}
 	default:

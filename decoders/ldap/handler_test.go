@@ -470,12 +470,13 @@ func TestPublicFacts(t *testing.T) {
 			{"sasl", "GSS-SPNEGO", auth.True, true, []auth.Flag{}},
 			{"sasl", "GSS-SPNEGO", auth.True, true, []auth.Flag{}}}},
 		// Arkime's synthetic: an unauthenticated simple bind (name, no
-		// password), Sicily NTLMv1, SASL NTLM, a failed simple bind.
+		// password: no ldap_cleartext, nothing crossed in clear), Sicily
+		// NTLMv1, SASL NTLM, a failed simple bind (name, no password).
 		{"public/arkime/tests/pcap/ntlm_synthetic.pcap", []want{
-			{"simple", "", auth.Unset, false, []auth.Flag{"ldap_cleartext"}},
+			{"simple", "", auth.Unset, false, []auth.Flag{}},
 			{"sicily", "", auth.False, false, []auth.Flag{"ntlm_v1", "ntlm_lm", "ntlm_direct", "ldap_unsigned"}},
 			{"sasl", "NTLM", auth.False, false, []auth.Flag{"ntlm_v1", "ntlm_lm", "ntlm_direct", "ldap_unsigned"}},
-			{"simple", "", auth.Unset, false, []auth.Flag{"ldap_cleartext"}}}},
+			{"simple", "", auth.Unset, false, []auth.Flag{}}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.pcap, func(t *testing.T) {

@@ -38,7 +38,9 @@ func conversation(t testing.TB, rel string) []chunk {
 // more than maxBuffer unconsumed bytes is a gap.
 type driver struct {
 	tb    testing.TB
+	conn  *auth.Conn
 	h     auth.Handler
+	done  bool // the handler said Done and was closed, as the sensor does
 	buf   [2][]byte
 	skip  [2]int
 	out   []*auth.Finding
@@ -56,7 +58,8 @@ var (
 
 func newDriver(tb testing.TB, udp bool) *driver {
 	d := &driver{tb: tb}
-	d.h = ldap.Carrier.New(auth.NewConn(client, server, udp, "", func(f *auth.Finding) { d.out = append(d.out, f) }))
+	d.conn = auth.NewConn(client, server, udp, "", func(f *auth.Finding) { d.out = append(d.out, f) })
+	d.h = ldap.Carrier.New(d.conn)
 	return d
 }
 
@@ -68,12 +71,18 @@ func dirOf(toServer bool) int {
 }
 
 func (d *driver) gap(toServer bool, ts time.Time) {
+	if d.done {
+		return
+	}
 	i := dirOf(toServer)
 	d.buf[i], d.skip[i] = nil, 0
 	d.h.Gap(toServer, ts)
 }
 
 func (d *driver) feed(toServer bool, b []byte, ts time.Time) {
+	if d.done {
+		return
+	}
 	i := dirOf(toServer)
 	if s := min(d.skip[i], len(b)); s > 0 {
 		d.skip[i] -= s
@@ -94,6 +103,11 @@ func (d *driver) feed(toServer bool, b []byte, ts time.Time) {
 	n := d.h.Feed(toServer, in, ts)
 	if n < 0 {
 		d.tb.Fatalf("Feed returned %d", n)
+	}
+	if d.conn.IsDone() {
+		d.h.Close(ts)
+		d.done = true
+		return
 	}
 	if n >= len(in) {
 		d.buf[i], d.skip[i] = nil, n-len(in)
@@ -124,7 +138,9 @@ func (d *driver) run(cs []chunk, size int, rng *rand.Rand) []*auth.Finding {
 			b = b[n:]
 		}
 	}
-	d.h.Close(t0.Add(time.Hour))
+	if !d.done {
+		d.h.Close(t0.Add(time.Hour))
+	}
 	return d.out
 }
 
@@ -287,8 +303,8 @@ func TestStartTLS(t *testing.T) {
 		cli(append(slices.Clip(tlsHello), simpleBind(2, "cn=hidden", "pw")...)),
 		srv(bindResp(2, 0)),
 	}, 0, nil)
-	if len(fs) != 0 {
-		t.Errorf("bind inside TLS reported:\n%s", dump(fs))
+	if len(fs) != 0 || !d.conn.IsDone() || !d.done {
+		t.Errorf("bind inside TLS reported (done %v):\n%s", d.conn.IsDone(), dump(fs))
 	}
 	if n := d.h.Feed(true, simpleBind(3, "cn=x", "y"), t0); n != len(simpleBind(3, "cn=x", "y")) {
 		t.Errorf("Feed after StartTLS consumed %d", n)
@@ -406,7 +422,49 @@ func TestUDP(t *testing.T) {
 	}
 	d.h.Feed(false, bindResp(1, 0), t0)
 	d.h.Close(t0)
-	if len(d.out) != 0 {
+	if len(d.out) != 0 || !d.conn.IsDone() {
 		t.Errorf("CLDAP:\n%s", dump(d.out))
+	}
+}
+
+// Messages that carry no authentication cost no allocation: plain ones,
+// SASL-wrapped ones, and extended operations other than StartTLS.
+func TestNoAllocsOffAuthPath(t *testing.T) {
+	d := newDriver(t, false)
+	d.run(conversation(t, "real-implementations/ldap_spnego_ntlm_sealed.pcap")[:7], 0, nil)
+	h := d.h
+	req := search(9)
+	resp := slices.Concat(searchEntry(9, 3000), searchDone(9))
+	whoami := msg(10, tlv(0x77, tlv(0x80, []byte("1.3.6.1.4.1.4203.1.11.3"))))
+	wrapped := append([]byte{0, 0, 0, 40}, bytes.Repeat([]byte{0xaa}, 40)...)
+	if n := testing.AllocsPerRun(100, func() {
+		h.Feed(true, req, t0)
+		h.Feed(false, resp, t0)
+		h.Feed(true, whoami, t0)
+		h.Feed(true, wrapped, t0)
+		h.Feed(false, wrapped, t0)
+	}); n != 0 {
+		t.Errorf("%v allocations per round", n)
+	}
+}
+
+// On a SASL-wrapped connection framing cannot be regained after a loss:
+// the direction is given up, and with both given up the connection is done.
+func TestWrappedGaps(t *testing.T) {
+	cs := conversation(t, "real-implementations/ldap_spnego_ntlm_sealed.pcap")
+	if len(cs) != 12 {
+		t.Fatalf("%d segments", len(cs))
+	}
+	cs[8].gap = true // client, after the first wrapped PDUs
+	d := newDriver(t, false)
+	fs := d.run(cs[:10], 0, nil)
+	if len(fs) != 1 || !fs[0].SASLWrapped || d.conn.IsDone() {
+		t.Fatalf("one direction lost (done %v):\n%s", d.conn.IsDone(), dump(fs))
+	}
+	cs[9].gap = true // server too
+	d = newDriver(t, false)
+	fs = d.run(cs, 0, nil)
+	if len(fs) != 1 || !fs[0].SASLWrapped || !d.conn.IsDone() {
+		t.Errorf("both directions lost (done %v):\n%s", d.conn.IsDone(), dump(fs))
 	}
 }

@@ -70,6 +70,7 @@ type Finding struct {
 	ClientOfferedKerberos bool // the client's own SPNEGO mechTypes listed Kerberos
 	TLS                   bool // the carrier ran inside TLS (LDAPS, StartTLS)
 	SASLWrapped           bool // LDAP PDUs after the bind were SASL-wrapped
+	PasswordSent          bool // a simple bind carried a password (never the password itself)
 }
 
 // NTLMFacts are the ntlm.* fields.

@@ -102,7 +102,7 @@ func (f *Finding) Evaluate() {
 	if f.Protocol == "ldap" && !f.TLS && f.ldapUnsigned() {
 		add(FlagLDAPUnsigned)
 	}
-	if f.Protocol == "ldap" && f.Mechanism == "simple" && !f.TLS {
+	if f.Protocol == "ldap" && f.Mechanism == "simple" && f.PasswordSent && !f.TLS {
 		add(FlagLDAPCleartext)
 	}
 	k := &f.Kerberos
