@@ -459,6 +459,34 @@ func ParseBindNak(pdu []byte, h Header) (reason uint16, err error) {
 	return h.u16(body[16:]), nil
 }
 
+// BindNakReasonName names a bind_nak provider_reject_reason [C706
+// 12.6.3.1 p_reject_reason_t, MS-RPCE 2.2.2.5], or "" when unknown.
+func BindNakReasonName(reason uint16) string {
+	switch reason {
+	case 0:
+		return "reason_not_specified"
+	case 1:
+		return "temporary_congestion"
+	case 2:
+		return "local_limit_exceeded"
+	case 3:
+		return "called_paddr_unknown"
+	case 4:
+		return "protocol_version_not_supported"
+	case 5:
+		return "default_context_not_supported"
+	case 6:
+		return "user_data_not_readable"
+	case 7:
+		return "no_psap_available"
+	case 8:
+		return "authentication_type_not_recognized"
+	case 9:
+		return "invalid_checksum"
+	}
+	return ""
+}
+
 // C706 12.6.4.7 fault, after the common header:
 //
 //	16 alloc_hint(4) 20 p_cont_id(2) 22 cancel_count(1) 23 reserved(1)

@@ -44,8 +44,8 @@ func framePDU(tb testing.TB, rel string, typ PacketType, frames ...int) []byte {
 	return nil
 }
 
-// auth is an expected sec_trailer; zero Type means no auth.
-type auth struct {
+// trailer is an expected sec_trailer; zero Type means no auth.
+type trailer struct {
 	Type, Level, Pad uint8
 	Ctx              uint32
 }
@@ -76,7 +76,7 @@ func TestRealPDUs(t *testing.T) {
 		frag    uint16
 		authLen uint16
 		callID  uint32
-		auth    auth
+		auth    trailer
 		// value checks: message type byte after "NTLMSSP\0", or byte strings it holds
 		ntlmType byte
 		has      [][]byte
@@ -98,13 +98,13 @@ func TestRealPDUs(t *testing.T) {
 		{name: "epm bind_ack", capture: tcpNTLM, frames: []int{6}, typ: TypeBindAck, flags: 0x03, frag: 60, callID: 1,
 			maxXmit: 4280, maxRecv: 4280, assoc: 0x982e, secAddr: "135", results: 1},
 		{name: "samr bind ntlm negotiate", capture: tcpNTLM, frames: []int{16}, typ: TypeBind, flags: 0x07, frag: 120, authLen: 40, callID: 3,
-			auth: auth{10, 5, 0, 1}, ntlmType: 1, iface: "samr", ifaceVer: 1, contexts: 1, maxXmit: 4280, maxRecv: 4280},
+			auth: trailer{10, 5, 0, 1}, ntlmType: 1, iface: "samr", ifaceVer: 1, contexts: 1, maxXmit: 4280, maxRecv: 4280},
 		{name: "samr bind_ack ntlm challenge", capture: tcpNTLM, frames: []int{18}, typ: TypeBindAck, flags: 0x07, frag: 214, authLen: 146, callID: 3,
-			auth: auth{10, 5, 0, 1}, ntlmType: 2, assoc: 0xb8a6, secAddr: "49154", results: 1, maxXmit: 4280, maxRecv: 4280},
+			auth: trailer{10, 5, 0, 1}, ntlmType: 2, assoc: 0xb8a6, secAddr: "49154", results: 1, maxXmit: 4280, maxRecv: 4280},
 		{name: "samr auth3 alice", capture: tcpNTLM, frames: []int{20}, typ: TypeAuth3, flags: 0x03, frag: 428, authLen: 400, callID: 3,
-			auth: auth{10, 5, 0, 1}, ntlmType: 3, has: [][]byte{utf16("alice"), utf16("LAB"), utf16("WKS01")}},
+			auth: trailer{10, 5, 0, 1}, ntlmType: 3, has: [][]byte{utf16("alice"), utf16("LAB"), utf16("WKS01")}},
 		{name: "samr signed response", capture: tcpNTLM, frames: []int{23}, typ: TypeResponse, flags: 0x03, frag: 96, authLen: 16, callID: 4,
-			auth: auth{10, 5, 8, 1}, has: [][]byte{{1, 0, 0, 0}}}, // NTLMSSP_MESSAGE_SIGNATURE version 1
+			auth: trailer{10, 5, 8, 1}, has: [][]byte{{1, 0, 0, 0}}}, // NTLMSSP_MESSAGE_SIGNATURE version 1
 
 		// rpcclient over an SMB2 named pipe: unauthenticated binds (auth is in SMB).
 		{name: "srvsvc pipe bind", capture: smbPipe, frames: []int{16}, typ: TypeBind, flags: 0x03, frag: 72, callID: 1,
@@ -119,46 +119,46 @@ func TestRealPDUs(t *testing.T) {
 		// Zeek dce_rpc_ntlm: DCOM with SPNEGO; the bind offers Kerberos (a U2U
 		// TGT request), the alter_contexts then carry NTLM: BLACKCLOVER\Administrator.
 		{name: "dcom spnego bind", capture: zeekNTLM, frames: []int{1}, typ: TypeBind, flags: 0x07, frag: 308, authLen: 140, callID: 2,
-			auth: auth{9, 5, 0, 0}, has: [][]byte{spnegoOID, kerberosOID, []byte("Administrator")}, iface: "IRemUnknown2", ifaceVer: 0, contexts: 3, maxXmit: 5840, maxRecv: 5840},
+			auth: trailer{9, 5, 0, 0}, has: [][]byte{spnegoOID, kerberosOID, []byte("Administrator")}, iface: "IRemUnknown2", ifaceVer: 0, contexts: 3, maxXmit: 5840, maxRecv: 5840},
 		{name: "dcom spnego bind_ack 3 results", capture: zeekNTLM, frames: []int{3}, typ: TypeBindAck, flags: 0x07, frag: 139, authLen: 23, callID: 2,
-			auth: auth{9, 5, 0, 0}, assoc: 0x0510bd56, secAddr: "58772", results: 3, maxXmit: 5840, maxRecv: 5840},
+			auth: trailer{9, 5, 0, 0}, assoc: 0x0510bd56, secAddr: "58772", results: 3, maxXmit: 5840, maxRecv: 5840},
 		{name: "dcom alter_context_resp challenge", capture: zeekNTLM, frames: []int{5}, typ: TypeAlterContextResp, flags: 0x07, frag: 361, authLen: 297, callID: 2,
-			auth: auth{9, 5, 0, 0}, has: [][]byte{ntlmssp, {'N', 'T', 'L', 'M', 'S', 'S', 'P', 0, 2, 0, 0, 0}}, assoc: 0x0510bd56, results: 1, maxXmit: 5840, maxRecv: 5840},
+			auth: trailer{9, 5, 0, 0}, has: [][]byte{ntlmssp, {'N', 'T', 'L', 'M', 'S', 'S', 'P', 0, 2, 0, 0, 0}}, assoc: 0x0510bd56, results: 1, maxXmit: 5840, maxRecv: 5840},
 		{name: "dcom alter_context authenticate", capture: zeekNTLM, frames: []int{6}, typ: TypeAlterContext, flags: 0x07, frag: 695, authLen: 615, callID: 2,
-			auth: auth{9, 5, 0, 0}, has: [][]byte{{'N', 'T', 'L', 'M', 'S', 'S', 'P', 0, 3, 0, 0, 0}, utf16("Administrator"), utf16("BLACKCLOVER"), utf16("CBTH-WS-1")},
+			auth: trailer{9, 5, 0, 0}, has: [][]byte{{'N', 'T', 'L', 'M', 'S', 'S', 'P', 0, 3, 0, 0, 0}, utf16("Administrator"), utf16("BLACKCLOVER"), utf16("CBTH-WS-1")},
 			iface: "IRemUnknown2", contexts: 1, maxXmit: 5840, maxRecv: 5840},
 
 		// Suricata dcerpc-auth3-5133: svcctl at PKT_PRIVACY, 3B\Backdoor.
 		{name: "svcctl privacy bind", capture: auth3, frames: []int{1}, typ: TypeBind, flags: 0x07, frag: 164, authLen: 40, callID: 2,
-			auth: auth{10, 6, 0, 0}, ntlmType: 1, iface: "svcctl", ifaceVer: 2, contexts: 2, maxXmit: 5840, maxRecv: 5840},
+			auth: trailer{10, 6, 0, 0}, ntlmType: 1, iface: "svcctl", ifaceVer: 2, contexts: 2, maxXmit: 5840, maxRecv: 5840},
 		{name: "svcctl bind_ack", capture: auth3, frames: []int{2}, typ: TypeBindAck, flags: 0x07, frag: 344, authLen: 252, callID: 2,
-			auth: auth{10, 6, 0, 0}, ntlmType: 2, assoc: 0x3191, secAddr: "49683", results: 2, maxXmit: 5840, maxRecv: 5840},
+			auth: trailer{10, 6, 0, 0}, ntlmType: 2, assoc: 0x3191, secAddr: "49683", results: 2, maxXmit: 5840, maxRecv: 5840},
 		{name: "svcctl auth3", capture: auth3, frames: []int{3}, typ: TypeAuth3, flags: 0x07, frag: 562, authLen: 534, callID: 2,
-			auth: auth{10, 6, 0, 0}, ntlmType: 3, has: [][]byte{utf16("Backdoor"), utf16("3B"), utf16("02694W-WIN10")}},
+			auth: trailer{10, 6, 0, 0}, ntlmType: 3, has: [][]byte{utf16("Backdoor"), utf16("3B"), utf16("02694W-WIN10")}},
 		{name: "svcctl alter_context ctx 1", capture: auth3, frames: []int{16}, typ: TypeAlterContext, flags: 0x03, frag: 120, authLen: 40, callID: 8,
-			auth: auth{10, 6, 0, 1}, ntlmType: 1, iface: "svcctl", ifaceVer: 2, contexts: 1, maxXmit: 5840, maxRecv: 5840, assoc: 0x3191},
+			auth: trailer{10, 6, 0, 1}, ntlmType: 1, iface: "svcctl", ifaceVer: 2, contexts: 1, maxXmit: 5840, maxRecv: 5840, assoc: 0x3191},
 
 		// Zeek mapi: Exchange NSPI with NTLMv1-ESS at CONNECT, and a Netlogon
 		// secure channel request over SMB1 (port 139).
 		{name: "nspi auth3 ALeonard", capture: mapi, frames: []int{417}, typ: TypeAuth3, frag: 190, authLen: 162, flags: 0x03, callID: 2,
-			auth: auth{10, 2, 0, 689664}, ntlmType: 3, has: [][]byte{utf16("ALeonard"), utf16("CNAMIS"), utf16("ALEONARD-XP")}},
+			auth: trailer{10, 2, 0, 689664}, ntlmType: 3, has: [][]byte{utf16("ALeonard"), utf16("CNAMIS"), utf16("ALEONARD-XP")}},
 		{name: "netlogon schannel request", capture: mapi, frames: []int{420}, typ: TypeRequest, flags: 0x03, frag: 400, authLen: 32, callID: 152,
-			auth: auth{68, 6, 6, 1340984}},
+			auth: trailer{68, 6, 6, 1340984}},
 
 		// Zeek cs_window7-join: drsuapi with SPNEGO Kerberos at PKT_PRIVACY; the
 		// 1758-byte bind spans frames 4 and 6.
 		{name: "drsuapi kerberos bind", capture: kerberos, frames: []int{4, 6}, typ: TypeBind, flags: 0x07, frag: 1758, authLen: 1590, callID: 2,
-			auth: auth{9, 6, 0, 0}, has: [][]byte{spnegoOID, kerberosOID}, iface: "drsuapi", ifaceVer: 4, contexts: 3, maxXmit: 5840, maxRecv: 5840},
+			auth: trailer{9, 6, 0, 0}, has: [][]byte{spnegoOID, kerberosOID}, iface: "drsuapi", ifaceVer: 4, contexts: 3, maxXmit: 5840, maxRecv: 5840},
 		{name: "drsuapi bind_ack pipe name over tcp", capture: kerberos, frames: []int{8}, typ: TypeBindAck, flags: 0x03, frag: 244, authLen: 168, callID: 2,
-			auth: auth{9, 6, 0, 0}, assoc: 0xed84, secAddr: `\PIPE\drsuapi`, results: 1, maxXmit: 5840, maxRecv: 8192},
+			auth: trailer{9, 6, 0, 0}, assoc: 0xed84, secAddr: `\PIPE\drsuapi`, results: 1, maxXmit: 5840, maxRecv: 8192},
 		{name: "drsuapi alter_context_resp empty addr", capture: kerberos, frames: []int{10}, typ: TypeAlterContextResp, flags: 0x03, frag: 105, authLen: 41, callID: 2,
-			auth: auth{9, 6, 0, 0}, assoc: 0xed84, results: 1, maxXmit: 8192, maxRecv: 8192},
+			auth: trailer{9, 6, 0, 0}, assoc: 0xed84, results: 1, maxXmit: 8192, maxRecv: 8192},
 
 		// Zeek ntlm-empty-av-sequence: odd frag/auth lengths, CONNECT level.
 		{name: "nspi bind odd lengths", capture: emptyAV, frames: []int{4}, typ: TypeBind, flags: 0x03, frag: 129, authLen: 49, callID: 2,
-			auth: auth{10, 2, 0, 689664}, ntlmType: 1, iface: "nspi", ifaceVer: 56, contexts: 1, maxXmit: 5840, maxRecv: 5840, assoc: 0x02a46c81},
+			auth: trailer{10, 2, 0, 689664}, ntlmType: 1, iface: "nspi", ifaceVer: 56, contexts: 1, maxXmit: 5840, maxRecv: 5840, assoc: 0x02a46c81},
 		{name: "nspi bind_ack", capture: emptyAV, frames: []int{5}, typ: TypeBindAck, flags: 0x03, frag: 128, authLen: 60, callID: 2,
-			auth: auth{10, 2, 0, 689664}, ntlmType: 2, assoc: 0x02a46c81, secAddr: "4997", results: 1, maxXmit: 5840, maxRecv: 5840},
+			auth: trailer{10, 2, 0, 689664}, ntlmType: 2, assoc: 0x02a46c81, secAddr: "4997", results: 1, maxXmit: 5840, maxRecv: 5840},
 
 		// Faults: a security-package error after auth, and an opnum range error.
 		{name: "fault sec_pkg_error", capture: gap, frames: []int{12}, typ: TypeFault, flags: 0x03, frag: 152, callID: 2, faultStatus: 0x721},
@@ -187,7 +187,7 @@ func TestRealPDUs(t *testing.T) {
 			case ok != (tt.auth.Type != 0):
 				t.Fatalf("auth present %v, want %v", ok, tt.auth.Type != 0)
 			case ok:
-				got := auth{av.Type, av.Level, av.PadLength, av.ContextID}
+				got := trailer{av.Type, av.Level, av.PadLength, av.ContextID}
 				if got != tt.auth || len(av.Value) != int(tt.authLen) {
 					t.Errorf("auth %+v (%d bytes), want %+v", got, len(av.Value), tt.auth)
 				}

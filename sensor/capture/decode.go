@@ -16,37 +16,37 @@ const (
 
 // EtherTypes and IP protocol numbers the decoder follows.
 const (
-	etherTypeIPv4        = 0x0800
-	etherTypeIPv6        = 0x86dd
-	etherTypeDot1Q       = 0x8100
-	etherTypeQinQ        = 0x88a8 // 802.1ad S-tag
-	etherTypeQinQOld     = 0x9100 // pre-standard QinQ
-	etherTypeTEB         = 0x6558 // transparent Ethernet bridging (RFC 1701)
-	etherTypeERSPAN2     = 0x88be // ERSPAN type I (no header) or II
-	etherTypeERSPAN3     = 0x22eb
-	ipProtoHopByHop      = 0
-	ipProtoIPIP          = 4
-	ipProtoTCP           = 6
-	ipProtoUDP           = 17
-	ipProtoIPv6          = 41
-	ipProtoRouting       = 43
-	ipProtoFragment      = 44
-	ipProtoGRE           = 47
-	ipProtoAH            = 51
-	ipProtoNoNext        = 59
-	ipProtoDstOpts       = 60
-	arphrdNetlink        = 824 // Linux cooked capture of netlink: not an EtherType
-	maxVLANTags          = 4
-	maxEncapsulation     = 4 // tunnels inside the outermost IP header
-	maxExtensionHeaders  = 16
-	maxReassembleDepth   = maxEncapsulation + 1
-	bsdAFInet            = 2
-	bsdAFInet6NetBSD     = 24 // also OpenBSD and BSD/OS
-	bsdAFInet6FreeBSD    = 28
-	bsdAFInet6Darwin     = 30
-	bsdAFInet6Windows    = 23 // Npcap loopback adapter
-	linuxSLLHeaderLength = 16
-	linuxSLL2Length      = 20
+	etherTypeIPv4         = 0x0800
+	etherTypeIPv6         = 0x86dd
+	etherTypeDot1Q        = 0x8100
+	etherTypeQinQ         = 0x88a8 // 802.1ad S-tag
+	etherTypeQinQOld      = 0x9100 // pre-standard QinQ
+	etherTypeTEB          = 0x6558 // transparent Ethernet bridging (RFC 1701)
+	etherTypeERSPAN2      = 0x88be // ERSPAN type I (no header) or II
+	etherTypeERSPAN3      = 0x22eb
+	ipProtoHopByHop       = 0
+	ipProtoIPIP           = 4
+	ipProtoTCP            = 6
+	ipProtoUDP            = 17
+	ipProtoIPv6           = 41
+	ipProtoRouting        = 43
+	ipProtoFragment       = 44
+	ipProtoGRE            = 47
+	ipProtoAH             = 51
+	ipProtoNoNext         = 59
+	ipProtoDstOpts        = 60
+	arphrdNetlink         = 824 // Linux cooked capture of netlink: not an EtherType
+	maxVLANTags           = 4
+	maxEncapsulation      = 4 // tunnels inside the outermost IP header
+	maxExtensionHeaders   = 16
+	maxReassembleDepth    = maxEncapsulation + 1
+	bsdAFInet             = 2
+	bsdAFInet6NetBSD      = 24 // also OpenBSD and BSD/OS
+	bsdAFInet6FreeBSD     = 28
+	bsdAFInet6Darwin      = 30
+	bsdAFInet6Windows     = 23 // Npcap loopback adapter
+	linuxSLLHeaderLength  = 16
+	linuxSLL2HeaderLength = 20
 )
 
 // SupportedLinkType reports whether the decoder understands lt.
@@ -131,13 +131,13 @@ func (d *Decoder) link(lt layers.LinkType, b []byte, p *Packet) Result {
 	case layers.LinkTypeLinuxSLL2:
 		// Linux cooked capture v2 (LINKTYPE_LINUX_SLL2): protocol, reserved,
 		// interface index, ARPHRD type, packet type, address length, 8 address bytes.
-		if len(b) < linuxSLL2Length {
+		if len(b) < linuxSLL2HeaderLength {
 			return Malformed
 		}
 		if binary.BigEndian.Uint16(b[8:]) == arphrdNetlink {
 			return Skipped
 		}
-		return d.etherType(binary.BigEndian.Uint16(b), b[linuxSLL2Length:], p, 0)
+		return d.etherType(binary.BigEndian.Uint16(b), b[linuxSLL2HeaderLength:], p, 0)
 	case layers.LinkTypeRaw, linkTypeRawBSD, linkTypeRawOpenBSD:
 		return d.ip(b, p, 0)
 	case layers.LinkTypeIPv4:
