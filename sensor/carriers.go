@@ -1,11 +1,13 @@
 package sensor
 
 import (
+	"ntlmsensor/decoders/dcerpc"
 	"ntlmsensor/decoders/http"
 	"ntlmsensor/decoders/kdc"
 	"ntlmsensor/decoders/ldap"
 	"ntlmsensor/decoders/ntlmscan"
 	"ntlmsensor/decoders/smb"
+	"ntlmsensor/decoders/tds"
 	"ntlmsensor/sensor/auth"
 )
 
@@ -17,6 +19,8 @@ func Carriers() []*auth.Carrier {
 		http.Carrier,
 		ldap.Carrier,
 		kdc.Carrier,
+		dcerpc.Carrier,
+		tds.Carrier,
 		ntlmscan.Carrier, // last: whatever no decoder claimed
 	}
 }

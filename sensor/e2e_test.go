@@ -85,7 +85,7 @@ func analyse(tb testing.TB, path string, workers int) []finding {
 
 // implemented are the carriers this build follows; expectations on the
 // others are reported as not yet covered, not as passes.
-var implemented = map[string]bool{"smb": true, "http": true, "kerberos": true, "ldap": true}
+var implemented = map[string]bool{"smb": true, "http": true, "kerberos": true, "ldap": true, "dcerpc": true, "mssql": true}
 
 // kdcExchanges counts the AS/TGS exchanges of each real-implementations
 // capture (requests less those answered KDC_ERR_PREAUTH_REQUIRED, from
@@ -281,7 +281,7 @@ func readOracle(t *testing.T, path string) []oracleRow {
 // build follows (SMB/SMB2/HTTP), as opposed to DCE/RPC, LDAP, mail, ...
 func carriedBy(proto string) bool {
 	switch proto {
-	case "SMB", "SMB2", "HTTP", "LDAP":
+	case "SMB", "SMB2", "HTTP", "LDAP", "DCERPC", "TDS":
 		return true
 	}
 	return false

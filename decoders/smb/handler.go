@@ -71,6 +71,7 @@ type handler struct {
 	signingRequired auth.Opt
 	offersKerberos  bool
 	sessions        []*session // made as the connection needs them, at most maxSessions
+	pipes           pipeState
 	resync          [2]bool
 }
 
@@ -122,6 +123,9 @@ func (h *handler) Feed(toServer bool, b []byte, ts time.Time) int {
 		if hdr == 0 || n < hdr {
 			return used + h.lose(d, rest)
 		}
+		if len(msg) < hdr {
+			return used // wait for the header, then decide
+		}
 		if h.wantsWhole(proto, msg, n) {
 			if len(msg) < n {
 				return used // wait for the whole message
@@ -129,9 +133,6 @@ func (h *handler) Feed(toServer bool, b []byte, ts time.Time) int {
 			h.message(toServer, proto, msg[:n], ts)
 			used += 4 + n
 			continue
-		}
-		if len(msg) < hdr {
-			return used
 		}
 		h.message(toServer, proto, msg[:hdr], ts)
 		used += 4 + n
@@ -190,14 +191,8 @@ func (h *handler) wantsWhole(p Protocol, msg []byte, n int) bool {
 	}
 	switch p {
 	case ProtoSMB2:
-		if len(msg) < 14 {
-			return true // wait for the command field
-		}
-		return NeedsBody2(Command2(le16(msg, 12)))
+		return NeedsBody2(Command2(le16(msg, 12))) || h.pipeMessage(msg, n)
 	case ProtoSMB1:
-		if len(msg) < 5 {
-			return true
-		}
 		return NeedsBody1(msg[4])
 	}
 	return false
@@ -211,6 +206,7 @@ func (h *handler) Gap(toServer bool, ts time.Time) {
 // Close emits every attempt still open: held successes with what was
 // learnt, unanswered logons as unknown.
 func (h *handler) Close(ts time.Time) {
+	h.closePipes(ts)
 	for _, s := range h.sessions {
 		if s.used {
 			h.flush(s, ts)
@@ -345,8 +341,9 @@ func (h *handler) smb2(toServer bool, msg []byte, ts time.Time) int {
 			}
 			s.x.ClientToken(req.SecurityBlob)
 		case TreeConnect2:
-			if s := h.sessionFor(hd.SessionID, false, ts); s != nil && s.tree == "" {
-				if path, err := ParseTreeConnectRequest2(msg); err == nil {
+			if path, err := ParseTreeConnectRequest2(msg); err == nil {
+				h.pipes.treeRequest(hd.MessageID, path)
+				if s := h.sessionFor(hd.SessionID, false, ts); s != nil && s.tree == "" {
 					s.tree = path
 				}
 			}
@@ -360,6 +357,9 @@ func (h *handler) smb2(toServer bool, msg []byte, ts time.Time) int {
 			}
 		default:
 			h.observe(hd.SessionID, hd.Command >= TreeDisconnect2, hd.IsSigned(), ts)
+			if len(msg) > Header2Len {
+				h.smb2Pipe(true, &hd, msg, ts)
+			}
 		}
 	} else {
 		switch hd.Command {
@@ -385,9 +385,15 @@ func (h *handler) smb2(toServer bool, msg []byte, ts time.Time) int {
 				}
 			}
 			h.setupResult(s, hd.Status, ts)
+		case TreeConnect2:
+			h.pipes.treeResponse(hd.MessageID, hd.TreeID, hd.Status)
+			h.observe(hd.SessionID, false, hd.IsSigned(), ts)
 		default:
 			if hd.Status != statusPending {
 				h.observe(hd.SessionID, hd.Command >= TreeDisconnect2, hd.IsSigned(), ts)
+			}
+			if len(msg) > Header2Len {
+				h.smb2Pipe(false, &hd, msg, ts)
 			}
 		}
 	}

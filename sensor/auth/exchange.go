@@ -15,6 +15,7 @@ type Exchange struct {
 	pending  bool // a final client token awaits its outcome
 	spnego   bool // some token of this exchange came wrapped in SPNEGO
 	negState spnego.NegState
+	answered bool // negState was sent (its zero value is accept-completed)
 	// Err is the last token that could not be decoded, for the carrier to count.
 	Err error
 }
@@ -26,10 +27,10 @@ func (x *Exchange) Pending() bool { return x.pending }
 func (x *Exchange) Started() bool { return x.f.Mechanism != "" || x.spnego }
 
 // Rejected reports whether the server's last SPNEGO answer was reject.
-func (x *Exchange) Rejected() bool { return x.negState == spnego.Reject }
+func (x *Exchange) Rejected() bool { return x.answered && x.negState == spnego.Reject }
 
 // Accepted reports whether the server's last SPNEGO answer was accept-completed.
-func (x *Exchange) Accepted() bool { return x.negState == spnego.AcceptCompleted }
+func (x *Exchange) Accepted() bool { return x.answered && x.negState == spnego.AcceptCompleted }
 
 // Reset forgets the exchange but keeps what the server offered for the
 // connection (a new attempt on the same connection keeps that context).
@@ -207,7 +208,9 @@ func (x *Exchange) ServerToken(tok []byte) {
 	}
 	switch t.Kind {
 	case spnego.KindResp:
-		x.negState = t.NegState
+		if t.NegState != spnego.NegStateAbsent {
+			x.negState, x.answered = t.NegState, true
+		}
 		x.serverInner(t.ResponseToken)
 	case spnego.KindInit: // a server re-offering mechanisms
 		for _, m := range t.Mechs() {
