@@ -375,7 +375,7 @@ func TestPublicCapturesAgainstOracle(t *testing.T) {
 			}
 		})
 	}
-	fmt.Printf("oracle: %d/%d NTLM AUTHENTICATE messages on SMB/HTTP reported with equal fields\n", okAll, totalAll)
+	fmt.Printf("oracle: %d/%d NTLM AUTHENTICATE messages on followed carriers reported with equal fields\n", okAll, totalAll)
 }
 
 // krbExchange is one AS or TGS exchange with a KDC as tshark decoded it.

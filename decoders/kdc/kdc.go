@@ -62,7 +62,6 @@ type handler struct {
 	conn    *auth.Conn
 	udp     bool
 	pending []request
-	skip    [2]int // bytes of an oversized TCP record still to pass over
 }
 
 // Feed takes whole datagrams (UDP) or record-marked messages (TCP).
