@@ -2,6 +2,7 @@ package sensor
 
 import (
 	"io"
+	"io/fs"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -115,25 +116,55 @@ func TestBulkPacketsAllocateNothing(t *testing.T) {
 }
 
 // TestWorkersGiveTheSameFindings: spreading flows over workers changes
-// nothing but the order of findings.
+// nothing but the order of findings, over every capture in pcaps/, and
+// the fanout pipeline (each worker reading its own source) agrees too.
 func TestWorkersGiveTheSameFindings(t *testing.T) {
-	for _, rel := range []string{
-		"public/zeek/testing/btest/Traces/smb/smb3_multichannel.pcap",
-		"public/suricata-verify/tests/dcerpc/zerologon/input.pcap",
-		"public/CredSLayer/tests/samples/http-ntlm.pcap",
-	} {
-		path := filepath.Join(pcapsDir(), rel)
+	captures := allCaptures(t)
+	if len(captures) < 100 {
+		t.Fatalf("only %d captures found under %s", len(captures), pcapsDir())
+	}
+	total := 0
+	for _, path := range captures {
+		rel, _ := filepath.Rel(pcapsDir(), path)
 		one := summaries(analyse(t, path, 1))
-		two := summaries(analyse(t, path, 2))
-		if len(one) == 0 || len(one) != len(two) {
-			t.Fatalf("%s: %d findings with 1 worker, %d with 2", rel, len(one), len(two))
-		}
-		for k, n := range one {
-			if two[k] != n {
-				t.Errorf("%s: %q ×%d with 1 worker, ×%d with 2", rel, k, n, two[k])
+		total += len(one)
+		for _, n := range []int{2, 3} {
+			other := summaries(analyse(t, path, n))
+			for k, c := range one {
+				if other[k] != c {
+					t.Errorf("%s: %q ×%d with 1 worker, ×%d with %d", rel, k, c, other[k], n)
+				}
+			}
+			for k, c := range other {
+				if _, ok := one[k]; !ok {
+					t.Errorf("%s: %q ×%d with %d workers, never with 1", rel, k, c, n)
+				}
 			}
 		}
 	}
+	if total < 100 {
+		t.Fatalf("only %d distinct findings over %d captures: the captures changed?", total, len(captures))
+	}
+	t.Logf("%d captures, %d distinct findings, equal with 1, 2 and 3 workers", len(captures), total)
+}
+
+// allCaptures lists every pcap, pcapng and gzip capture under pcaps/.
+func allCaptures(t *testing.T) []string {
+	var out []string
+	err := filepath.WalkDir(pcapsDir(), func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		switch filepath.Ext(path) {
+		case ".pcap", ".pcapng", ".gz", ".cap":
+			out = append(out, path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func summaries(fs []finding) map[string]int {

@@ -3,24 +3,32 @@ package sensor
 import (
 	"ntlmsensor/decoders/dcerpc"
 	"ntlmsensor/decoders/http"
+	"ntlmsensor/decoders/imap"
 	"ntlmsensor/decoders/kdc"
 	"ntlmsensor/decoders/ldap"
 	"ntlmsensor/decoders/ntlmscan"
+	"ntlmsensor/decoders/pop3"
 	"ntlmsensor/decoders/smb"
+	"ntlmsensor/decoders/smtp"
 	"ntlmsensor/decoders/tds"
 	"ntlmsensor/sensor/auth"
 )
 
 // Carriers are the protocols the sensor follows, in the order they are
-// asked to recognise a new connection. A new carrier is one line here.
+// asked to recognise a new connection: the first to say yes takes it,
+// unless one before it still needs more bytes to tell. A new carrier is one
+// line here.
 func Carriers() []*auth.Carrier {
 	return []*auth.Carrier{
 		smb.Carrier,
 		http.Carrier,
 		ldap.Carrier,
-		kdc.Carrier,
+		smtp.Carrier,
+		imap.Carrier,
+		pop3.Carrier,
 		dcerpc.Carrier,
 		tds.Carrier,
+		kdc.Carrier,
 		ntlmscan.Carrier, // last: whatever no decoder claimed
 	}
 }

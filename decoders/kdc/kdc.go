@@ -23,26 +23,53 @@ var Carrier = &auth.Carrier{
 }
 
 // detect: a KDC request from the client, or a reply or error from the
-// server, either bare (UDP) or behind a TCP record mark.
+// server, either bare (UDP) or behind a TCP record mark whose length agrees
+// with the DER length of the message it frames.
 func detect(toServer bool, b []byte) auth.Verdict {
 	if len(b) < 6 {
 		return auth.Maybe
 	}
 	pdu := b
-	if n, ok := kerberos.TCPRecordLength(b); ok && n >= 2 && b[4]&0xe0 == 0x60 {
+	if n, ok := kerberos.TCPRecordLength(b); ok && n <= maxRecord && derLength(b[4:]) == n {
 		pdu = b[4:]
+	} else if derLength(b) != len(b) {
+		return auth.No // neither a record nor one whole datagram
+	}
+	if pdu[0]&0xe0 != 0x60 { // [APPLICATION n] constructed [RFC 4120 5.10]
+		return auth.No
 	}
 	switch kerberos.MsgType(pdu[0] & 0x1f) {
 	case kerberos.ASReq, kerberos.TGSReq:
-		if toServer && pdu[0]&0xe0 == 0x60 {
+		if toServer {
 			return auth.Yes
 		}
 	case kerberos.ASRep, kerberos.TGSRep, kerberos.KRBError:
-		if !toServer && pdu[0]&0xe0 == 0x60 {
+		if !toServer {
 			return auth.Yes
 		}
 	}
 	return auth.No
+}
+
+// derLength is the length of the DER element at b (tag, length octets and
+// content), or -1 when the length octets are not there or not DER.
+func derLength(b []byte) int {
+	if len(b) < 2 {
+		return -1
+	}
+	l := int(b[1])
+	if l < 0x80 {
+		return 2 + l
+	}
+	k := l & 0x7f
+	if k == 0 || k > 3 || len(b) < 2+k {
+		return -1
+	}
+	n := 0
+	for _, c := range b[2 : 2+k] {
+		n = n<<8 | int(c)
+	}
+	return 2 + k + n
 }
 
 const (

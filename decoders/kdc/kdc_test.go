@@ -102,3 +102,20 @@ func FuzzHandler(f *testing.F) {
 		}
 	})
 }
+
+// TestDetectIsStrict: text protocols whose first bytes happen to look like
+// a record mark and an APPLICATION tag are not taken.
+func TestDetectIsStrict(t *testing.T) {
+	for _, b := range []string{"220 mail.lab.test ESMTP ntlm-test-server\r\n", "* OK IMAP4 ready\r\n", "+OK POP3\r\n", "GET / HTTP/1.1\r\n"} {
+		for _, toServer := range []bool{true, false} {
+			if v := kdc.Carrier.Detect(toServer, []byte(b)); v == auth.Yes {
+				t.Errorf("%q taken as Kerberos", b)
+			}
+		}
+	}
+	for _, p := range pieces(t, "real-implementations/krb_as_tgs_aes_success.pcap") {
+		if v := kdc.Carrier.Detect(p.ToServer, p.Data); v != auth.Yes {
+			t.Errorf("real KDC message not taken: %x", p.Data[:8])
+		}
+	}
+}

@@ -1,0 +1,432 @@
+package pop3
+
+import (
+	"bytes"
+	"time"
+
+	"ntlmsensor/decoders/textproto"
+	"ntlmsensor/sensor/auth"
+)
+
+// Carrier registers POP3 (RFC 1939) with AUTH (RFC 5034): NTLM
+// [MS-OXPOP3], GSSAPI (RFC 4752) and GSS-SPNEGO are followed; USER/PASS,
+// APOP and the other mechanisms are passed over unread.
+var Carrier = &auth.Carrier{
+	Name:   "pop3",
+	Ports:  []uint16{110},
+	Detect: detect,
+	New:    func(c *auth.Conn) auth.Handler { return &handler{conn: c} },
+}
+
+// detect: the server's "+OK" greeting (RFC 1939 4) or a client command a
+// session starts with: USER, APOP, AUTH, CAPA, STLS.
+func detect(toServer bool, b []byte) auth.Verdict {
+	if toServer {
+		return oneOf(b, openers)
+	}
+	return oneOf(b, okay)
+}
+
+var (
+	openers = []string{"USER", "APOP", "AUTH", "CAPA", "STLS"}
+	okay    = []string{"+OK"}
+)
+
+// oneOf says whether b starts with one of the words, followed by SP, CR or
+// LF or the end of b; Maybe when b is a prefix of one.
+func oneOf(b []byte, words []string) auth.Verdict {
+	v := auth.No
+	for _, word := range words {
+		switch {
+		case len(b) < len(word):
+			if prefixFold(b, word) {
+				v = auth.Maybe
+			}
+		case textproto.EqualFold(b[:len(word)], word) && (len(b) == len(word) || delim(b[len(word)])):
+			return auth.Yes
+		}
+	}
+	return v
+}
+
+func delim(c byte) bool { return c == ' ' || c == '\r' || c == '\n' }
+
+// prefixFold reports whether b is a prefix of upper, ignoring ASCII case.
+func prefixFold(b []byte, upper string) bool {
+	return len(b) <= len(upper) && textproto.EqualFold(b, upper[:len(b)])
+}
+
+// kind is what the response to a client command means to the handler.
+type kind uint8
+
+const (
+	cmdOther    kind = iota
+	cmdMulti         // +OK starts a multi-line response: RETR, TOP, LIST, UIDL
+	cmdCapa          // CAPA: multi-line, its SASL line lists mechanisms (RFC 2449 6.3)
+	cmdAuthList      // AUTH alone: multi-line, one mechanism a line [MS-POP3 2.2.1]
+	cmdAuth
+	cmdSTLS
+)
+
+const maxQueued = 16 // commands awaiting responses that are remembered (PIPELINING, RFC 2449 6.6)
+
+// mechanism of the AUTH exchange in progress.
+type mechanism uint8
+
+const (
+	mechSkip   mechanism = iota // PLAIN, LOGIN, ...: responses are passed over unread
+	mechTokens                  // NTLM, GSSAPI, GSS-SPNEGO: responses are GSS/NTLM tokens
+)
+
+func mechanismOf(name []byte) mechanism {
+	if gss(name) || textproto.EqualFold(name, "NTLM") {
+		return mechTokens
+	}
+	return mechSkip
+}
+
+// gss: a SASL mechanism that offers Kerberos.
+func gss(name []byte) bool {
+	return textproto.EqualFold(name, "GSSAPI") || textproto.EqualFold(name, "GSS-SPNEGO")
+}
+
+type handler struct {
+	conn *auth.Conn
+	x    auth.Exchange
+	tok  []byte // base64 decode buffer, reused
+
+	queue [maxQueued]kind // commands awaiting their responses, oldest at head
+	head  int
+	n     int
+
+	inAuth   bool // an AUTH exchange is open: client lines are SASL responses
+	mech     mechanism
+	ntlmDone bool // the client sent a raw NTLM AUTHENTICATE: no SASL response follows
+	multi    kind // the server sends the body of a multi-line response to this
+	body     textproto.DotBody
+	skipLine [2]bool // pass over bytes to the next LF (a line too long)
+	resync   [2]bool // bytes were lost: the next bytes may be inside a line
+	done     bool    // TLS began: nothing more is readable
+}
+
+func dirIndex(toServer bool) int {
+	if toServer {
+		return 0
+	}
+	return 1
+}
+
+// Feed reads lines; the bodies of multi-line responses (messages) are
+// passed over unread.
+func (h *handler) Feed(toServer bool, b []byte, ts time.Time) int {
+	d := dirIndex(toServer)
+	used := 0
+	for used < len(b) && !h.done {
+		if !toServer && h.multi == cmdMulti {
+			n, end := h.body.Skip(b[used:])
+			used += n
+			if !end {
+				return used
+			}
+			h.multi = cmdOther
+			continue
+		}
+		if h.resync[d] {
+			rest := b[used:]
+			if len(rest) < resyncBytes && bytes.IndexByte(rest, '\n') < 0 {
+				return used // too few bytes to tell
+			}
+			h.resync[d] = false
+			h.skipLine[d] = !startsLine(toServer, rest)
+			continue
+		}
+		if h.skipLine[d] {
+			i := bytes.IndexByte(b[used:], '\n')
+			if i < 0 {
+				return len(b)
+			}
+			used += i + 1
+			h.skipLine[d] = false
+			continue
+		}
+		line, n, ok, err := textproto.Line(b[used:])
+		if err != nil {
+			h.skipLine[d] = true
+			continue
+		}
+		if !ok {
+			return used
+		}
+		used += n
+		if toServer {
+			h.clientLine(line, ts)
+		} else {
+			h.serverLine(line, ts)
+		}
+	}
+	if h.done {
+		return len(b)
+	}
+	return used
+}
+
+// clientLine reads a command or a SASL response.
+func (h *handler) clientLine(line []byte, ts time.Time) {
+	if h.inAuth {
+		if !h.ntlmDone && bytes.IndexByte(bytes.TrimSpace(line), ' ') < 0 {
+			h.response(line)
+			return
+		}
+		// base64 has no spaces, and raw NTLM ends with the AUTHENTICATE:
+		// this is a command, so the exchange is over and its final response
+		// was lost
+		h.lost(ts)
+	}
+	if h.multi != cmdOther && h.n == 0 {
+		// without pipelining a client speaks after the whole response:
+		// its end was not seen
+		h.multi = cmdOther
+	}
+	if textproto.HasNTLMSSPPrefix(line) {
+		// an NTLM response whose AUTH was not seen: the capture began in
+		// the exchange, or bytes were lost
+		h.begin(mechTokens, ts)
+		h.push(cmdAuth)
+		h.response(line)
+		return
+	}
+	c := ParseCommand(line)
+	v := c.Verb
+	switch {
+	case textproto.EqualFold(v, "AUTH"):
+		if len(c.Mechanism) == 0 {
+			h.push(cmdAuthList)
+			return
+		}
+		h.begin(mechanismOf(c.Mechanism), ts)
+		h.push(cmdAuth)
+		if c.InitialResponse != nil {
+			h.response(c.InitialResponse)
+		}
+	case c.StartTLS:
+		h.push(cmdSTLS)
+	case textproto.EqualFold(v, "CAPA"):
+		h.push(cmdCapa)
+	case textproto.EqualFold(v, "RETR") || textproto.EqualFold(v, "TOP"):
+		h.push(cmdMulti)
+	case textproto.EqualFold(v, "LIST") || textproto.EqualFold(v, "UIDL"):
+		// multi-line without an argument (RFC 1939 5)
+		if _, arg := textproto.Word(line); len(bytes.TrimSpace(arg)) == 0 {
+			h.push(cmdMulti)
+		} else {
+			h.push(cmdOther)
+		}
+	default:
+		h.push(cmdOther)
+	}
+}
+
+// begin opens an AUTH exchange. An attempt still waiting for its outcome
+// never got one.
+func (h *handler) begin(m mechanism, ts time.Time) {
+	if h.x.Pending() {
+		h.conn.Emit(h.x.Finish(auth.Unknown, ""), "pop3", ts)
+	} else {
+		h.x.Reset()
+	}
+	h.inAuth, h.mech, h.ntlmDone = true, m, false
+}
+
+// lost ends an AUTH exchange whose final response was not seen.
+func (h *handler) lost(ts time.Time) {
+	h.inAuth = false
+	if h.seek(cmdAuth) {
+		h.pop()
+	}
+	h.Close(ts)
+	h.x.Reset()
+}
+
+// response takes a SASL response line (or AUTH's initial response). After
+// the client's final token the rest (GSSAPI security layer) is not read.
+func (h *handler) response(b []byte) {
+	if h.mech != mechTokens || h.x.Pending() || textproto.IsCancel(b) {
+		return
+	}
+	tok, err := textproto.AppendBase64(h.tok[:0], b)
+	h.tok = tok
+	if err == nil && len(tok) > 0 && h.x.ClientToken(tok) {
+		h.ntlmDone = bytes.HasPrefix(tok, []byte("NTLMSSP\x00"))
+	}
+}
+
+// serverLine reads a status line, a continuation, or a line of a CAPA or
+// AUTH list.
+func (h *handler) serverLine(line []byte, ts time.Time) {
+	if h.multi != cmdOther {
+		h.listLine(line)
+		return
+	}
+	r, err := ParseResponse(line)
+	if err != nil {
+		return
+	}
+	if r.Continuation {
+		if !h.seek(cmdAuth) {
+			if !h.inAuth {
+				if !textproto.HasNTLMSSPPrefix(r.Text) {
+					return
+				}
+				h.begin(mechTokens, ts) // an NTLM challenge to an AUTH not seen
+			}
+			h.n = 0
+			h.push(cmdAuth)
+		}
+		if h.mech == mechTokens && len(r.Text) > 0 {
+			tok, err := textproto.AppendBase64(h.tok[:0], r.Text)
+			h.tok = tok
+			if err == nil && len(tok) > 0 {
+				h.x.ServerToken(tok)
+			}
+		}
+		return // AUTH still waits for its outcome
+	}
+	switch k := h.pop(); k {
+	case cmdAuth:
+		h.finish(r.OK, ts)
+	case cmdSTLS:
+		if r.OK {
+			h.startTLS(ts)
+		}
+	case cmdMulti, cmdCapa, cmdAuthList:
+		if r.OK {
+			h.multi = k
+			h.body.Reset()
+		}
+	}
+}
+
+// listLine reads a line of a CAPA or AUTH list: "SASL GSSAPI NTLM" or
+// "GSSAPI" offers Kerberos. "." ends the list.
+func (h *handler) listLine(line []byte) {
+	if len(line) == 1 && line[0] == '.' {
+		h.multi = cmdOther
+		return
+	}
+	w, rest := textproto.Word(line)
+	switch h.multi {
+	case cmdAuthList:
+		if gss(w) {
+			h.x.OfferKerberos()
+		}
+	case cmdCapa:
+		if !textproto.EqualFold(w, "SASL") {
+			return
+		}
+		for len(rest) > 0 {
+			w, rest = textproto.Word(rest)
+			if gss(w) {
+				h.x.OfferKerberos()
+			}
+		}
+	}
+}
+
+// finish closes the AUTH exchange with its status: +OK success, -ERR
+// failure (RFC 5034 4).
+func (h *handler) finish(ok bool, ts time.Time) {
+	h.inAuth = false
+	if !h.x.Pending() {
+		h.x.Reset() // cancelled or refused before the client's final token
+		return
+	}
+	outcome, reason := auth.Failure, "POP3 -ERR"
+	if ok {
+		outcome, reason = auth.Success, "POP3 +OK"
+	}
+	h.conn.Emit(h.x.Finish(outcome, reason), "pop3", ts)
+}
+
+// startTLS: the server accepted STLS (RFC 2595 4); what follows is TLS.
+func (h *handler) startTLS(ts time.Time) {
+	h.Close(ts)
+	h.done = true
+	h.conn.Done()
+}
+
+func (h *handler) push(k kind) {
+	if h.n == maxQueued {
+		h.head = (h.head + 1) % maxQueued // forget the oldest
+		h.n--
+	}
+	h.queue[(h.head+h.n)%maxQueued] = k
+	h.n++
+}
+
+// pop takes the command a response answers; cmdOther when none waits (the
+// greeting, or responses out of step).
+func (h *handler) pop() kind {
+	if h.n == 0 {
+		return cmdOther
+	}
+	k := h.queue[h.head]
+	h.head = (h.head + 1) % maxQueued
+	h.n--
+	return k
+}
+
+// seek brings the oldest command of kind k to the head, dropping those
+// before it (their responses were lost); false when none waits.
+func (h *handler) seek(k kind) bool {
+	for i := 0; i < h.n; i++ {
+		if h.queue[(h.head+i)%maxQueued] == k {
+			h.head = (h.head + i) % maxQueued
+			h.n -= i
+			return true
+		}
+	}
+	return false
+}
+
+// Gap: resynchronise on the next line. Lost responses leave the queue out
+// of step: only an open AUTH is kept waiting; a multi-line body being
+// passed over ends at its next terminator.
+func (h *handler) Gap(toServer bool, ts time.Time) {
+	if toServer {
+		h.resync[0] = true
+		return
+	}
+	if h.multi == cmdMulti {
+		h.body.Lost()
+	} else {
+		h.multi = cmdOther
+		h.resync[1] = true
+	}
+	h.n = 0
+	if h.inAuth {
+		h.push(cmdAuth)
+	}
+}
+
+// resyncBytes are enough bytes to tell whether a line starts.
+const resyncBytes = len("TlRMTVNTUA")
+
+var verbs = []string{"USER", "PASS", "APOP", "AUTH", "CAPA", "STLS", "STAT", "LIST", "RETR", "DELE", "NOOP", "RSET", "QUIT", "TOP", "UIDL"}
+
+// startsLine: after lost bytes, b plausibly starts a line: a status or a
+// continuation (RFC 1939 3, RFC 5034 4), an NTLM response or a command.
+func startsLine(toServer bool, b []byte) bool {
+	if !toServer {
+		return oneOf(b, statuses) == auth.Yes
+	}
+	return textproto.HasNTLMSSPPrefix(b) || oneOf(b, verbs) == auth.Yes
+}
+
+var statuses = []string{"+OK", "-ERR", "+"}
+
+// Close emits an attempt whose outcome never came.
+func (h *handler) Close(ts time.Time) {
+	if h.x.Pending() {
+		h.conn.Emit(h.x.Finish(auth.Unknown, ""), "pop3", ts)
+	}
+}

@@ -1,0 +1,482 @@
+package smtp
+
+import (
+	"bytes"
+	"strconv"
+	"time"
+
+	"ntlmsensor/decoders/textproto"
+	"ntlmsensor/sensor/auth"
+)
+
+// Carrier registers SMTP and submission (RFC 5321, RFC 6409) with AUTH
+// (RFC 4954): NTLM [MS-SMTPNTLM], GSSAPI (RFC 4752) and GSS-SPNEGO are
+// followed; PLAIN, LOGIN and the other mechanisms are passed over unread.
+var Carrier = &auth.Carrier{
+	Name:   "smtp",
+	Ports:  []uint16{25, 587},
+	Detect: detect,
+	New:    func(c *auth.Conn) auth.Handler { return &handler{conn: c} },
+}
+
+// detect: the server's 220 greeting or the client's EHLO/HELO (RFC 5321
+// 4.1.1.1, 4.2, 4.3.1).
+func detect(toServer bool, b []byte) auth.Verdict {
+	if toServer {
+		return detectHello(b)
+	}
+	return detectGreeting(b)
+}
+
+func detectHello(b []byte) auth.Verdict {
+	if len(b) < 5 {
+		if prefixFold(b, "EHLO") || prefixFold(b, "HELO") {
+			return auth.Maybe
+		}
+		return auth.No
+	}
+	if (textproto.EqualFold(b[:4], "EHLO") || textproto.EqualFold(b[:4], "HELO")) && (b[4] == ' ' || b[4] == '\r' || b[4] == '\n') {
+		return auth.Yes
+	}
+	return auth.No
+}
+
+func detectGreeting(b []byte) auth.Verdict {
+	if len(b) < 4 {
+		if prefixFold(b, "220") {
+			return auth.Maybe
+		}
+		return auth.No
+	}
+	if string(b[:3]) != "220" || b[3] != ' ' && b[3] != '-' {
+		return auth.No
+	}
+	// FTP greets with 220 too (RFC 959); its servers say so in the
+	// greeting, which is left to the catch-all carrier.
+	line := b
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		line = b[:i]
+	}
+	if !containsFold(line, "SMTP") && containsFold(line, "FTP") {
+		return auth.No
+	}
+	return auth.Yes
+}
+
+// prefixFold reports whether b is a prefix of upper, ignoring ASCII case.
+func prefixFold(b []byte, upper string) bool {
+	return len(b) <= len(upper) && textproto.EqualFold(b, upper[:len(b)])
+}
+
+// containsFold reports whether upper occurs in b, ignoring ASCII case.
+func containsFold(b []byte, upper string) bool {
+	for i := 0; i+len(upper) <= len(b); i++ {
+		if textproto.EqualFold(b[i:i+len(upper)], upper) {
+			return true
+		}
+	}
+	return false
+}
+
+// kind is what the reply to a client command means to the handler.
+type kind uint8
+
+const (
+	cmdOther kind = iota
+	cmdAuth
+	cmdStartTLS
+	cmdData
+)
+
+const (
+	maxQueued = 16      // commands awaiting replies that are remembered (PIPELINING, RFC 2920)
+	maxSkip   = 1 << 30 // longest BDAT chunk passed over by skipping
+)
+
+// mechanism of the AUTH exchange in progress.
+type mechanism uint8
+
+const (
+	mechSkip   mechanism = iota // PLAIN, LOGIN, ...: responses are passed over unread
+	mechTokens                  // NTLM, GSSAPI, GSS-SPNEGO: responses are GSS/NTLM tokens
+)
+
+func mechanismOf(name []byte) mechanism {
+	if textproto.EqualFold(name, "NTLM") || textproto.EqualFold(name, "GSSAPI") || textproto.EqualFold(name, "GSS-SPNEGO") {
+		return mechTokens
+	}
+	return mechSkip
+}
+
+type handler struct {
+	conn *auth.Conn
+	x    auth.Exchange
+	tok  []byte // base64 decode buffer, reused
+
+	queue [maxQueued]kind // commands awaiting their replies, oldest at head
+	head  int
+	n     int
+
+	inAuth   bool // an AUTH exchange is open: client lines are SASL responses
+	mech     mechanism
+	ntlmDone bool // the client sent a raw NTLM AUTHENTICATE: no SASL response follows
+	data     bool // the client sends DATA content
+	body     textproto.DotBody
+	skipLine [2]bool // pass over bytes to the next LF (a line too long)
+	resync   [2]bool // bytes were lost: the next bytes may be inside a line
+	done     bool    // TLS began: nothing more is readable
+}
+
+func dirIndex(toServer bool) int {
+	if toServer {
+		return 0
+	}
+	return 1
+}
+
+// Feed reads lines; DATA content and BDAT chunks are passed over unread.
+func (h *handler) Feed(toServer bool, b []byte, ts time.Time) int {
+	d := dirIndex(toServer)
+	used := 0
+	for used < len(b) && !h.done {
+		if toServer && h.data {
+			n, end := h.body.Skip(b[used:])
+			used += n
+			if !end {
+				return used
+			}
+			h.data = false
+			h.push(cmdOther) // the content has its own reply
+			continue
+		}
+		if h.resync[d] {
+			rest := b[used:]
+			if len(rest) < resyncBytes && bytes.IndexByte(rest, '\n') < 0 {
+				return used // too few bytes to tell
+			}
+			h.resync[d] = false
+			h.skipLine[d] = !startsLine(toServer, rest)
+			continue
+		}
+		if h.skipLine[d] {
+			i := bytes.IndexByte(b[used:], '\n')
+			if i < 0 {
+				return len(b)
+			}
+			used += i + 1
+			h.skipLine[d] = false
+			continue
+		}
+		line, n, ok, err := textproto.Line(b[used:])
+		if err != nil {
+			h.skipLine[d] = true
+			continue
+		}
+		if !ok {
+			return used
+		}
+		used += n
+		if !toServer {
+			h.serverLine(line, ts)
+			continue
+		}
+		if skip := h.clientLine(line, ts); skip > 0 {
+			if skip > len(b)-used {
+				return used + skip // the rest of the chunk has not arrived
+			}
+			used += skip
+		}
+	}
+	if h.done {
+		return len(b)
+	}
+	return used
+}
+
+// clientLine reads a command or a SASL response; it returns the bytes of a
+// BDAT chunk that follow the line, to pass over.
+func (h *handler) clientLine(line []byte, ts time.Time) int {
+	if h.inAuth {
+		if !h.ntlmDone && bytes.IndexByte(bytes.TrimSpace(line), ' ') < 0 {
+			h.response(line)
+			return 0
+		}
+		// base64 has no spaces, and raw NTLM ends with the AUTHENTICATE:
+		// this is a command, so the exchange is over and its final reply
+		// was lost
+		h.lost(ts)
+	}
+	if textproto.HasNTLMSSPPrefix(line) {
+		// an NTLM response whose AUTH was not seen: the capture began
+		// in the exchange, or bytes were lost
+		h.begin(mechTokens, ts)
+		h.push(cmdAuth)
+		h.response(line)
+		return 0
+	}
+	c := ParseCommand(line)
+	switch {
+	case textproto.EqualFold(c.Verb, "AUTH") && len(c.Mechanism) > 0:
+		h.begin(mechanismOf(c.Mechanism), ts)
+		h.push(cmdAuth)
+		if c.InitialResponse != nil {
+			h.response(c.InitialResponse)
+		}
+	case c.StartTLS:
+		h.push(cmdStartTLS)
+	case textproto.EqualFold(c.Verb, "DATA"):
+		h.push(cmdData)
+	case textproto.EqualFold(c.Verb, "BDAT"):
+		// RFC 3030 2: "BDAT" SP chunk-size [SP "LAST"], then the chunk
+		h.push(cmdOther)
+		_, rest := textproto.Word(line)
+		size, _ := textproto.Word(rest)
+		return chunkSize(size)
+	default:
+		h.push(cmdOther)
+	}
+	return 0
+}
+
+// chunkSize parses a BDAT chunk size; 0 when malformed or beyond maxSkip.
+func chunkSize(b []byte) int {
+	if len(b) == 0 || len(b) > 10 {
+		return 0
+	}
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0
+		}
+		n = n*10 + int(c-'0')
+	}
+	if n > maxSkip {
+		return 0
+	}
+	return n
+}
+
+// begin opens an AUTH exchange. An attempt still waiting for its outcome
+// never got one.
+func (h *handler) begin(m mechanism, ts time.Time) {
+	if h.x.Pending() {
+		h.conn.Emit(h.x.Finish(auth.Unknown, ""), "smtp", ts)
+	} else {
+		h.x.Reset()
+	}
+	h.inAuth, h.mech, h.ntlmDone = true, m, false
+}
+
+// lost ends an AUTH exchange whose final reply was not seen.
+func (h *handler) lost(ts time.Time) {
+	h.inAuth = false
+	if h.seek(cmdAuth) {
+		h.pop()
+	}
+	h.Close(ts)
+	h.x.Reset()
+}
+
+// response takes a SASL response line (or AUTH's initial response). After
+// the client's final token the rest (GSSAPI security layer) is not read.
+func (h *handler) response(b []byte) {
+	if h.mech != mechTokens || h.x.Pending() || textproto.IsCancel(b) {
+		return
+	}
+	tok, err := textproto.AppendBase64(h.tok[:0], b)
+	h.tok = tok
+	if err == nil && len(tok) > 0 && h.x.ClientToken(tok) {
+		h.ntlmDone = bytes.HasPrefix(tok, []byte("NTLMSSP\x00"))
+	}
+}
+
+// serverLine reads one reply line.
+func (h *handler) serverLine(line []byte, ts time.Time) {
+	r, err := ParseReply(line)
+	if err != nil {
+		return
+	}
+	if r.Code == 250 {
+		h.capability(r.Text)
+	}
+	if !r.Continuation {
+		h.reply(r, ts)
+	}
+}
+
+// capability reads an EHLO keyword line: "AUTH GSSAPI NTLM" offers
+// Kerberos (the obsolete "AUTH=" form as well).
+func (h *handler) capability(text []byte) {
+	if len(text) < 5 || !textproto.EqualFold(text[:4], "AUTH") || text[4] != ' ' && text[4] != '=' {
+		return
+	}
+	for rest := text[5:]; len(rest) > 0; {
+		var w []byte
+		w, rest = textproto.Word(rest)
+		if textproto.EqualFold(w, "GSSAPI") || textproto.EqualFold(w, "GSS-SPNEGO") {
+			h.x.OfferKerberos()
+		}
+	}
+}
+
+// reply takes the last line of a reply: it answers the oldest command
+// waiting (RFC 2920 3.1). Codes only one command has (334, 235, 354)
+// realign the queue when replies were lost.
+func (h *handler) reply(r Reply, ts time.Time) {
+	if h.data && r.Code != 354 {
+		h.data = false // the content ended though its end was not seen
+	}
+	switch r.Code {
+	case CodeAuthChallenge:
+		if !h.seek(cmdAuth) {
+			if !h.inAuth {
+				if !textproto.HasNTLMSSPPrefix(r.Text) {
+					return
+				}
+				h.begin(mechTokens, ts) // an NTLM challenge to an AUTH that was not seen
+			}
+			h.n = 0
+			h.push(cmdAuth)
+		}
+		if h.mech == mechTokens && len(r.Text) > 0 {
+			tok, err := textproto.AppendBase64(h.tok[:0], r.Text)
+			h.tok = tok
+			if err == nil && len(tok) > 0 {
+				h.x.ServerToken(tok)
+			}
+		}
+		return // AUTH still waits for its outcome
+	case CodeAuthOK:
+		if h.seek(cmdAuth) {
+			h.pop()
+		}
+		if h.inAuth || h.x.Pending() {
+			h.finish(r.Code, ts)
+		}
+		return
+	case 354: // only DATA is answered so (RFC 5321 4.3.2)
+		if h.seek(cmdData) {
+			h.pop()
+		}
+		h.data = true
+		h.body.Reset()
+		return
+	}
+	switch h.pop() {
+	case cmdAuth:
+		h.finish(r.Code, ts)
+	case cmdStartTLS:
+		if r.Code == CodeReady {
+			h.startTLS(ts)
+		}
+	}
+}
+
+// finish closes the AUTH exchange with its final reply: 235 success, 4xx
+// and 5xx failure (RFC 4954 6).
+func (h *handler) finish(code int, ts time.Time) {
+	h.inAuth = false
+	if !h.x.Pending() {
+		h.x.Reset() // cancelled or refused before the client's final token
+		return
+	}
+	outcome := auth.Unknown
+	switch {
+	case code == CodeAuthOK:
+		outcome = auth.Success
+	case code >= 400:
+		outcome = auth.Failure
+	}
+	h.conn.Emit(h.x.Finish(outcome, "SMTP "+strconv.Itoa(code)), "smtp", ts)
+}
+
+// startTLS: the server accepted STARTTLS (RFC 3207 4); what follows is TLS.
+func (h *handler) startTLS(ts time.Time) {
+	h.Close(ts)
+	h.done = true
+	h.conn.Done()
+}
+
+func (h *handler) push(k kind) {
+	if h.n == maxQueued {
+		h.head = (h.head + 1) % maxQueued // forget the oldest
+		h.n--
+	}
+	h.queue[(h.head+h.n)%maxQueued] = k
+	h.n++
+}
+
+// pop takes the command a reply answers; cmdOther when none waits (the
+// greeting, or replies out of step).
+func (h *handler) pop() kind {
+	if h.n == 0 {
+		return cmdOther
+	}
+	k := h.queue[h.head]
+	h.head = (h.head + 1) % maxQueued
+	h.n--
+	return k
+}
+
+// seek brings the oldest command of kind k to the head, dropping those
+// before it (their replies were lost); false when none waits.
+func (h *handler) seek(k kind) bool {
+	for i := 0; i < h.n; i++ {
+		if h.queue[(h.head+i)%maxQueued] == k {
+			h.head = (h.head + i) % maxQueued
+			h.n -= i
+			return true
+		}
+	}
+	return false
+}
+
+// Gap: resynchronise on the next line. Lost replies leave the queue out of
+// step: only an open AUTH is kept waiting.
+func (h *handler) Gap(toServer bool, ts time.Time) {
+	if toServer {
+		if h.data {
+			h.body.Lost() // the content ends at its next terminator
+		} else {
+			h.resync[0] = true
+		}
+		return
+	}
+	h.resync[1] = true
+	h.n = 0
+	if h.inAuth {
+		h.push(cmdAuth)
+	}
+}
+
+// resyncBytes are enough bytes to tell whether a line starts.
+const resyncBytes = len("TlRMTVNTUA")
+
+var verbs = []string{"EHLO", "HELO", "AUTH", "MAIL", "RCPT", "DATA", "BDAT", "QUIT", "RSET", "NOOP", "STARTTLS", "VRFY", "EXPN", "HELP"}
+
+// startsLine: after lost bytes, b plausibly starts a line: a reply (RFC
+// 5321 4.2), an NTLM response or a command.
+func startsLine(toServer bool, b []byte) bool {
+	if !toServer {
+		return len(b) >= 4 && b[0] >= '2' && b[0] <= '5' && digit(b[1]) && digit(b[2]) &&
+			(b[3] == ' ' || b[3] == '-' || b[3] == '\r' || b[3] == '\n')
+	}
+	if textproto.HasNTLMSSPPrefix(b) {
+		return true
+	}
+	w, _ := textproto.Word(b[:min(len(b), 16)])
+	w = bytes.TrimRight(w, "\r\n")
+	for _, v := range verbs {
+		if textproto.EqualFold(w, v) {
+			return true
+		}
+	}
+	return false
+}
+
+// Close emits an attempt whose outcome never came.
+func (h *handler) Close(ts time.Time) {
+	if h.x.Pending() {
+		h.conn.Emit(h.x.Finish(auth.Unknown, ""), "smtp", ts)
+	}
+}
