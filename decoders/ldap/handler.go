@@ -2,6 +2,7 @@ package ldap
 
 import (
 	"bytes"
+	"strings"
 	"time"
 
 	"ntlmsensor/sensor/auth"
@@ -399,6 +400,12 @@ func (h *handler) fill(f *auth.Finding) {
 	f.LDAP.Bind = h.fam.String()
 	if h.fam == famSASL {
 		f.LDAP.SASLMechanism = h.mech
+		if strings.EqualFold(h.mech, "GSS-SPNEGO") {
+			// the client asked for Negotiate; Windows then often sends the
+			// NTLM token without the SPNEGO wrapper (ldap_invalid_credentials
+			// in pcaps/), which is not an application calling NTLM directly
+			f.SPNEGO = auth.True
+		}
 	}
 }
 
