@@ -43,8 +43,29 @@ fuzz: deps
 	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $$pkg || exit 1; \
 	  done; done
 
-bench: deps
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+# Benchmarks on a generated capture (bench/, deterministic from SEED): the
+# floors (read; read + decode headers), ntlmsensor with 1 worker and with
+# every core, and tshark, on the same file; prints the table (also in
+# BENCHDIR/results-SIZE-seedSEED.md) and fails if a planted authentication
+# was missed. BENCHFLAGS="-readme README.md" puts the table in the README.
+# SIZE=10G for the large run; REPEAT timed runs each (the fastest counts);
+# BENCHFLAGS=-profile writes CPU profiles; GOBENCH=1 also runs the Go
+# benchmarks (go test -bench) of every package.
+SIZE       ?= 1G
+SEED       ?= 1
+REPEAT     ?= 3
+BENCHDIR   ?= bench/data
+BENCHFLAGS ?=
+
+bench: build
+	@command -v tshark >/dev/null || { \
+	  echo "installing tshark"; \
+	  $$(command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo) apt-get update -qq && \
+	  $$(command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tshark >/dev/null; }
+	$(GO) build -o bin/pass ./bench/cmd/pass
+	$(GO) build -o bin/benchrun ./bench/cmd/benchrun
+	./bin/benchrun -size $(SIZE) -seed $(SEED) -repeat $(REPEAT) -dir $(BENCHDIR) -sensor $(BIN) -pass bin/pass $(BENCHFLAGS)
+	@if [ -n "$(GOBENCH)" ]; then $(GO) test -run '^$$' -bench . -benchmem ./...; fi
 
 clean:
 	rm -rf bin

@@ -364,8 +364,9 @@ func (p *Pipeline) publishReader(live capture.LiveSource, now time.Time) {
 }
 
 // ReadSources reads srcs[i] in worker i, all at once, until every source
-// ends (io.EOF: a stopped live source). A source that fails ends alone;
-// the errors are returned together.
+// ends (io.EOF: a stopped live source). When one fails, the live ones are
+// stopped too (a capture missing a ring's share of the connections must
+// not go on unnoticed); the errors are returned together.
 func (p *Pipeline) ReadSources(srcs []capture.Source) error {
 	if !p.fanout || len(srcs) != len(p.workers) {
 		return fmt.Errorf("ReadSources: %d sources for %d fanout workers", len(srcs), len(p.workers))
@@ -376,7 +377,13 @@ func (p *Pipeline) ReadSources(srcs []capture.Source) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = w.readOwn(srcs[i])
+			if errs[i] = w.readOwn(srcs[i]); errs[i] != nil {
+				for _, s := range srcs {
+					if l, ok := s.(capture.LiveSource); ok {
+						l.Stop()
+					}
+				}
+			}
 		}()
 	}
 	wg.Wait()

@@ -1,21 +1,32 @@
 // Command ntlmsensor reports every NTLM and Kerberos authentication in
-// network traffic, with what is wrong about it, as JSON lines.
+// network traffic, with what is wrong about it, as JSON lines and/or to
+// Elasticsearch.
 //
-//	ntlmsensor -r capture.pcap [-r more.pcapng.gz] [-w findings.jsonl] [BPF filter]
+//	ntlmsensor -r capture.pcap [-r more.pcapng.gz] [-w findings.jsonl] [-es URL] [BPF filter]
+//	ntlmsensor es-setup -es URL [-es-index PATTERN | -es-data-stream NAME]
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/gopacket/gopacket"
 
 	"ntlmsensor/sensor"
 	"ntlmsensor/sensor/auth"
 	"ntlmsensor/sensor/capture"
+	"ntlmsensor/sinks"
+	"ntlmsensor/sinks/elasticsearch"
 	"ntlmsensor/sinks/json"
 )
 
@@ -28,7 +39,66 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// stoppable ends a source early (io.EOF) once stop is set: SIGINT/SIGTERM
+// end the reading, then what is pending is emitted and the sinks flushed.
+type stoppable struct {
+	capture.Source
+	stop *atomic.Bool
+}
+
+func (s stoppable) ReadPacket() ([]byte, gopacket.CaptureInfo, error) {
+	if s.stop.Load() {
+		return nil, gopacket.CaptureInfo{}, io.EOF
+	}
+	return s.Source.ReadPacket()
+}
+
+// esSetup installs the Elasticsearch index template.
+func esSetup(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("ntlmsensor es-setup", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	es := elasticsearch.Defaults()
+	es.AddFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: ntlmsensor es-setup -es URL [-es-index PATTERN | -es-data-stream NAME] [-es-template NAME] [TLS and credential options]\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if !es.Enabled() || fs.NArg() > 0 {
+		fs.Usage()
+		return 2
+	}
+	if err := elasticsearch.Setup(context.Background(), es); err != nil {
+		fmt.Fprintf(stderr, "ntlmsensor: %v\n", err)
+		return 1
+	}
+	pat, _ := es.IndexPattern()
+	fmt.Fprintf(stdout, "index template %q installed for %s\n", es.Template, pat)
+	return 0
+}
+
+// lockedWriter: stderr is written from the sinks' goroutines too.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
 func run(args []string, stdout, stderr io.Writer) int {
+	stderr = &lockedWriter{w: stderr}
+	if len(args) > 0 && args[0] == "es-setup" {
+		return esSetup(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("ntlmsensor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var reads fileList
@@ -42,11 +112,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	maxFlows := fs.Int("max-flows", sensor.DefaultConfig().MaxFlows, "connections tracked at once; the least recently seen goes first")
 	quiet := fs.Bool("q", false, "no summary on stderr")
 	listFlags := fs.Bool("list-flags", false, "list the flags a finding can carry, with their meaning and remediation, and exit")
+	es := elasticsearch.Defaults()
+	es.AddFlags(fs)
+	svc := addServiceFlags(fs) // live capture and service options: live.go, config.go
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: ntlmsensor -r FILE [-r FILE ...] [-w OUT] [options] [BPF filter expression]\n\n")
+		fmt.Fprintf(stderr, "usage: ntlmsensor -r FILE [-r FILE ...] [-w OUT] [-es URL ...] [options] [BPF filter expression]\n")
+		fmt.Fprintf(stderr, "       ntlmsensor -i IFACE [-w OUT] [-es URL ...] [options] [BPF filter expression]   (live, until SIGINT/SIGTERM)\n")
+		fmt.Fprintf(stderr, "       ntlmsensor es-setup -es URL [options]   (install the Elasticsearch index template)\n\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args); err != nil { // command line, environment, -config file
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
@@ -58,38 +133,105 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	if len(reads) == 0 {
+	if len(reads) == 0 && !svc.enabled() {
 		fs.Usage()
 		return 2
 	}
 	if *workers == 0 {
 		*workers = runtime.NumCPU()
 	}
-	var sink *json.Sink
-	if *out == "-" || *out == "" {
-		sink = json.New(stdout)
-	} else {
-		var err error
-		if sink, err = json.Open(*out, json.Options{MaxBytes: *rotate, MaxFiles: *keep}); err != nil {
-			fmt.Fprintf(stderr, "ntlmsensor: %v\n", err)
-			return 1
+	if err := svc.open(*workers, fs.Args(), stderr); err != nil { // capture and metrics port, then -user
+		fmt.Fprintf(stderr, "ntlmsensor: %v\n", err)
+		return 1
+	}
+	wSet := false
+	fs.Visit(func(f *flag.Flag) { wSet = wSet || f.Name == "w" })
+	var sink sinks.Multi
+	var jsonSink *json.Sink
+	closeAll := func() {
+		for _, k := range sink {
+			k.Close()
 		}
 	}
+	if !es.Enabled() || wSet {
+		if *out == "-" || *out == "" {
+			jsonSink = json.New(stdout)
+		} else {
+			var err error
+			if jsonSink, err = json.Open(*out, json.Options{MaxBytes: *rotate, MaxFiles: *keep}); err != nil {
+				fmt.Fprintf(stderr, "ntlmsensor: %v\n", err)
+				return 1
+			}
+		}
+		sink = append(sink, jsonSink)
+	}
+	var esSink *elasticsearch.Sink
+	if es.Enabled() {
+		es.Logf = func(format string, args ...any) { fmt.Fprintf(stderr, "ntlmsensor: "+format+"\n", args...) }
+		var err error
+		if esSink, err = elasticsearch.Open(es); err != nil {
+			fmt.Fprintf(stderr, "ntlmsensor: %v\n", err)
+			closeAll()
+			return 2
+		}
+		sink = append(sink, esSink)
+	}
+
+	// SIGINT/SIGTERM: stop reading, emit what is pending, flush or spool
+	// what the sinks buffer (a second signal kills). SIGHUP: reopen the -w
+	// file (after logrotate moved it).
+	var stop atomic.Bool
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	sigDone := make(chan struct{})
+	defer func() {
+		signal.Stop(sigs)
+		close(sigDone)
+	}()
+	go func() {
+		for {
+			select {
+			case <-sigDone:
+				return
+			case sig := <-sigs:
+				if sig == syscall.SIGHUP {
+					if jsonSink != nil {
+						if err := jsonSink.Reopen(); err != nil {
+							fmt.Fprintf(stderr, "ntlmsensor: %v\n", err)
+						}
+					}
+					continue
+				}
+				if !stop.Swap(true) {
+					fmt.Fprintf(stderr, "ntlmsensor: %v: stopping (flushing findings)\n", sig)
+				}
+				signal.Reset(syscall.SIGINT, syscall.SIGTERM)
+			}
+		}
+	}()
+
 	var sinkErr error
 	cfg := sensor.DefaultConfig()
 	cfg.Carriers = sensor.Carriers()
 	cfg.Observer = *observer
 	cfg.MaxFlows = *maxFlows
+	svc.apply(&cfg)
 	cfg.Emit = func(f *auth.Finding) {
 		if err := sink.Write(f); err != nil && sinkErr == nil {
 			sinkErr = err
 		}
 	}
-	expr := strings.Join(fs.Args(), " ")
+	expr := svc.filterExpr(fs.Args())
+	if svc.enabled() {
+		return svc.run(cfg, sink, &stop, *quiet, stderr) // live.go
+	}
 
 	var p *sensor.Pipeline
 	opened := 0
 	for _, path := range reads {
+		if stop.Load() {
+			break
+		}
 		src, err := capture.OpenFile(path)
 		if err != nil {
 			fmt.Fprintf(stderr, "ntlmsensor: %v\n", err)
@@ -102,13 +244,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 				if err != nil {
 					fmt.Fprintf(stderr, "ntlmsensor: filter %q: %v\n", expr, err)
 					src.Close()
+					closeAll()
 					return 2
 				}
 			}
 			p = sensor.NewPipeline(cfg, *workers, filter)
 		}
 		opened++
-		if err := p.ReadSource(src); err != nil {
+		if err := p.ReadSource(stoppable{src, &stop}); err != nil {
 			fmt.Fprintf(stderr, "ntlmsensor: %v\n", err)
 		}
 		src.Close()
@@ -123,13 +266,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		if !*quiet {
 			st, ds := p.Stats()
-			fmt.Fprintf(stderr, "ntlmsensor: %d files, %d frames, %d TCP/UDP packets, %d flows (%d ignored, %d evicted, %d idle), %d findings; decode: %d malformed, %d truncated, %d non-IP; streams: %d gaps, %d out-of-order, %d buffer limit hits, %d MiB skipped\n",
+			fmt.Fprintf(stderr, "ntlmsensor: %d files, %d frames, %d TCP/UDP packets, %d flows (%d ignored, %d evicted, %d idle), %d findings; decode: %d malformed, %d truncated, %d non-IP; streams: %d gaps, %d out-of-order, %d buffer limit hits, %d memory limit hits, %d MiB skipped\n",
 				opened, p.Read(), st.Packets, st.Flows, st.FlowsIgnored, st.FlowsEvicted, st.FlowsIdle, st.Findings,
-				ds.Malformed, ds.Truncated, ds.Skipped, st.Gaps, st.OutOfOrder, st.BufferLimitHits+st.OutOfOrderLimitHits, st.SkippedBytes>>20)
+				ds.Malformed, ds.Truncated, ds.Skipped, st.Gaps, st.OutOfOrder, st.BufferLimitHits+st.OutOfOrderLimitHits, st.MemoryLimitHits, st.SkippedBytes>>20)
 		}
 	}
 	if err := sink.Close(); err != nil && sinkErr == nil {
 		sinkErr = err
+	}
+	if esSink != nil {
+		if st := esSink.Stats(); !*quiet || st.Failed > 0 {
+			fmt.Fprintf(stderr, "ntlmsensor: elasticsearch: %v\n", st)
+		}
 	}
 	if sinkErr != nil {
 		fmt.Fprintf(stderr, "ntlmsensor: %v\n", sinkErr)

@@ -138,6 +138,9 @@ func (s *afpacketSource) ReadPacket() ([]byte, gopacket.CaptureInfo, error) {
 		}
 		return nil, ci, ErrTimeout
 	}
+	if errors.Is(err, afpacket.ErrPoll) {
+		return nil, ci, fmt.Errorf("%s: %v (interface down or removed?)", s.name, err)
+	}
 	return nil, ci, fmt.Errorf("%s: %v", s.name, err)
 }
 

@@ -106,11 +106,12 @@ const (
 )
 
 // OpenLive opens a live capture on o.Interface. With AF_PACKET it opens
-// rings rings joined in one fanout group that hashes each packet by its
-// flow (symmetrically, both directions alike; IPv4 fragments defragmented
-// first), so that every packet of a connection reaches the same ring: one
-// reader per ring, no lock between them. libpcap gives one source
-// whatever rings is; the caller spreads its packets by flow.
+// the given number of rings, joined (when more than one) in a fanout group
+// that hashes each packet by its flow (symmetrically, both directions
+// alike; IPv4 fragments defragmented first), so that every packet of a
+// connection reaches the same ring: one reader per ring, no lock between
+// them. libpcap gives one source whatever the number; the caller spreads
+// its packets by flow.
 func OpenLive(method string, o LiveOptions, rings int) ([]LiveSource, error) {
 	o.defaults()
 	if rings < 1 {

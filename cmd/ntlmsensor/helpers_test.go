@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"testing"
+)
+
+const realDir = "../../pcaps/real-implementations"
+
+// sensorBinary builds ntlmsensor for one test (the build cache makes it
+// quick after the first).
+func sensorBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "ntlmsensor")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// canonical turns JSON-lines findings into a multiset without the fields
+// that depend on when and where they were seen.
+func canonical(t *testing.T, jsonl []byte) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	for _, line := range bytes.Split(jsonl, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal(line, &m); err != nil {
+			t.Fatalf("not JSON: %q", line)
+		}
+		delete(m, "@timestamp")
+		b, _ := json.Marshal(m) // keys sorted
+		out[string(b)]++
+	}
+	return out
+}
+
+func diffFindings(t *testing.T, want, got map[string]int, wantName, gotName string) {
+	t.Helper()
+	var keys []string
+	for k := range want {
+		keys = append(keys, k)
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if want[k] != got[k] {
+			t.Errorf("×%d %s, ×%d %s: %s", want[k], wantName, got[k], gotName, k)
+		}
+	}
+}
+
+// offline runs the sensor over each capture on its own, one worker: the
+// reference.
+func offline(t *testing.T, files []string) map[string]int {
+	t.Helper()
+	var all []byte
+	for _, f := range files {
+		out, errs, status := runCLI(t, "-q", "-workers", "1", "-observer", "test", "-r", f)
+		if status != 0 {
+			t.Fatalf("%s: status %d: %s", f, status, errs)
+		}
+		all = append(all, out...)
+	}
+	return canonical(t, all)
+}
+
+func realCaptures(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(realDir, "*.pcap"))
+	if err != nil || len(files) < 30 {
+		t.Fatalf("real captures: %v (%d)", err, len(files))
+	}
+	return files
+}
