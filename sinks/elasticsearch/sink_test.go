@@ -281,7 +281,8 @@ func TestSlowServer(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(500 * time.Millisecond) // the slow answer completes
+	// the slow answer completes: the first request is stored too
+	waitFor(t, 10*time.Second, "the slow request to be stored", func() bool { return len(es.storedDocs()) > 40 })
 	seen := map[string]int{}
 	for _, d := range es.storedDocs() {
 		seen[string(d)]++
