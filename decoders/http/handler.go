@@ -47,7 +47,7 @@ type body struct {
 
 type handler struct {
 	conn    *auth.Conn
-	x       auth.Exchange
+	x       *auth.Exchange // made at the first auth header: most connections never have one
 	pending [maxPipelined]request
 	head    int // index of the oldest pending request
 	n       int
@@ -159,6 +159,7 @@ func (h *handler) request(b []byte, ts time.Time) (int, error) {
 		if err != nil {
 			continue
 		}
+		h.exchange()
 		if h.x.Pending() {
 			// a new exchange while the last attempt's answer was never
 			// seen: that attempt's outcome is unknown
@@ -210,7 +211,7 @@ func (h *handler) response(b []byte, ts time.Time) (int, error) {
 	for _, a := range resp.ProxyAuthenticate[:resp.NumProxy] {
 		h.challenge(a)
 	}
-	if ok && (r.final || h.answerLost && h.x.Pending()) {
+	if ok && (r.final || h.answerLost && h.pendingAttempt()) {
 		h.answerLost = false
 		outcome := auth.Success
 		if resp.StatusCode == 401 || resp.StatusCode == 407 || h.x.Rejected() {
@@ -246,7 +247,7 @@ func (h *handler) response(b []byte, ts time.Time) (int, error) {
 func (h *handler) challenge(a Auth) {
 	if a.Scheme == SchemeNegotiate || a.Scheme == SchemeKerberos {
 		if len(a.Token) == 0 {
-			h.x.OfferKerberos()
+			h.exchange().OfferKerberos()
 		}
 	}
 	if !a.Scheme.carriesTokens() || len(a.Token) == 0 {
@@ -255,7 +256,7 @@ func (h *handler) challenge(a Auth) {
 	tok, err := DecodeToken(h.tok[:0], a.Token)
 	h.tok = tok
 	if err == nil {
-		h.x.ServerToken(tok)
+		h.exchange().ServerToken(tok)
 	}
 }
 
@@ -295,7 +296,7 @@ func (h *handler) Gap(toServer bool, ts time.Time) {
 
 // Close emits an attempt whose response never came.
 func (h *handler) Close(ts time.Time) {
-	if h.x.Pending() {
+	if h.pendingAttempt() {
 		h.unknown(ts)
 	}
 }
@@ -305,6 +306,15 @@ func (h *handler) unknown(ts time.Time) {
 	f.HTTP.Method, f.HTTP.Host = h.method, h.host
 	h.conn.Emit(f, "http", ts)
 }
+
+func (h *handler) exchange() *auth.Exchange {
+	if h.x == nil {
+		h.x = new(auth.Exchange)
+	}
+	return h.x
+}
+
+func (h *handler) pendingAttempt() bool { return h.x != nil && h.x.Pending() }
 
 // hostOnly is the Host header without its port: url.domain.
 func hostOnly(host []byte) string {

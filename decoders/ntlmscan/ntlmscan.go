@@ -48,7 +48,7 @@ const (
 
 type handler struct {
 	conn    *auth.Conn
-	x       auth.Exchange
+	x       *auth.Exchange // made at the first message: most streams never have one
 	tok     []byte
 	last    time.Time
 	scanned [2]int // bytes scanned per direction since the last message
@@ -155,6 +155,9 @@ func (h *handler) token(toServer bool, msg []byte, ts time.Time) bool {
 	if err != nil {
 		return false
 	}
+	if h.x == nil {
+		h.x = new(auth.Exchange)
+	}
 	if toServer {
 		if h.x.Pending() {
 			h.emit(h.last)
@@ -179,7 +182,7 @@ func (h *handler) emit(ts time.Time) {
 func (h *handler) Gap(toServer bool, ts time.Time) {}
 
 func (h *handler) Close(ts time.Time) {
-	if h.x.Pending() {
+	if h.x != nil && h.x.Pending() {
 		h.emit(h.last)
 	}
 }
