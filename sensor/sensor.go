@@ -278,6 +278,9 @@ const (
 func (s *Sensor) detect(f *flow, toServer bool, b []byte) detection {
 	maybe := false
 	for _, c := range s.cfg.Carriers {
+		if f.udp && !c.UDP {
+			continue // DNS, QUIC, syslog...: nothing but Kerberos carries logons over UDP here
+		}
 		switch c.Detect(toServer, b) {
 		case auth.Yes:
 			if maybe && len(b) < s.cfg.DetectBytes && !f.udp {

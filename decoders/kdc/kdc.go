@@ -18,6 +18,7 @@ import (
 var Carrier = &auth.Carrier{
 	Name:   "kerberos",
 	Ports:  []uint16{88},
+	UDP:    true,
 	Detect: detect,
 	New:    func(c *auth.Conn) auth.Handler { return &handler{conn: c, udp: c.UDP} },
 }

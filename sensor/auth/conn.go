@@ -83,6 +83,9 @@ type Carrier struct {
 	// Ports the protocol is usually served on: a hint for telling client
 	// from server in captures that begin mid-connection, not a filter.
 	Ports []uint16
+	// UDP: the carrier also reads UDP datagrams; the others are asked
+	// about TCP streams only.
+	UDP bool
 	// Detect looks at the first bytes the client (toServer) or the server
 	// sent and says whether the stream is this protocol.
 	Detect func(toServer bool, first []byte) Verdict
