@@ -89,8 +89,7 @@ const (
 )
 
 const (
-	maxQueued = 16      // commands awaiting replies that are remembered (PIPELINING, RFC 2920)
-	maxSkip   = 1 << 30 // longest BDAT chunk passed over by skipping
+	maxSkip = 1 << 30 // longest BDAT chunk passed over by skipping
 )
 
 // mechanism of the AUTH exchange in progress.
@@ -113,9 +112,7 @@ type handler struct {
 	x    auth.Exchange
 	tok  []byte // base64 decode buffer, reused
 
-	queue [maxQueued]kind // commands awaiting their replies, oldest at head
-	head  int
-	n     int
+	q textproto.Queue[kind] // commands awaiting their answers
 
 	inAuth   bool // an AUTH exchange is open: client lines are SASL responses
 	mech     mechanism
@@ -335,7 +332,7 @@ func (h *handler) reply(r Reply, ts time.Time) {
 				}
 				h.begin(mechTokens, ts) // an NTLM challenge to an AUTH that was not seen
 			}
-			h.n = 0
+			h.q.Clear()
 			h.push(cmdAuth)
 		}
 		if h.mech == mechTokens && len(r.Text) > 0 {
@@ -397,39 +394,20 @@ func (h *handler) startTLS(ts time.Time) {
 	h.conn.Done()
 }
 
-func (h *handler) push(k kind) {
-	if h.n == maxQueued {
-		h.head = (h.head + 1) % maxQueued // forget the oldest
-		h.n--
-	}
-	h.queue[(h.head+h.n)%maxQueued] = k
-	h.n++
-}
+func (h *handler) push(k kind) { h.q.Push(k) }
 
-// pop takes the command a reply answers; cmdOther when none waits (the
-// greeting, or replies out of step).
+// pop takes the command an answer is for; cmdOther when none waits (the
+// greeting, or answers out of step).
 func (h *handler) pop() kind {
-	if h.n == 0 {
-		return cmdOther
+	if k, ok := h.q.Pop(); ok {
+		return k
 	}
-	k := h.queue[h.head]
-	h.head = (h.head + 1) % maxQueued
-	h.n--
-	return k
+	return cmdOther
 }
 
 // seek brings the oldest command of kind k to the head, dropping those
-// before it (their replies were lost); false when none waits.
-func (h *handler) seek(k kind) bool {
-	for i := 0; i < h.n; i++ {
-		if h.queue[(h.head+i)%maxQueued] == k {
-			h.head = (h.head + i) % maxQueued
-			h.n -= i
-			return true
-		}
-	}
-	return false
-}
+// before it (their answers were lost); false when none waits.
+func (h *handler) seek(k kind) bool { return h.q.Seek(k) }
 
 // Gap: resynchronise on the next line. Lost replies leave the queue out of
 // step: only an open AUTH is kept waiting.
@@ -443,7 +421,7 @@ func (h *handler) Gap(toServer bool, ts time.Time) {
 		return
 	}
 	h.resync[1] = true
-	h.n = 0
+	h.q.Clear()
 	if h.inAuth {
 		h.push(cmdAuth)
 	}
