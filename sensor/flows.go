@@ -56,6 +56,7 @@ type flow struct {
 	finRst    uint8     // FIN seen per direction (bits 0,1); RST sets both
 	held      int       // bytes of this flow on the sensor's memory account
 	last      time.Time
+	moved     time.Time // when the flow last moved to the back of the idle list
 
 	prev, next *flow // in the idle list, oldest first
 }

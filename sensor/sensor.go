@@ -142,8 +142,11 @@ func (s *Sensor) Packet(p *capture.Packet) {
 			return // a bare ACK or FIN of a connection we never saw: nothing to learn
 		}
 		f = s.newFlow(key, srcIsA, p)
-	} else {
+	} else if p.Time.Sub(f.moved) >= time.Second {
+		// the idle list is kept in order to the second, not to the packet:
+		// moving a flow writes to its neighbours, which costs on every packet
 		s.lru.touch(f)
+		f.moved = p.Time
 	}
 	f.last = p.Time
 	if f.state == ignored {
@@ -213,7 +216,7 @@ func (s *Sensor) newFlow(key flowKey, srcIsA bool, p *capture.Packet) *flow {
 		s.close(s.lru.head)
 	}
 	s.stats.Flows++
-	f := &flow{key: key, udp: p.Proto == 17, last: p.Time}
+	f := &flow{key: key, udp: p.Proto == 17, last: p.Time, moved: p.Time}
 	// who is the client: the SYN's sender; else the side not on a
 	// well-known port; else the higher port
 	srcIsClient := true
@@ -361,7 +364,7 @@ func (s *Sensor) sweep() {
 	for f := s.lru.head; f != nil; {
 		age := s.now.Sub(f.last)
 		if age < shortest {
-			break // the list is in time order: the rest are younger
+			break // the list is in time order (to the second): the rest are younger
 		}
 		next := f.next
 		if age >= s.cfg.TCPIdle || (f.udp && age >= s.cfg.UDPIdle) {
