@@ -58,7 +58,8 @@ type flow struct {
 	last      time.Time
 	moved     time.Time // when the flow last moved to the back of the idle list
 
-	prev, next *flow // in the idle list, oldest first
+	prev, next   *flow // in the idle list, oldest first
+	hprev, hnext *flow // in the list of flows holding bytes, oldest first
 }
 
 // flowList is the intrusive doubly linked list of flows, least recently
@@ -95,4 +96,32 @@ func (l *flowList) touch(f *flow) {
 	}
 	l.remove(f)
 	l.pushBack(f)
+}
+
+// holderList is the intrusive list of flows that hold buffered bytes, in
+// the order they began to: under memory pressure the oldest give first.
+type holderList struct{ head, tail *flow }
+
+func (l *holderList) pushBack(f *flow) {
+	f.hprev, f.hnext = l.tail, nil
+	if l.tail != nil {
+		l.tail.hnext = f
+	} else {
+		l.head = f
+	}
+	l.tail = f
+}
+
+func (l *holderList) remove(f *flow) {
+	if f.hprev != nil {
+		f.hprev.hnext = f.hnext
+	} else {
+		l.head = f.hnext
+	}
+	if f.hnext != nil {
+		f.hnext.hprev = f.hprev
+	} else {
+		l.tail = f.hprev
+	}
+	f.hprev, f.hnext = nil, nil
 }

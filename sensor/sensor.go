@@ -68,6 +68,7 @@ type Sensor struct {
 	lim       limits
 	flows     map[flowKey]*flow
 	lru       flowList
+	holders   holderList // flows holding buffered bytes, oldest first
 	now       time.Time
 	nextSweep time.Time
 	ports     map[uint16]bool // well-known server ports of all carriers
@@ -180,9 +181,7 @@ func (s *Sensor) Packet(p *capture.Packet) {
 		st.segment(p.Seq, p.Payload, p.Time, &s.lim, &s.stats, consumer{s, f, toServer})
 		s.account(f)
 		if s.buffered > s.cfg.MaxBuffered && st.held() > 0 {
-			s.stats.MemoryLimitHits++
-			st.drop(p.Time, &s.stats, consumer{s, f, toServer})
-			s.account(f)
+			s.relieve(f, d, p.Time)
 		}
 		if p.Truncated {
 			// the rest of this segment was not captured: resynchronise on
@@ -317,6 +316,31 @@ func (s *Sensor) ignore(f *flow) {
 	s.release(f)
 }
 
+// relieve brings the bytes held back under MaxBuffered: the flows that
+// have held bytes longest give them up first; the stream that pushed the
+// total over gives up its own only when nothing else is left. Each stream
+// dropped counts once in MemoryLimitHits.
+func (s *Sensor) relieve(cur *flow, curDir int, ts time.Time) {
+	for old := s.holders.head; old != nil && s.buffered > s.cfg.MaxBuffered; {
+		next := old.hnext
+		if old != cur {
+			for d := range old.dir {
+				if old.dir[d].held() > 0 {
+					s.stats.MemoryLimitHits++
+					old.dir[d].drop(ts, &s.stats, consumer{s, old, d == 0})
+				}
+			}
+			s.account(old)
+		}
+		old = next
+	}
+	if s.buffered > s.cfg.MaxBuffered {
+		s.stats.MemoryLimitHits++
+		cur.dir[curDir].drop(ts, &s.stats, consumer{s, cur, curDir == 0})
+		s.account(cur)
+	}
+}
+
 // release frees a flow's buffers and takes them off the account.
 func (s *Sensor) release(f *flow) {
 	f.dir[0].release()
@@ -327,6 +351,12 @@ func (s *Sensor) release(f *flow) {
 // account brings the memory account up to date with what the flow holds.
 func (s *Sensor) account(f *flow) {
 	h := f.dir[0].held() + f.dir[1].held()
+	switch {
+	case f.held == 0 && h > 0:
+		s.holders.pushBack(f)
+	case f.held > 0 && h == 0:
+		s.holders.remove(f)
+	}
 	s.buffered += h - f.held
 	f.held = h
 }

@@ -234,6 +234,10 @@ func TestMemoryBound(t *testing.T) {
 	if s.stats.MemoryLimitHits == 0 {
 		t.Fatal("limit never hit")
 	}
+	// the oldest flows gave their bytes up, the newest kept theirs
+	if s.lru.head.held != 0 || s.lru.tail.held == 0 {
+		t.Fatalf("oldest holds %d, newest %d", s.lru.head.held, s.lru.tail.held)
+	}
 	s.Flush()
 	if s.buffered != 0 {
 		t.Fatalf("%d bytes still accounted after flush", s.buffered)
