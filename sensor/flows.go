@@ -1,8 +1,10 @@
 package sensor
 
 import (
+	"encoding/binary"
 	"net/netip"
-	"time"
+
+	"github.com/cespare/xxhash/v2"
 
 	"ntlmsensor/sensor/auth"
 )
@@ -17,22 +19,43 @@ type flowKey struct {
 
 func makeKey(src, dst netip.Addr, sp, dp uint16, proto uint8) (k flowKey, srcIsA bool) {
 	s, d := src.As16(), dst.As16()
-	if c := compare16(&s, &d); c < 0 || (c == 0 && sp <= dp) {
+	// big-endian halves compare as the bytes do
+	sh, sl := binary.BigEndian.Uint64(s[:8]), binary.BigEndian.Uint64(s[8:])
+	dh, dl := binary.BigEndian.Uint64(d[:8]), binary.BigEndian.Uint64(d[8:])
+	if sh < dh || sh == dh && (sl < dl || sl == dl && sp <= dp) {
 		return flowKey{a: s, b: d, ap: sp, bp: dp, proto: proto}, true
 	}
 	return flowKey{a: d, b: s, ap: dp, bp: sp, proto: proto}, false
 }
 
-func compare16(x, y *[16]byte) int {
-	for i := range x {
-		if x[i] != y[i] {
-			if x[i] < y[i] {
-				return -1
-			}
-			return 1
-		}
+// hash is the flow's xxhash, the same from both directions; never 0 (the
+// flow table's empty mark). IPv4 addresses (v4-mapped in the key) are
+// hashed without their constant prefix: a shorter input, a faster hash.
+func (k *flowKey) hash() uint64 {
+	var buf [37]byte
+	var in []byte
+	if isV4Mapped(&k.a) && isV4Mapped(&k.b) {
+		copy(buf[0:4], k.a[12:])
+		copy(buf[4:8], k.b[12:])
+		in = buf[:13]
+	} else {
+		copy(buf[0:16], k.a[:])
+		copy(buf[16:32], k.b[:])
+		in = buf[:37]
 	}
-	return 0
+	n := len(in)
+	in[n-5], in[n-4] = byte(k.ap>>8), byte(k.ap)
+	in[n-3], in[n-2] = byte(k.bp>>8), byte(k.bp)
+	in[n-1] = k.proto
+	if h := xxhash.Sum64(in); h != 0 {
+		return h
+	}
+	return 1
+}
+
+// isV4Mapped: ::ffff:a.b.c.d (RFC 4291 2.5.5.2), as netip.Addr.As16 gives IPv4.
+func isV4Mapped(a *[16]byte) bool {
+	return binary.LittleEndian.Uint64(a[:8]) == 0 && binary.LittleEndian.Uint32(a[8:12]) == 0xffff0000
 }
 
 type flowState uint8
@@ -41,12 +64,15 @@ const (
 	detecting flowState = iota
 	active
 	ignored
+	closed // back on the free list
 )
 
 // flow is one TCP connection or UDP conversation.
 type flow struct {
 	key       flowKey
-	aIsClient bool // key.a is the client
+	hash      uint64 // key.hash()
+	id        uint32 // number in the sensor's arena, from 1
+	aIsClient bool   // key.a is the client
 	udp       bool
 	state     flowState
 	carrier   *auth.Carrier
@@ -55,15 +81,15 @@ type flow struct {
 	dir       [2]stream // [0] client→server, [1] server→client
 	finRst    uint8     // FIN seen per direction (bits 0,1); RST sets both
 	held      int       // bytes of this flow on the sensor's memory account
-	last      time.Time
-	moved     time.Time // when the flow last moved to the back of the idle list
+	last      int64     // packet time last seen (Unix ns)
+	moved     int64     // when the flow last moved to the back of the idle list
 
 	prev, next   *flow // in the idle list, oldest first
 	hprev, hnext *flow // in the list of flows holding bytes, oldest first
 }
 
-// flowList is the intrusive doubly linked list of flows, least recently
-// seen first: idle expiry and eviction take from the front.
+// flowList is the intrusive doubly linked list of tracked flows, least
+// recently seen first: idle expiry and eviction take from the front.
 type flowList struct{ head, tail *flow }
 
 func (l *flowList) pushBack(f *flow) {

@@ -7,8 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cespare/xxhash/v2"
-
 	"ntlmsensor/sensor/auth"
 	"ntlmsensor/sensor/capture"
 )
@@ -189,23 +187,10 @@ const (
 
 func (w *worker) mark(m *capture.Packet) {
 	if m.TCPFlags == markEnd {
-		w.s.now = m.Time
+		w.s.now, w.s.nowNs = m.Time, m.Time.UnixNano()
 		return
 	}
 	w.s.clock(m.Time)
-}
-
-// clock is the idle rule of Sensor.Packet, applied at time t without a
-// packet (keep the two alike): after a second since the last look, close
-// the connections idle for longer than their timeout.
-func (s *Sensor) clock(t time.Time) {
-	s.now = t
-	if !s.nextSweep.IsZero() && t.After(s.nextSweep) {
-		s.sweep()
-	}
-	if s.nextSweep.IsZero() || t.After(s.nextSweep) {
-		s.nextSweep = t.Add(time.Second)
-	}
 }
 
 // packet hands one packet to the worker's sensor; every publishEvery
@@ -235,7 +220,7 @@ func (w *worker) publish(now time.Time) {
 	}
 	w.pub.mu.Lock()
 	w.pub.s = w.s.stats
-	w.pub.flows = len(w.s.flows)
+	w.pub.flows = w.s.table.count
 	w.pub.buffered = w.s.buffered
 	if w.dec != nil {
 		w.pub.read, w.pub.bytes = w.read, w.bytes
@@ -253,10 +238,10 @@ func (s *Sensor) advance(now time.Time) {
 	if !now.After(s.now) {
 		return
 	}
-	s.now = now
-	if s.nextSweep.IsZero() || now.After(s.nextSweep) {
+	s.now, s.nowNs = now, now.UnixNano()
+	if !s.sweepSet || s.nowNs > s.nextSweep {
 		s.sweep()
-		s.nextSweep = now.Add(time.Second)
+		s.nextSweep, s.sweepSet = s.nowNs+int64(time.Second), true
 	}
 }
 
@@ -468,13 +453,7 @@ func (p *Pipeline) enqueue(w *worker, pkt *capture.Packet) {
 // flowHash is symmetric: both directions of a connection hash alike.
 func flowHash(p *capture.Packet) uint64 {
 	k, _ := makeKey(p.Src, p.Dst, p.SrcPort, p.DstPort, p.Proto)
-	var buf [37]byte
-	copy(buf[0:16], k.a[:])
-	copy(buf[16:32], k.b[:])
-	buf[32], buf[33] = byte(k.ap>>8), byte(k.ap)
-	buf[34], buf[35] = byte(k.bp>>8), byte(k.bp)
-	buf[36] = k.proto
-	return xxhash.Sum64(buf[:])
+	return k.hash()
 }
 
 // Close ends the input: every flow is closed and its pending attempts are

@@ -66,12 +66,16 @@ type Stats struct {
 type Sensor struct {
 	cfg       Config
 	lim       limits
-	flows     map[flowKey]*flow
-	lru       flowList
+	table     flowTable
+	lru       flowList   // tracked flows (detected or followed), least recently seen first
 	holders   holderList // flows holding buffered bytes, oldest first
+	arena     []*flow    // tracked flows by id (arena[0] unused)
+	freeIDs   []uint32   // ids of closed flows, for reuse
 	now       time.Time
-	nextSweep time.Time
-	ports     map[uint16]bool // well-known server ports of all carriers
+	nowNs     int64 // now, Unix ns
+	nextSweep int64 // Unix ns; valid when sweepSet
+	sweepSet  bool
+	ports     [1 << 10]uint64 // bit set of the well-known server ports of all carriers
 	buffered  int             // bytes all streams hold
 	stats     Stats
 }
@@ -106,15 +110,29 @@ func New(cfg Config) *Sensor {
 	s := &Sensor{
 		cfg:   cfg,
 		lim:   limits{maxBuffer: cfg.MaxStreamBuffer, maxOOOSegs: cfg.MaxOutOfOrder, maxOOOBytes: cfg.MaxOutOfOrderB},
-		flows: make(map[flowKey]*flow),
-		ports: make(map[uint16]bool),
+		arena: []*flow{nil},
 	}
+	s.table.init(cfg.MaxFlows)
 	for _, c := range cfg.Carriers {
 		for _, p := range c.Ports {
-			s.ports[p] = true
+			s.ports[p>>6] |= 1 << (p & 63)
 		}
 	}
 	return s
+}
+
+func (s *Sensor) wellKnown(port uint16) bool { return s.ports[port>>6]&(1<<(port&63)) != 0 }
+
+// clock moves the sensor's time to t; a second after the last look it
+// closes the connections idle for longer than their timeout.
+func (s *Sensor) clock(t time.Time) {
+	s.now, s.nowNs = t, t.UnixNano()
+	if s.sweepSet && s.nowNs > s.nextSweep {
+		s.sweep()
+	}
+	if !s.sweepSet || s.nowNs > s.nextSweep {
+		s.nextSweep, s.sweepSet = s.nowNs+int64(time.Second), true
+	}
 }
 
 // Stats returns the counters so far.
@@ -123,13 +141,7 @@ func (s *Sensor) Stats() Stats { return s.stats }
 // Packet processes one decoded TCP or UDP packet.
 func (s *Sensor) Packet(p *capture.Packet) {
 	s.stats.Packets++
-	s.now = p.Time
-	if !s.nextSweep.IsZero() && p.Time.After(s.nextSweep) {
-		s.sweep()
-	}
-	if s.nextSweep.IsZero() || p.Time.After(s.nextSweep) {
-		s.nextSweep = p.Time.Add(time.Second)
-	}
+	s.clock(p.Time)
 	udp := p.Proto == 17
 	if udp {
 		s.stats.UDP++
@@ -137,19 +149,42 @@ func (s *Sensor) Packet(p *capture.Packet) {
 		s.stats.TCP++
 	}
 	key, srcIsA := makeKey(p.Src, p.Dst, p.SrcPort, p.DstPort, p.Proto)
-	f := s.flows[key]
-	if f == nil {
+	h := key.hash()
+	i, found := s.table.find(h, &key)
+	var f *flow
+	switch {
+	case found && s.table.slots[i].id == 0:
+		// ignored: its slot is all there is
+		if !udp && p.TCPFlags&(flagFIN|flagRST) != 0 {
+			s.table.removeAt(i)
+			return
+		}
+		s.table.slots[i].last = s.nowNs
+		return
+	case found:
+		f = s.arena[s.table.slots[i].id]
+		if s.nowNs-f.moved >= int64(time.Second) {
+			// the idle list is kept in order to the second, not to the
+			// packet: moving a flow writes to its neighbours, which costs on
+			// every packet
+			s.lru.touch(f)
+			f.moved = s.nowNs
+		}
+	default:
 		if len(p.Payload) == 0 && !udp && p.TCPFlags&(flagSYN) == 0 {
 			return // a bare ACK or FIN of a connection we never saw: nothing to learn
 		}
-		f = s.newFlow(key, srcIsA, p)
-	} else if p.Time.Sub(f.moved) >= time.Second {
-		// the idle list is kept in order to the second, not to the packet:
-		// moving a flow writes to its neighbours, which costs on every packet
-		s.lru.touch(f)
-		f.moved = p.Time
+		f = s.newFlow(h, &key, srcIsA, p)
 	}
-	f.last = p.Time
+	f.last = s.nowNs
+	s.track(f, p, srcIsA, udp)
+	if f.state == ignored {
+		s.forget(f)
+	}
+}
+
+// track follows one packet of a detected or followed flow.
+func (s *Sensor) track(f *flow, p *capture.Packet, srcIsA, udp bool) {
 	if f.state == ignored {
 		if !udp && p.TCPFlags&(flagFIN|flagRST) != 0 {
 			s.close(f)
@@ -209,28 +244,63 @@ const (
 	flagACK = 0x10
 )
 
-func (s *Sensor) newFlow(key flowKey, srcIsA bool, p *capture.Packet) *flow {
-	if len(s.flows) >= s.cfg.MaxFlows && s.lru.head != nil {
+func (s *Sensor) newFlow(h uint64, key *flowKey, srcIsA bool, p *capture.Packet) *flow {
+	if s.table.count >= s.cfg.MaxFlows {
+		// make room: a connection that keeps nothing goes first, else
+		// the tracked flow least recently seen
 		s.stats.FlowsEvicted++
-		s.close(s.lru.head)
+		if !s.table.evictIgnored(64) && s.lru.head != nil {
+			s.close(s.lru.head)
+		}
 	}
 	s.stats.Flows++
-	f := &flow{key: key, udp: p.Proto == 17, last: p.Time, moved: p.Time}
+	var f *flow
+	if n := len(s.freeIDs); n > 0 {
+		id := s.freeIDs[n-1]
+		s.freeIDs = s.freeIDs[:n-1]
+		f = s.arena[id]
+		*f = flow{id: id}
+	} else {
+		f = &flow{id: uint32(len(s.arena))}
+		s.arena = append(s.arena, f)
+	}
+	f.key, f.hash, f.udp, f.last, f.moved = *key, h, p.Proto == 17, s.nowNs, s.nowNs
 	// who is the client: the SYN's sender; else the side not on a
 	// well-known port; else the higher port
 	srcIsClient := true
 	switch {
 	case p.Proto == 6 && p.TCPFlags&flagSYN != 0:
 		srcIsClient = p.TCPFlags&flagACK == 0
-	case s.ports[p.DstPort] != s.ports[p.SrcPort]:
-		srcIsClient = s.ports[p.DstPort]
+	case s.wellKnown(p.DstPort) != s.wellKnown(p.SrcPort):
+		srcIsClient = s.wellKnown(p.DstPort)
 	default:
 		srcIsClient = p.SrcPort >= p.DstPort
 	}
 	f.aIsClient = srcIsClient == srcIsA
-	s.flows[key] = f
+	i, _ := s.table.find(h, key) // again: an eviction may have moved slots
+	s.table.insert(i, h, key, f.id, s.nowNs)
 	s.lru.pushBack(f)
 	return f
+}
+
+// forget turns a tracked flow that became ignored into a bare slot and
+// recycles its state.
+func (s *Sensor) forget(f *flow) {
+	if i, ok := s.table.find(f.hash, &f.key); ok {
+		s.table.slots[i].id = 0
+		s.table.slots[i].last = f.last
+	}
+	s.lru.remove(f)
+	s.release(f)
+	s.recycle(f)
+}
+
+// recycle keeps a closed flow's struct for the next flow (the arena holds
+// as many as were ever tracked at once: MaxFlows at most).
+func (s *Sensor) recycle(f *flow) {
+	id := f.id
+	*f = flow{state: closed, id: id}
+	s.freeIDs = append(s.freeIDs, id)
 }
 
 // endpoints returns client and server of a flow.
@@ -384,25 +454,33 @@ func (s *Sensor) close(f *flow) {
 		f.handler.Close(s.now)
 	}
 	s.release(f)
-	delete(s.flows, f.key)
+	if i, ok := s.table.find(f.hash, &f.key); ok {
+		s.table.removeAt(i)
+	}
 	s.lru.remove(f)
+	s.recycle(f)
 }
 
-// sweep closes flows idle for longer than their timeout.
+// sweep closes tracked flows idle for longer than their timeout, and
+// removes an eighth of the table's ignored connections that are: each of
+// those is looked at every 8 s of packet time.
 func (s *Sensor) sweep() {
-	shortest := min(s.cfg.TCPIdle, s.cfg.UDPIdle)
+	tcpIdle, udpIdle := int64(s.cfg.TCPIdle), int64(s.cfg.UDPIdle)
+	shortest := min(tcpIdle, udpIdle)
 	for f := s.lru.head; f != nil; {
-		age := s.now.Sub(f.last)
+		age := s.nowNs - f.last
 		if age < shortest {
 			break // the list is in time order (to the second): the rest are younger
 		}
 		next := f.next
-		if age >= s.cfg.TCPIdle || (f.udp && age >= s.cfg.UDPIdle) {
+		if age >= tcpIdle || (f.udp && age >= udpIdle) {
 			s.stats.FlowsIdle++
 			s.close(f)
 		}
 		f = next
 	}
+	n := s.table.expireIgnored(len(s.table.slots)/8, s.nowNs, tcpIdle, udpIdle)
+	s.stats.FlowsIdle += uint64(n)
 }
 
 // Flush closes every flow, as at the end of a capture.
@@ -410,4 +488,5 @@ func (s *Sensor) Flush() {
 	for s.lru.head != nil {
 		s.close(s.lru.head)
 	}
+	s.table.clear()
 }

@@ -201,7 +201,7 @@ func FuzzReassembly(f *testing.F) {
 				n = len(d) - off
 			}
 			s.Packet(seg(uint32(off), flags, d[off:off+n]))
-			for _, fl := range s.flows {
+			for fl := s.lru.head; fl != nil; fl = fl.next {
 				for _, st := range fl.dir {
 					if len(st.buf) > s.lim.maxBuffer || st.oooBytes > s.lim.maxOOOBytes || len(st.ooo) > s.lim.maxOOOSegs {
 						t.Fatalf("limits exceeded: buf %d ooo %d/%d", len(st.buf), len(st.ooo), st.oooBytes)

@@ -1,0 +1,113 @@
+package sensor
+
+import (
+	"math/rand/v2"
+	"net/netip"
+	"testing"
+	"unsafe"
+)
+
+// TestFlowTableAgainstMap inserts, finds and removes at random, with hash
+// values squeezed into few bits so that probe runs collide and wrap around
+// the end of the table: every entry must stay reachable, none may appear.
+func TestFlowTableAgainstMap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 9))
+	var tab flowTable
+	tab.init(400)
+	want := map[flowKey]uint32{}
+	var keys []flowKey
+	for step := 0; step < 200_000; step++ {
+		switch op := rng.IntN(10); {
+		case op < 6 && tab.count < 400:
+			k, _ := makeKey(netip.AddrFrom4([4]byte{10, 0, byte(rng.IntN(4)), byte(rng.IntN(256))}), netip.MustParseAddr("192.0.2.1"), uint16(rng.IntN(64)), 445, 6)
+			h := k.hash()
+			h = h&^(0xffff<<48) | (h & 0xf << 60) // few distinct top bits: long runs
+			if h == 0 {
+				h = 1
+			}
+			i, found := tab.find(h, &k)
+			if _, ok := want[k]; ok != found {
+				t.Fatalf("step %d: find says %v, map says %v", step, found, ok)
+			}
+			if !found {
+				id := uint32(rng.IntN(1000))
+				tab.insert(i, h, &k, id, 0)
+				want[k] = id
+				keys = append(keys, k)
+			}
+		case len(keys) > 0:
+			j := rng.IntN(len(keys))
+			k := keys[j]
+			keys[j] = keys[len(keys)-1]
+			keys = keys[:len(keys)-1]
+			found := false
+			for i := range tab.slots {
+				if s := &tab.slots[i]; s.hash != 0 && s.key == k {
+					if s.id != want[k] {
+						t.Fatalf("step %d: id %d, want %d", step, s.id, want[k])
+					}
+					tab.removeAt(i)
+					found = true
+					break
+				}
+			}
+			if !found {
+				t.Fatalf("step %d: key lost", step)
+			}
+			delete(want, k)
+		}
+		if tab.count != len(want) {
+			t.Fatalf("step %d: count %d, want %d", step, tab.count, len(want))
+		}
+	}
+	// every remaining key is found from its ideal slot
+	for i := range tab.slots {
+		if s := &tab.slots[i]; s.hash != 0 {
+			if j, ok := tab.find(s.hash, &s.key); !ok || j != i {
+				t.Fatalf("slot %d unreachable", i)
+			}
+		}
+	}
+}
+
+// TestFlowTableExpiry: ignored connections leave after their timeout,
+// tracked ones (with a flow id) are left to the idle list.
+func TestFlowTableExpiry(t *testing.T) {
+	var tab flowTable
+	tab.init(100)
+	for i := 0; i < 100; i++ {
+		proto := uint8(6)
+		if i%2 == 0 {
+			proto = 17
+		}
+		k, _ := makeKey(netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), netip.MustParseAddr("192.0.2.1"), 1000, 53, proto)
+		id := uint32(0)
+		if i%10 == 0 {
+			id = uint32(i + 1)
+		}
+		j, _ := tab.find(k.hash(), &k)
+		tab.insert(j, k.hash(), &k, id, 0)
+	}
+	// at t=40: UDP (30 s) ignored ones go, TCP (300 s) stay
+	removed := tab.expireIgnored(len(tab.slots), 40, 300, 30)
+	if removed != 40 || tab.count != 60 {
+		t.Fatalf("removed %d, left %d; want 40, 60", removed, tab.count)
+	}
+	if !tab.evictIgnored(len(tab.slots)) || tab.count != 59 {
+		t.Fatalf("no ignored connection evicted (count %d)", tab.count)
+	}
+	removed = tab.expireIgnored(len(tab.slots), 400, 300, 30)
+	if removed != 49 || tab.count != 10 {
+		t.Fatalf("removed %d, left %d; want 49, 10 tracked", removed, tab.count)
+	}
+	if tab.evictIgnored(len(tab.slots)) {
+		t.Fatal("evicted a tracked flow")
+	}
+}
+
+// A slot is one cache line: a probe touches one.
+func TestSlotIsACacheLine(t *testing.T) {
+	if n := unsafe.Sizeof(slot{}); n != 64 {
+		t.Fatalf("slot is %d bytes", n)
+	}
+}
