@@ -1,5 +1,11 @@
 package sensor
 
+import (
+	"unsafe"
+
+	"ntlmsensor/sensor/internal/prefetch"
+)
+
 // flowTable maps connections to their state: open addressing with linear
 // probing over 64-byte slots (one cache line), indexed by the top bits of
 // the flow's hash, deleted by backward shift (no tombstones).
@@ -69,6 +75,12 @@ func (t *flowTable) find(h uint64, k *flowKey) (i int, found bool) {
 			return i, false
 		}
 	}
+}
+
+// prefetch reads the slot where a flow's probe starts, so that its cache
+// miss is under way while earlier packets are processed.
+func (t *flowTable) prefetch(h uint64) {
+	prefetch.Byte((*byte)(unsafe.Pointer(&t.slots[h>>t.shift])))
 }
 
 // insert fills the empty slot i (from find) and returns it; the table may

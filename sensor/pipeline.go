@@ -5,18 +5,24 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"ntlmsensor/sensor/auth"
 	"ntlmsensor/sensor/capture"
+	"ntlmsensor/sensor/internal/prefetch"
 )
 
 // Pipeline reads sources, decodes link layers, and spreads packets over
 // workers so that every packet of a connection reaches the same worker and
 // no lock is taken per packet. Two ways:
-//   - NewPipeline: one reader (ReadSource: files, a libpcap handle) hashes
-//     each packet's flow symmetrically and hands it to its worker in
-//     batches. With one worker it runs inline, copying nothing.
+//   - NewPipeline: one reader (ReadSource: files, a libpcap handle) reads
+//     batches of records (straight from the file where it can, see
+//     capture.BatchReader), decodes each packet's headers and hashes its
+//     flow symmetrically, and hands the whole batch to every worker with
+//     the list of packets that are its own: no packet is copied, each
+//     worker decodes its packets again from the shared bytes. With one
+//     worker it runs inline.
 //   - NewFanoutPipeline: every worker reads its own source (ReadSources:
 //     the rings of an AF_PACKET fanout group, where the kernel already sent
 //     both directions of a connection to the same ring) and decodes for
@@ -33,25 +39,33 @@ type Pipeline struct {
 	emit    func(*auth.Finding)
 	fanout  bool // workers read their own sources
 
+	free chan *batch // batches the workers are done with
+	all  []*batch
+
 	// the reader's counters (ReadSource)
 	read, bytes uint64
 	rn          int
 	nextPub     time.Time
 	pub         published
+	live        capture.LiveSource
 
-	nextMark time.Time // when the workers next get a clock mark
-	last     time.Time // time of the last packet routed
+	nextMark int64 // Unix ns: when the workers next get a clock mark
+	markSet  bool
+	last     int64 // Unix ns: time of the last packet routed
+	routed   bool
 }
 
-// worker owns one Sensor. It is fed batches of copied packets
-// (NewPipeline, more than one worker), or called inline, or reads its own
-// source (NewFanoutPipeline).
+// worker owns one Sensor. It is fed shared batches (NewPipeline, more than
+// one worker), or called inline, or reads its own source
+// (NewFanoutPipeline).
 type worker struct {
-	s    *Sensor
-	in   chan *batch
-	free chan *batch
-	cur  *batch
-	done chan struct{}
+	s     *Sensor
+	index int
+	in    chan *batch
+	free  chan<- *batch
+	done  chan struct{}
+	redec *capture.Decoder // decodes again the packets of shared batches
+	pkt   capture.Packet
 
 	// reading its own source (fanout)
 	dec         *capture.Decoder
@@ -76,26 +90,52 @@ type published struct {
 }
 
 const (
-	batchPackets = 256
-	batchBytes   = 256 << 10
-	batchesEach  = 8 // in flight per worker: bounds the queue memory
-
-	publishEvery = 1024 // packets between publications of a worker's counters
+	batchBytes   = 512 << 10 // a read of this size goes from the file into the batch directly
+	batchFrames  = 4096
+	batchesEach  = 3                      // in flight per worker: bounds the queue memory
+	publishEvery = 1024                   // packets between publications of a worker's counters
+	handOver     = 100 * time.Millisecond // a live link's batch waits no longer
 )
 
 // QueueBytes is the memory the batches between the reader and the workers
-// can hold, per worker (NewPipeline with more than one worker).
-const QueueBytes = batchesEach * batchBytes
+// can hold, per worker (NewPipeline with more than one worker): the
+// records, the frame index and the workers' lists.
+const QueueBytes = batchesEach * (batchBytes + batchFrames*(frameSize+entrySize))
 
-// batch is a reusable group of packets whose payloads live in one slab.
+const (
+	frameSize = 24 // capture.Frame
+	entrySize = 16 // entry
+)
+
+// batch is a capture.Batch on its way through the pipeline: the reader
+// decoded its frames and listed for each worker the packets that are its
+// own, in order, with their flow hash and the clock marks among them.
 type batch struct {
-	pkts []capture.Packet
-	slab []byte
-	tick time.Time // after the packets: advance the clock to this time
+	capture.Batch
+	lists   [][]entry
+	extra   []capture.Packet // datagrams the reader reassembled from fragments
+	side    []byte           // their payloads
+	pending atomic.Int32     // workers not done with it
+	tick    time.Time        // after the packets: advance the clock to this time
+	end     int64            // Unix ns, when endSet: the time of the trace's last packet, before the flush
+	endSet  bool
 }
 
+// entry is one item of a worker's list: a frame of the batch, a packet of
+// extra, or a clock mark at a frame's time.
+type entry struct {
+	hash uint64
+	idx  uint32 // frame index, or a kind bit and an index
+}
+
+const (
+	extraBit = 1 << 31 // idx names a packet of batch.extra
+	markBit  = 1 << 30 // a clock mark at the time of frame idx, or of extra idx (with extraBit)
+	idxMask  = markBit - 1
+)
+
 // NewPipeline makes a pipeline with n workers (n < 1 means 1) fed by
-// ReadSource or Packet.
+// ReadSource.
 func NewPipeline(cfg Config, n int, filter *capture.Filter) *Pipeline {
 	return newPipeline(cfg, n, filter, false)
 }
@@ -124,17 +164,29 @@ func newPipeline(cfg Config, n int, filter *capture.Filter, fanout bool) *Pipeli
 			wcfg.MaxBuffered = max(1, wcfg.MaxBuffered/n)
 		}
 	}
+	batches := 1
+	if !fanout && n > 1 {
+		batches = batchesEach * n
+	}
+	p.free = make(chan *batch, batches)
+	if !fanout {
+		for j := 0; j < batches; j++ {
+			b := &batch{Batch: *capture.NewBatch(batchBytes, batchFrames), lists: make([][]entry, n)}
+			p.all = append(p.all, b)
+			p.free <- b
+		}
+	}
 	for i := 0; i < n; i++ {
-		w := &worker{s: New(wcfg)}
+		w := &worker{s: New(wcfg), index: i}
+		if !fanout {
+			w.redec = capture.NewDecoder(capture.DefaultFragmentLimits)
+		}
 		switch {
 		case fanout:
 			w.dec = capture.NewDecoder(capture.DefaultFragmentLimits)
 		case n > 1:
-			w.in = make(chan *batch, batchesEach)
-			w.free = make(chan *batch, batchesEach)
-			for j := 0; j < batchesEach; j++ {
-				w.free <- &batch{pkts: make([]capture.Packet, 0, batchPackets), slab: make([]byte, 0, batchBytes)}
-			}
+			w.in = make(chan *batch, batches)
+			w.free = p.free
 			w.done = make(chan struct{})
 			go w.run()
 		}
@@ -154,53 +206,85 @@ func (p *Pipeline) emitLocked(f *auth.Finding) {
 func (w *worker) run() {
 	defer close(w.done)
 	for b := range w.in {
-		for i := range b.pkts {
-			if pkt := &b.pkts[i]; pkt.Proto == markClock {
-				w.mark(pkt)
-			} else {
-				w.packet(pkt)
-			}
+		w.batch(b)
+		if b.pending.Add(-1) == 0 {
+			w.free <- b
 		}
-		if !b.tick.IsZero() {
-			w.s.advance(b.tick)
-			w.publish(b.tick)
-			b.tick = time.Time{}
-		}
-		b.pkts, b.slab = b.pkts[:0], b.slab[:0]
-		w.free <- b
 	}
 	w.s.Flush()
 	w.publish(time.Time{})
 }
 
-// Clock marks travel among the packets of every worker's batches (Proto
-// markClock, never a decoded packet's), so that each worker's clock moves
-// as a single sensor's would over the whole trace: idle connections are
-// closed at the same moments, and a flush at the end stamps what it emits
-// with the time of the last packet, whichever worker saw it. With them N
-// workers give exactly the findings of one.
-const (
-	markClock = 0
-	markSweep = 0 // TCPFlags: the moment a single sensor would look for idle connections
-	markEnd   = 1 // TCPFlags: the time of the trace's last packet, before the flush
-)
-
-func (w *worker) mark(m *capture.Packet) {
-	if m.TCPFlags == markEnd {
-		w.s.now, w.s.nowNs = m.Time, m.Time.UnixNano()
-		return
+// batch works through the worker's own packets of a shared batch.
+func (w *worker) batch(b *batch) {
+	list := b.lists[w.index]
+	// the slots and frame headers of the packets ahead are read before they
+	// are needed: their cache misses (the frames were written on the
+	// reader's core) overlap instead of coming one after the other
+	const ahead = 8
+	for k := 0; k < min(ahead, len(list)); k++ {
+		w.prefetch(b, list[k])
 	}
-	w.s.clock(m.Time)
+	for k, e := range list {
+		if k+ahead < len(list) {
+			w.prefetch(b, list[k+ahead])
+		}
+		var pkt *capture.Packet
+		if e.idx&extraBit != 0 {
+			pkt = &b.extra[e.idx&idxMask]
+		} else {
+			i := int(e.idx & idxMask)
+			f := &b.Frames[i]
+			if e.idx&markBit != 0 {
+				w.s.clock(time.Unix(0, f.TS))
+				continue
+			}
+			pkt = &w.pkt
+			if w.redec.Decode(f.Link, b.Bytes(i), f.CaptureInfo(), pkt) != capture.Decoded {
+				continue // cannot be: the reader decoded it
+			}
+		}
+		if e.idx&markBit != 0 {
+			w.s.clock(pkt.Time)
+			continue
+		}
+		w.s.packet(pkt, e.hash)
+		w.count(pkt.Time)
+	}
+	if b.endSet {
+		w.s.now, w.s.nowNs = time.Unix(0, b.end), b.end
+	}
+	if !b.tick.IsZero() {
+		w.s.advance(b.tick)
+		w.publish(b.tick)
+	}
 }
+
+func (w *worker) prefetch(b *batch, e entry) {
+	w.s.table.prefetch(e.hash)
+	if e.idx&(extraBit|markBit) == 0 {
+		prefetch.Byte(&b.Data[b.Frames[e.idx].Off])
+	}
+}
+
+// Clock marks travel among the packets of every worker's list, so that
+// each worker's clock moves as a single sensor's would over the whole
+// trace: idle connections are closed at the same moments, and a flush at
+// the end stamps what it emits with the time of the last packet, whichever
+// worker saw it. With them N workers give exactly the findings of one.
 
 // packet hands one packet to the worker's sensor; every publishEvery
 // packets, or when a second of packet time has passed, the counters are
 // published.
 func (w *worker) packet(pkt *capture.Packet) {
 	w.s.Packet(pkt)
+	w.count(pkt.Time)
+}
+
+func (w *worker) count(t time.Time) {
 	w.n++
-	if w.n >= publishEvery || pkt.Time.After(w.nextPub) {
-		w.publish(pkt.Time)
+	if w.n >= publishEvery || t.After(w.nextPub) {
+		w.publish(t)
 	}
 }
 
@@ -257,43 +341,120 @@ func (p *Pipeline) ReadSource(src capture.Source) error {
 	if p.fanout {
 		return fmt.Errorf("%s: a fanout pipeline reads with ReadSources", src.Name())
 	}
-	live, _ := src.(capture.LiveSource)
-	var pkt capture.Packet
+	p.live, _ = src.(capture.LiveSource)
+	defer func() { p.publishReader(time.Time{}); p.live = nil }()
+	br, direct := src.(capture.BatchReader)
 	var nextHandOver time.Time
-	defer p.publishReader(live, time.Time{})
 	for {
-		data, ci, err := src.ReadPacket()
+		b := <-p.free
+		b.tick, b.endSet = time.Time{}, false
+		var err error
+		if direct && p.live == nil {
+			err = br.ReadBatch(&b.Batch)
+		} else {
+			// a source that reuses its buffer: copy its packets
+			b.Reset()
+			for !b.Full() {
+				data, ci, e := src.ReadPacket()
+				if errors.Is(e, capture.ErrTimeout) {
+					b.tick = time.Now()
+					break
+				}
+				if e != nil {
+					err = e
+					break
+				}
+				b.Append(data, ci, src.LinkType())
+				if p.live != nil && ci.Timestamp.After(nextHandOver) {
+					// a slow link must not leave packets waiting for a full batch
+					nextHandOver = ci.Timestamp.Add(handOver)
+					break
+				}
+			}
+		}
+		p.dispatch(b)
 		if err == io.EOF {
 			return nil
-		}
-		if errors.Is(err, capture.ErrTimeout) {
-			now := time.Now()
-			p.tick(now)
-			p.publishReader(live, now)
-			continue
 		}
 		if err != nil {
 			return err
 		}
+	}
+}
+
+// dispatch counts, filters and decodes the frames of a batch, and runs
+// them inline (one worker) or lists each for its worker and hands the
+// batch to all of them.
+func (p *Pipeline) dispatch(b *batch) {
+	n := len(p.workers)
+	for w := range b.lists {
+		b.lists[w] = b.lists[w][:0]
+	}
+	b.extra, b.side = b.extra[:0], b.side[:0]
+	var scratch capture.Packet
+	for i := range b.Frames {
+		f := &b.Frames[i]
+		data := b.Bytes(i)
+		ci := f.CaptureInfo()
 		p.read++
 		p.bytes += wireLen(data, ci.Length)
 		p.rn++
 		if p.rn >= publishEvery || ci.Timestamp.After(p.nextPub) {
-			p.publishReader(live, ci.Timestamp)
+			p.publishReader(ci.Timestamp)
 		}
-		if live != nil && len(p.workers) > 1 && ci.Timestamp.After(nextHandOver) {
-			// a slow link must not leave packets waiting for a full batch
-			nextHandOver = ci.Timestamp.Add(100 * time.Millisecond)
-			p.tick(time.Time{})
-		}
-		lt := src.LinkType()
 		if p.filter != nil && !p.filter.Match(ci, data) {
 			continue
 		}
-		if p.dec.Decode(lt, data, ci, &pkt) != capture.Decoded {
+		pkt := &scratch
+		if p.dec.Decode(f.Link, data, ci, pkt) != capture.Decoded {
 			continue
 		}
-		p.Packet(&pkt)
+		if n == 1 {
+			p.workers[0].packet(pkt)
+			continue
+		}
+		idx := uint32(i)
+		if pkt.Reassembled {
+			// the decoder's buffer is reused at the next frame: the
+			// workers get a copy
+			start := len(b.side)
+			b.side = append(b.side, pkt.Payload...)
+			pkt.Payload = b.side[start:len(b.side):len(b.side)]
+			idx = extraBit | uint32(len(b.extra))
+			b.extra = append(b.extra, *pkt)
+		}
+		h := flowHash(pkt)
+		if ts := f.TS; !p.markSet || ts > p.nextMark {
+			// a single sensor would look for idle connections now (the
+			// rule of Sensor.clock): so does every worker, before this packet
+			p.nextMark, p.markSet = ts+int64(time.Second), true
+			for w := range b.lists {
+				b.lists[w] = append(b.lists[w], entry{idx: idx | markBit})
+			}
+		}
+		p.last, p.routed = f.TS, true
+		b.lists[h%uint64(n)] = append(b.lists[h%uint64(n)], entry{hash: h, idx: idx})
+	}
+	if !b.tick.IsZero() {
+		p.publishReader(b.tick)
+	}
+	if n > 1 {
+		p.handOut(b)
+		return
+	}
+	w := p.workers[0]
+	if !b.tick.IsZero() {
+		w.s.advance(b.tick)
+		w.publish(b.tick)
+	}
+	p.free <- b
+}
+
+// handOut gives a batch to every worker; the last one done frees it.
+func (p *Pipeline) handOut(b *batch) {
+	b.pending.Store(int32(len(p.workers)))
+	for _, w := range p.workers {
+		w.in <- b
 	}
 }
 
@@ -304,37 +465,14 @@ func wireLen(data []byte, length int) uint64 {
 	return uint64(len(data))
 }
 
-// tick hands every worker the packets waiting in its batch and, when now
-// is not zero, moves its clock to now.
-func (p *Pipeline) tick(now time.Time) {
-	if len(p.workers) == 1 {
-		if !now.IsZero() {
-			p.workers[0].s.advance(now)
-			p.workers[0].publish(now)
-		}
-		return
-	}
-	for _, w := range p.workers {
-		if now.IsZero() && (w.cur == nil || len(w.cur.pkts) == 0) {
-			continue
-		}
-		if w.cur == nil {
-			w.cur = <-w.free
-		}
-		w.cur.tick = now
-		w.in <- w.cur
-		w.cur = nil
-	}
-}
-
 // publishReader makes the reader's counters visible to Snapshot; the
 // kernel counters of a live source are read at most once a second.
-func (p *Pipeline) publishReader(live capture.LiveSource, now time.Time) {
+func (p *Pipeline) publishReader(now time.Time) {
 	p.rn = 0
 	var ls capture.LiveStats
-	pollLive := live != nil && (now.IsZero() || now.After(p.nextPub))
+	pollLive := p.live != nil && (now.IsZero() || now.After(p.nextPub))
 	if pollLive {
-		ls, _ = live.Stats()
+		ls, _ = p.live.Stats()
 	}
 	if !now.IsZero() && now.After(p.nextPub) {
 		p.nextPub = now.Add(time.Second)
@@ -405,51 +543,6 @@ func (w *worker) readOwn(src capture.Source) error {
 	}
 }
 
-// Packet routes one decoded packet to its worker.
-func (p *Pipeline) Packet(pkt *capture.Packet) {
-	if len(p.workers) == 1 {
-		p.workers[0].packet(pkt)
-		return
-	}
-	if p.nextMark.IsZero() || pkt.Time.After(p.nextMark) {
-		// a single sensor would look for idle connections now (the rule
-		// of Sensor.clock): so does every worker, before this packet
-		p.nextMark = pkt.Time.Add(time.Second)
-		p.broadcast(capture.Packet{Proto: markClock, TCPFlags: markSweep, Time: pkt.Time})
-	}
-	p.last = pkt.Time
-	p.enqueue(p.workers[flowHash(pkt)%uint64(len(p.workers))], pkt)
-}
-
-func (p *Pipeline) broadcast(m capture.Packet) {
-	for _, w := range p.workers {
-		p.enqueue(w, &m)
-	}
-}
-
-// enqueue copies a packet into the worker's current batch, handing the
-// batch over when it is full.
-func (p *Pipeline) enqueue(w *worker, pkt *capture.Packet) {
-	if w.cur == nil {
-		w.cur = <-w.free
-	}
-	b := w.cur
-	if len(b.pkts) == cap(b.pkts) || len(b.slab)+len(pkt.Payload) > cap(b.slab) {
-		w.in <- b
-		b = <-w.free
-		w.cur = b
-	}
-	c := *pkt
-	if len(pkt.Payload) <= cap(b.slab)-len(b.slab) {
-		start := len(b.slab)
-		b.slab = append(b.slab, pkt.Payload...)
-		c.Payload = b.slab[start:len(b.slab):len(b.slab)]
-	} else {
-		c.Payload = append([]byte(nil), pkt.Payload...) // larger than a slab: rare (reassembled datagrams)
-	}
-	b.pkts = append(b.pkts, c)
-}
-
 // flowHash is symmetric: both directions of a connection hash alike.
 func flowHash(p *capture.Packet) uint64 {
 	k, _ := makeKey(p.Src, p.Dst, p.SrcPort, p.DstPort, p.Proto)
@@ -466,14 +559,17 @@ func (p *Pipeline) Close() error {
 			w.publish(time.Time{})
 		}
 	default:
-		if !p.last.IsZero() {
-			p.broadcast(capture.Packet{Proto: markClock, TCPFlags: markEnd, Time: p.last})
+		if p.routed {
+			// every worker's clock ends at the trace's last packet
+			b := <-p.free
+			b.Reset()
+			for w := range b.lists {
+				b.lists[w] = b.lists[w][:0]
+			}
+			b.tick, b.end, b.endSet = time.Time{}, p.last, true
+			p.handOut(b)
 		}
 		for _, w := range p.workers {
-			if w.cur != nil && len(w.cur.pkts) > 0 {
-				w.in <- w.cur
-			}
-			w.cur = nil
 			close(w.in)
 		}
 		for _, w := range p.workers {

@@ -139,7 +139,10 @@ func (s *Sensor) clock(t time.Time) {
 func (s *Sensor) Stats() Stats { return s.stats }
 
 // Packet processes one decoded TCP or UDP packet.
-func (s *Sensor) Packet(p *capture.Packet) {
+func (s *Sensor) Packet(p *capture.Packet) { s.packet(p, 0) }
+
+// packet is Packet with the flow's hash when the caller has it (0: not).
+func (s *Sensor) packet(p *capture.Packet, h uint64) {
 	s.stats.Packets++
 	s.clock(p.Time)
 	udp := p.Proto == 17
@@ -149,7 +152,9 @@ func (s *Sensor) Packet(p *capture.Packet) {
 		s.stats.TCP++
 	}
 	key, srcIsA := makeKey(p.Src, p.Dst, p.SrcPort, p.DstPort, p.Proto)
-	h := key.hash()
+	if h == 0 {
+		h = key.hash()
+	}
 	i, found := s.table.find(h, &key)
 	var f *flow
 	switch {

@@ -28,7 +28,10 @@ type Packet struct {
 	// Truncated: the capture is shorter than the IP datagram says (snaplen
 	// cut). Payload is what was captured.
 	Truncated bool
-	VLAN      uint16 // outermost VLAN id (802.1Q/802.1ad tag), 0 if none
+	// Reassembled: the packet was put together from IP fragments; Payload
+	// lies in the Decoder's buffer, not in the frame.
+	Reassembled bool
+	VLAN        uint16 // outermost VLAN id (802.1Q/802.1ad tag), 0 if none
 }
 
 // Protocol numbers found in Packet.Proto.

@@ -161,6 +161,7 @@ func (d *Decoder) fragment(k fragKey, off int, more bool, data []byte, proto uin
 	f.bytes -= cap(dg.buf)
 	dg.buf, f.out[depth] = f.out[depth][:0], dg.buf
 	f.release(dg)
+	p.Reassembled = true
 	if k.v6 {
 		return d.ipv6Headers(proto, payload, p, depth, false)
 	}

@@ -266,10 +266,28 @@ func FuzzOpenFile(f *testing.F) {
 			return
 		}
 		defer s.Close()
+		// ReadBatch, where the format has it, gives the same frames and error
+		var batched []frame
+		var batchErr error
+		if bs, _ := NewReader(bytes.NewReader(b), "fuzz.pcap"); bs != nil {
+			if _, ok := bs.(BatchReader); ok {
+				batched, batchErr = readBatched(bs, 700, 3)
+			}
+		}
 		d := NewDecoder(FragmentLimits{})
 		var p Packet
 		for n := 0; ; n++ {
 			data, ci, err := s.ReadPacket()
+			if batchErr != nil {
+				switch {
+				case n == len(batched) && err == nil:
+					t.Fatalf("ReadBatch ended after %d frames with %v, ReadPacket goes on", n, batchErr)
+				case n < len(batched) && (err != nil || !bytes.Equal(data, batched[n].data) || !ci.Timestamp.Equal(batched[n].ci.Timestamp)):
+					t.Fatalf("frame %d differs by ReadBatch", n)
+				case err != nil && err.Error() != batchErr.Error():
+					t.Fatalf("ReadBatch error %v, ReadPacket %v", batchErr, err)
+				}
+			}
 			if err != nil {
 				if err != io.EOF && !strings.HasPrefix(err.Error(), "fuzz.pcap: ") {
 					t.Fatalf("error does not name the file: %v", err)

@@ -12,6 +12,8 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+
+	"ntlmsensor/sensor/internal/prefetch"
 )
 
 // Source yields raw packets.
@@ -39,6 +41,9 @@ var (
 // 256 KiB; this leaves room for TSO/GRO super-packets while bounding the
 // buffer a lying length field can make us allocate.
 const MaxPacketSize = 1 << 20
+
+// prefetchAhead is how far ReadBatch reads ahead of the record it parses.
+const prefetchAhead = 4 << 10
 
 // readBufferSize is the bufio buffer: records up to this size are returned
 // straight from it without a copy.
@@ -199,6 +204,8 @@ type pcapFile struct {
 	nanos    bool
 	recLen   int // record header length: 16, or 24 for the modified format
 	linkType layers.LinkType
+	carry    []byte // ReadBatch: the start of a record the last batch could not hold
+	eof      bool   // ReadBatch: the stream has ended
 }
 
 // draft-ietf-opsawg-pcap section 4 File Header: magic, version major/minor,
@@ -268,4 +275,88 @@ func (s *pcapFile) ReadPacket() ([]byte, gopacket.CaptureInfo, error) {
 		CaptureLength: int(caplen),
 		Length:        int(origlen),
 	}, nil
+}
+
+// ReadBatch reads records straight into b: one read fills the batch's
+// buffer (bufio hands a read this large to the file directly), the complete
+// records in it become frames, and the incomplete one at the end is carried
+// over to the next batch. A record larger than the buffer grows it. Use
+// ReadBatch or ReadPacket on one source, not both.
+func (s *pcapFile) ReadBatch(b *Batch) error {
+	b.Reset()
+	if s.err != nil {
+		return s.err
+	}
+	b.Data = append(b.Data, s.carry...)
+	s.carry = s.carry[:0]
+	pos := 0
+	for {
+		rest := b.Data[pos:]
+		need := s.recLen
+		if len(rest) >= s.recLen {
+			h := rest[:s.recLen]
+			caplen := s.order.Uint32(h[8:])
+			if caplen > MaxPacketSize {
+				s.malformed("captured length %d exceeds %d", caplen, MaxPacketSize)
+				break
+			}
+			need += int(caplen)
+			if len(rest) >= need {
+				if ahead := pos + prefetchAhead; ahead < len(b.Data) {
+					// the headers further on: the copy from the kernel left
+					// them out of the cache, and their spacing defeats the
+					// processor's own prefetcher
+					prefetch.Byte(&b.Data[ahead])
+				}
+				sec, frac := s.order.Uint32(h[0:]), s.order.Uint32(h[4:])
+				nsec := int64(frac)
+				if !s.nanos {
+					nsec *= 1000
+				}
+				b.Frames = append(b.Frames, Frame{
+					Off: uint32(pos + s.recLen), CapLen: caplen, OrigLen: s.order.Uint32(h[12:]),
+					Link: s.linkType, TS: int64(sec)*1e9 + nsec,
+				})
+				s.packets++
+				pos += need
+				if len(b.Frames) == cap(b.Frames) {
+					break
+				}
+				continue
+			}
+		}
+		// rest holds less than the next record: read more, unless this
+		// batch has frames and no room left for a full read
+		if s.eof || len(b.Frames) > 0 && cap(b.Data)-len(b.Data) < readBufferSize {
+			break
+		}
+		if cap(b.Data)-pos < need {
+			grown := make([]byte, len(b.Data), pos+need+readBufferSize)
+			copy(grown, b.Data)
+			b.Data = grown
+		}
+		n, err := s.r.Read(b.Data[len(b.Data):cap(b.Data)])
+		b.Data = b.Data[:len(b.Data)+n]
+		if err == io.EOF {
+			s.eof = true
+		} else if err != nil {
+			s.fail(err)
+			break
+		}
+	}
+	if s.err == nil {
+		s.carry = append(s.carry, b.Data[pos:]...)
+	}
+	b.Data = b.Data[:pos]
+	switch {
+	case len(b.Frames) > 0:
+		return nil // an error is returned by the next call
+	case s.err != nil:
+		return s.err
+	case len(s.carry) == 0:
+		s.err = io.EOF
+		return io.EOF
+	}
+	s.carry = s.carry[:0]
+	return s.fail(io.ErrUnexpectedEOF)
 }
