@@ -1,6 +1,7 @@
 package sensor
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"net/netip"
 	"testing"
@@ -109,5 +110,39 @@ func TestFlowTableExpiry(t *testing.T) {
 func TestSlotIsACacheLine(t *testing.T) {
 	if n := unsafe.Sizeof(slot{}); n != 64 {
 		t.Fatalf("slot is %d bytes", n)
+	}
+}
+
+// makeKey names a connection alike from both directions, and its IPv4
+// shortcut gives the key the general form gives (an IPv4 address and its
+// v4-mapped IPv6 form are one endpoint, as As16 makes them).
+func TestMakeKey(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	slow := func(src, dst netip.Addr, sp, dp uint16) (flowKey, bool) {
+		s, d := src.As16(), dst.As16()
+		if c := bytes.Compare(s[:], d[:]); c < 0 || c == 0 && sp <= dp {
+			return flowKey{a: s, b: d, ap: sp, bp: dp, proto: 6}, true
+		}
+		return flowKey{a: d, b: s, ap: dp, bp: sp, proto: 6}, false
+	}
+	for i := 0; i < 20000; i++ {
+		a := netip.AddrFrom4([4]byte{10, byte(rng.IntN(3)), 0, byte(rng.IntN(3))})
+		b := netip.AddrFrom4([4]byte{10, byte(rng.IntN(3)), 0, byte(rng.IntN(3))})
+		if rng.IntN(4) == 0 {
+			b = netip.AddrFrom16(b.As16()) // ::ffff:10.x.0.y
+		}
+		if rng.IntN(8) == 0 {
+			a = netip.MustParseAddr("2001:db8::1")
+		}
+		sp, dp := uint16(rng.IntN(3)), uint16(rng.IntN(3))
+		k, srcIsA := makeKey(a, b, sp, dp, 6)
+		wk, wa := slow(a, b, sp, dp)
+		if k != wk || srcIsA != wa {
+			t.Fatalf("%v:%d -> %v:%d: key %v %v, want %v %v", a, sp, b, dp, k, srcIsA, wk, wa)
+		}
+		r, rIsA := makeKey(b, a, dp, sp, 6)
+		if r != k || (rIsA == srcIsA && (a.As16() != b.As16() || sp != dp)) || r.hash() != k.hash() {
+			t.Fatalf("%v:%d -> %v:%d: not symmetric", a, sp, b, dp)
+		}
 	}
 }

@@ -18,11 +18,12 @@ import (
 // no lock is taken per packet. Two ways:
 //   - NewPipeline: one reader (ReadSource: files, a libpcap handle) reads
 //     batches of records (straight from the file where it can, see
-//     capture.BatchReader), decodes each packet's headers and hashes its
-//     flow symmetrically, and hands the whole batch to every worker with
-//     the list of packets that are its own: no packet is copied, each
-//     worker decodes its packets again from the shared bytes. With one
-//     worker it runs inline.
+//     capture.BatchReader), reads the flow of each frame (capture.Peek)
+//     and hashes it symmetrically, and hands the whole batch to every
+//     worker with the list of frames that are its own: no packet is
+//     copied, and each worker decodes its frames from the shared bytes.
+//     Only uncommon frames (tunnels, fragments, ...) are decoded by the
+//     reader. With one worker it runs inline.
 //   - NewFanoutPipeline: every worker reads its own source (ReadSources:
 //     the rings of an AF_PACKET fanout group, where the kernel already sent
 //     both directions of a connection to the same ring) and decodes for
@@ -46,6 +47,7 @@ type Pipeline struct {
 	read, bytes uint64
 	rn          int
 	nextPub     time.Time
+	nextPubNs   int64 // nextPub, Unix ns
 	pub         published
 	live        capture.LiveSource
 
@@ -64,7 +66,6 @@ type worker struct {
 	in    chan *batch
 	free  chan<- *batch
 	done  chan struct{}
-	redec *capture.Decoder // decodes again the packets of shared batches
 	pkt   capture.Packet
 
 	// reading its own source (fanout)
@@ -122,7 +123,7 @@ type batch struct {
 }
 
 // entry is one item of a worker's list: a frame of the batch, a packet of
-// extra, or a clock mark at a frame's time.
+// extra (a packet the reader decoded), or a clock mark at a frame's time.
 type entry struct {
 	hash uint64
 	idx  uint32 // frame index, or a kind bit and an index
@@ -178,13 +179,12 @@ func newPipeline(cfg Config, n int, filter *capture.Filter, fanout bool) *Pipeli
 	}
 	for i := 0; i < n; i++ {
 		w := &worker{s: New(wcfg), index: i}
-		if !fanout {
-			w.redec = capture.NewDecoder(capture.DefaultFragmentLimits)
-		}
 		switch {
 		case fanout:
 			w.dec = capture.NewDecoder(capture.DefaultFragmentLimits)
 		case n > 1:
+			// decodes the frames of shared batches; its counters add to the reader's
+			w.dec = capture.NewDecoder(capture.DefaultFragmentLimits)
 			w.in = make(chan *batch, batches)
 			w.free = p.free
 			w.done = make(chan struct{})
@@ -240,8 +240,8 @@ func (w *worker) batch(b *batch) {
 				continue
 			}
 			pkt = &w.pkt
-			if w.redec.Decode(f.Link, b.Bytes(i), f.CaptureInfo(), pkt) != capture.Decoded {
-				continue // cannot be: the reader decoded it
+			if w.dec.Decode(f.Link, b.Bytes(i), f.CaptureInfo(), pkt) != capture.Decoded {
+				continue // cannot be: capture.Peek read it
 			}
 		}
 		if e.idx&markBit != 0 {
@@ -263,7 +263,10 @@ func (w *worker) batch(b *batch) {
 func (w *worker) prefetch(b *batch, e entry) {
 	w.s.table.prefetch(e.hash)
 	if e.idx&(extraBit|markBit) == 0 {
-		prefetch.Byte(&b.Data[b.Frames[e.idx].Off])
+		// the headers: Ethernet, IP, TCP span two cache lines at worst
+		off := b.Frames[e.idx].Off
+		prefetch.Byte(&b.Data[off])
+		prefetch.Byte(&b.Data[min(off+64, uint32(len(b.Data)-1))])
 	}
 }
 
@@ -395,35 +398,44 @@ func (p *Pipeline) dispatch(b *batch) {
 	for i := range b.Frames {
 		f := &b.Frames[i]
 		data := b.Bytes(i)
-		ci := f.CaptureInfo()
 		p.read++
-		p.bytes += wireLen(data, ci.Length)
+		p.bytes += wireLen(data, int(f.OrigLen))
 		p.rn++
-		if p.rn >= publishEvery || ci.Timestamp.After(p.nextPub) {
-			p.publishReader(ci.Timestamp)
+		if p.rn >= publishEvery || f.TS > p.nextPubNs {
+			p.publishReader(time.Unix(0, f.TS))
 		}
-		if p.filter != nil && !p.filter.Match(ci, data) {
-			continue
-		}
-		pkt := &scratch
-		if p.dec.Decode(f.Link, data, ci, pkt) != capture.Decoded {
+		if p.filter != nil && !p.filter.Match(f.CaptureInfo(), data) {
 			continue
 		}
 		if n == 1 {
-			p.workers[0].packet(pkt)
+			if p.dec.Decode(f.Link, data, f.CaptureInfo(), &scratch) == capture.Decoded {
+				p.workers[0].packet(&scratch)
+			}
 			continue
 		}
 		idx := uint32(i)
-		if pkt.Reassembled {
-			// the decoder's buffer is reused at the next frame: the
-			// workers get a copy
-			start := len(b.side)
-			b.side = append(b.side, pkt.Payload...)
-			pkt.Payload = b.side[start:len(b.side):len(b.side)]
+		var h uint64
+		if fl, ok := capture.Peek(f.Link, data); ok {
+			// the common frame: its worker decodes it
+			k, _ := keyOf(&fl.Src, &fl.Dst, fl.SrcPort, fl.DstPort, fl.Proto)
+			h = k.hash()
+		} else {
+			// the reader decodes the others itself
+			pkt := &scratch
+			if p.dec.Decode(f.Link, data, f.CaptureInfo(), pkt) != capture.Decoded {
+				continue
+			}
+			if pkt.Reassembled {
+				// the decoder's buffer is reused at the next frame: the
+				// worker gets a copy
+				start := len(b.side)
+				b.side = append(b.side, pkt.Payload...)
+				pkt.Payload = b.side[start:len(b.side):len(b.side)]
+			}
 			idx = extraBit | uint32(len(b.extra))
 			b.extra = append(b.extra, *pkt)
+			h = flowHash(pkt)
 		}
-		h := flowHash(pkt)
 		if ts := f.TS; !p.markSet || ts > p.nextMark {
 			// a single sensor would look for idle connections now (the
 			// rule of Sensor.clock): so does every worker, before this packet
@@ -433,7 +445,8 @@ func (p *Pipeline) dispatch(b *batch) {
 			}
 		}
 		p.last, p.routed = f.TS, true
-		b.lists[h%uint64(n)] = append(b.lists[h%uint64(n)], entry{hash: h, idx: idx})
+		w := h % uint64(n)
+		b.lists[w] = append(b.lists[w], entry{hash: h, idx: idx})
 	}
 	if !b.tick.IsZero() {
 		p.publishReader(b.tick)
@@ -476,6 +489,7 @@ func (p *Pipeline) publishReader(now time.Time) {
 	}
 	if !now.IsZero() && now.After(p.nextPub) {
 		p.nextPub = now.Add(time.Second)
+		p.nextPubNs = p.nextPub.UnixNano()
 	}
 	p.pub.mu.Lock()
 	p.pub.read, p.pub.bytes = p.read, p.bytes

@@ -69,6 +69,9 @@ func FuzzDecode(f *testing.F) {
 		d := NewDecoder(FragmentLimits{MaxDatagrams: 4, MaxBytes: 16 << 10, Timeout: time.Second})
 		var p Packet
 		ci := gopacket.CaptureInfo{Timestamp: time.Unix(1700000000, 0), CaptureLength: len(data), Length: len(data)}
+		if fl, ok := Peek(layers.LinkType(lt), data); ok {
+			peekAgrees(t, fl, data, ci)
+		}
 		for round := range 3 {
 			r := d.Decode(layers.LinkType(lt), data, ci, &p)
 			switch r {

@@ -91,13 +91,14 @@ type reader struct {
 	closer  io.Closer
 	gz      *gzip.Reader
 	r       *bufio.Reader
+	under   io.Reader // what r reads from: ReadBatch reads it directly once r is empty
 	buf     []byte // copy buffer for records larger than the bufio buffer
 	packets int    // packets delivered
 	err     error  // sticky: once set, every ReadPacket returns it
 }
 
 func newSource(rd io.Reader, name string, closer io.Closer) (Source, error) {
-	base := reader{name: name, closer: closer, r: bufio.NewReaderSize(rd, readBufferSize)}
+	base := reader{name: name, closer: closer, r: bufio.NewReaderSize(rd, readBufferSize), under: rd}
 	if m, _ := base.r.Peek(2); len(m) == 2 && m[0] == 0x1f && m[1] == 0x8b {
 		gz, err := gzip.NewReader(base.r)
 		if err != nil {
@@ -105,6 +106,7 @@ func newSource(rd io.Reader, name string, closer io.Closer) (Source, error) {
 		}
 		base.gz = gz
 		base.r = bufio.NewReaderSize(gz, readBufferSize)
+		base.under = gz
 	}
 	m, err := base.r.Peek(4)
 	if len(m) < 4 {
@@ -278,7 +280,7 @@ func (s *pcapFile) ReadPacket() ([]byte, gopacket.CaptureInfo, error) {
 }
 
 // ReadBatch reads records straight into b: one read fills the batch's
-// buffer (bufio hands a read this large to the file directly), the complete
+// buffer (from the file, not through the bufio buffer), the complete
 // records in it become frames, and the incomplete one at the end is carried
 // over to the next batch. A record larger than the buffer grows it. Use
 // ReadBatch or ReadPacket on one source, not both.
@@ -302,11 +304,16 @@ func (s *pcapFile) ReadBatch(b *Batch) error {
 			}
 			need += int(caplen)
 			if len(rest) >= need {
+				// The copy from the kernel left the buffer out of the cache,
+				// and the spacing of the records defeats the processor's own
+				// prefetcher: ask for the records further on, and for the
+				// second line of this one's headers (Ethernet, IP, TCP), which
+				// whoever decodes the frame reads next.
 				if ahead := pos + prefetchAhead; ahead < len(b.Data) {
-					// the headers further on: the copy from the kernel left
-					// them out of the cache, and their spacing defeats the
-					// processor's own prefetcher
 					prefetch.Byte(&b.Data[ahead])
+				}
+				if second := pos + s.recLen + 64; second < len(b.Data) {
+					prefetch.Byte(&b.Data[second])
 				}
 				sec, frac := s.order.Uint32(h[0:]), s.order.Uint32(h[4:])
 				nsec := int64(frac)
@@ -326,8 +333,8 @@ func (s *pcapFile) ReadBatch(b *Batch) error {
 			}
 		}
 		// rest holds less than the next record: read more, unless this
-		// batch has frames and no room left for a full read
-		if s.eof || len(b.Frames) > 0 && cap(b.Data)-len(b.Data) < readBufferSize {
+		// batch has frames and little room left
+		if s.eof || len(b.Frames) > 0 && cap(b.Data)-len(b.Data) < cap(b.Data)/4 {
 			break
 		}
 		if cap(b.Data)-pos < need {
@@ -335,7 +342,14 @@ func (s *pcapFile) ReadBatch(b *Batch) error {
 			copy(grown, b.Data)
 			b.Data = grown
 		}
-		n, err := s.r.Read(b.Data[len(b.Data):cap(b.Data)])
+		var n int
+		var err error
+		if s.r.Buffered() > 0 {
+			n, err = s.r.Read(b.Data[len(b.Data):cap(b.Data)])
+		} else {
+			// straight into the batch, whatever its size
+			n, err = s.under.Read(b.Data[len(b.Data):cap(b.Data)])
+		}
 		b.Data = b.Data[:len(b.Data)+n]
 		if err == io.EOF {
 			s.eof = true

@@ -127,6 +127,7 @@ func run(o opts) error {
 				os.Remove(j.out) // -w appends
 			}
 			fmt.Fprintf(os.Stderr, "benchrun: %s (run %d of %d)\n", j.name, rep+1, o.repeat)
+			warm(capPath) // the kernel may have paged part of it out since the last run
 			r, err := timed(j.args, nil)
 			if err != nil {
 				return fmt.Errorf("%s: %v", j.name, err)
@@ -231,7 +232,8 @@ func ensureCapture(o opts, path string) (*gen.Manifest, error) {
 	return m, nil
 }
 
-// warm reads the capture once so that every run finds it in the page cache.
+// warm reads the capture so that the next run finds it in the page cache
+// (a proactive reclaimer such as DAMON pages out a file left unread).
 func warm(path string) {
 	f, err := os.Open(path)
 	if err != nil {
