@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -261,5 +262,33 @@ func decodeFile(tb testing.TB, path string, limits FragmentLimits) ([]Result, []
 		p.Payload = bytes.Clone(p.Payload)
 		rs = append(rs, r)
 		ps = append(ps, p)
+	}
+}
+
+// eachCapture calls fn with the path and frames of every bundled capture
+// whose name ends in one of the suffixes and that opens (the bad-input
+// captures do not).
+func eachCapture(tb testing.TB, fn func(path string, frames []frame), suffixes ...string) {
+	tb.Helper()
+	err := filepath.WalkDir(capturePath(""), func(path string, e os.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		for _, suf := range suffixes {
+			if strings.HasSuffix(path, suf) {
+				s, err := OpenFile(path)
+				if err != nil {
+					return nil
+				}
+				frames := readAllFrom(tb, s)
+				s.Close()
+				fn(path, frames)
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
 	}
 }

@@ -1,9 +1,6 @@
 package capture
 
 import (
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/gopacket/gopacket"
@@ -26,23 +23,12 @@ func peekAgrees(t *testing.T, fl Flow, data []byte, ci gopacket.CaptureInfo) {
 // Over every bundled capture, Peek agrees with Decode on each frame it
 // reads, and reads most plain Ethernet frames.
 func TestPeekAgreesWithDecode(t *testing.T) {
-	root := capturePath("")
 	var peeked, decoded int
-	err := filepath.WalkDir(root, func(path string, e os.DirEntry, err error) error {
-		if err != nil || e.IsDir() || !(strings.HasSuffix(path, ".pcap") || strings.HasSuffix(path, ".pcapng")) {
-			return err
-		}
-		s, err := OpenFile(path)
-		if err != nil {
-			return nil // the bad-input captures
-		}
-		frames := readAllFrom(t, s)
-		s.Close()
+	eachCapture(t, func(path string, frames []frame) {
 		d := NewDecoder(FragmentLimits{})
 		var p Packet
 		for _, fr := range frames {
-			fl, ok := Peek(fr.lt, fr.data)
-			if ok {
+			if fl, ok := Peek(fr.lt, fr.data); ok {
 				peekAgrees(t, fl, fr.data, fr.ci)
 				peeked++
 			}
@@ -50,11 +36,7 @@ func TestPeekAgreesWithDecode(t *testing.T) {
 				decoded++
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	}, ".pcap", ".pcapng")
 	if peeked < decoded*9/10 {
 		t.Fatalf("Peek read %d frames of %d decoded Ethernet ones", peeked, decoded)
 	}

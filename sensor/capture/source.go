@@ -92,9 +92,9 @@ type reader struct {
 	gz      *gzip.Reader
 	r       *bufio.Reader
 	under   io.Reader // what r reads from: ReadBatch reads it directly once r is empty
-	buf     []byte // copy buffer for records larger than the bufio buffer
-	packets int    // packets delivered
-	err     error  // sticky: once set, every ReadPacket returns it
+	buf     []byte    // copy buffer for records larger than the bufio buffer
+	packets int       // packets delivered
+	err     error     // sticky: once set, every ReadPacket returns it
 }
 
 func newSource(rd io.Reader, name string, closer io.Closer) (Source, error) {
