@@ -615,6 +615,7 @@ func (t *Stats) add(s Stats) {
 	t.UDP += s.UDP
 	t.Flows += s.Flows
 	t.FlowsIgnored += s.FlowsIgnored
+	t.UDPIgnored += s.UDPIgnored
 	t.FlowsEvicted += s.FlowsEvicted
 	t.FlowsIdle += s.FlowsIdle
 	t.Findings += s.Findings

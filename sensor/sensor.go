@@ -49,6 +49,7 @@ type Stats struct {
 	Packets, TCP, UDP   uint64
 	Flows               uint64 // flows created
 	FlowsIgnored        uint64 // flows no carrier wanted
+	UDPIgnored          uint64 // datagrams of UDP conversations no carrier wanted (kept as no flow)
 	FlowsEvicted        uint64 // flows dropped because MaxFlows was reached
 	FlowsIdle           uint64 // flows closed by idle timeout
 	Findings            uint64
@@ -175,6 +176,12 @@ func (s *Sensor) packet(p *capture.Packet, h uint64) {
 			s.lru.touch(f)
 			f.moved = s.nowNs
 		}
+	case udp && !s.udpWanted(p):
+		// a datagram of a conversation no carrier follows (DNS, QUIC,
+		// syslog...) leaves no state: the next one is asked again, which
+		// costs less than remembering the conversation
+		s.stats.UDPIgnored++
+		return
 	default:
 		if len(p.Payload) == 0 && !udp && p.TCPFlags&(flagSYN) == 0 {
 			return // a bare ACK or FIN of a connection we never saw: nothing to learn
@@ -270,22 +277,38 @@ func (s *Sensor) newFlow(h uint64, key *flowKey, srcIsA bool, p *capture.Packet)
 		s.arena = append(s.arena, f)
 	}
 	f.key, f.hash, f.udp, f.last, f.moved = *key, h, p.Proto == 17, s.nowNs, s.nowNs
-	// who is the client: the SYN's sender; else the side not on a
-	// well-known port; else the higher port
-	srcIsClient := true
-	switch {
-	case p.Proto == 6 && p.TCPFlags&flagSYN != 0:
-		srcIsClient = p.TCPFlags&flagACK == 0
-	case s.wellKnown(p.DstPort) != s.wellKnown(p.SrcPort):
-		srcIsClient = s.wellKnown(p.DstPort)
-	default:
-		srcIsClient = p.SrcPort >= p.DstPort
-	}
-	f.aIsClient = srcIsClient == srcIsA
+	f.aIsClient = s.srcIsClient(p) == srcIsA
 	i, _ := s.table.find(h, key) // again: an eviction may have moved slots
 	s.table.insert(i, h, key, f.id, s.nowNs)
 	s.lru.pushBack(f)
 	return f
+}
+
+// srcIsClient tells who is the client of a new flow: the SYN's sender;
+// else the side not on a well-known port; else the higher port.
+func (s *Sensor) srcIsClient(p *capture.Packet) bool {
+	switch {
+	case p.Proto == 6 && p.TCPFlags&flagSYN != 0:
+		return p.TCPFlags&flagACK == 0
+	case s.wellKnown(p.DstPort) != s.wellKnown(p.SrcPort):
+		return s.wellKnown(p.DstPort)
+	}
+	return p.SrcPort >= p.DstPort
+}
+
+// udpWanted reports whether a UDP carrier recognises the datagram that
+// begins a conversation: any datagram of one not followed yet may.
+func (s *Sensor) udpWanted(p *capture.Packet) bool {
+	if len(p.Payload) == 0 {
+		return false
+	}
+	toServer := s.srcIsClient(p)
+	for _, c := range s.cfg.Carriers {
+		if c.UDP && c.Detect(toServer, p.Payload) == auth.Yes {
+			return true
+		}
+	}
+	return false
 }
 
 // forget turns a tracked flow that became ignored into a bare slot and

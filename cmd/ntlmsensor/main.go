@@ -266,8 +266,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		if !*quiet {
 			st, ds := p.Stats()
-			fmt.Fprintf(stderr, "ntlmsensor: %d files, %d frames, %d TCP/UDP packets, %d flows (%d ignored, %d evicted, %d idle), %d findings; decode: %d malformed, %d truncated, %d non-IP; streams: %d gaps, %d out-of-order, %d buffer limit hits, %d memory limit hits, %d MiB skipped\n",
-				opened, p.Read(), st.Packets, st.Flows, st.FlowsIgnored, st.FlowsEvicted, st.FlowsIdle, st.Findings,
+			fmt.Fprintf(stderr, "ntlmsensor: %d files, %d frames, %d TCP/UDP packets, %d flows (%d ignored, %d evicted, %d idle), %d UDP datagrams of no carrier, %d findings; decode: %d malformed, %d truncated, %d non-IP; streams: %d gaps, %d out-of-order, %d buffer limit hits, %d memory limit hits, %d MiB skipped\n",
+				opened, p.Read(), st.Packets, st.Flows, st.FlowsIgnored, st.FlowsEvicted, st.FlowsIdle, st.UDPIgnored, st.Findings,
 				ds.Malformed, ds.Truncated, ds.Skipped, st.Gaps, st.OutOfOrder, st.BufferLimitHits+st.OutOfOrderLimitHits, st.MemoryLimitHits, st.SkippedBytes>>20)
 		}
 	}

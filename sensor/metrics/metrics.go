@@ -153,6 +153,7 @@ var (
 		counter("ntlmsensor_ip_fragments_dropped_total", "IP fragments discarded: limit, timeout, overlap, duplicate, cut by the snap length.", func(s *sensor.Snapshot) uint64 { return s.Decoder.FragmentsDropped }),
 		counter("ntlmsensor_flows_total", "Connections (and UDP conversations) tracked since the start.", func(s *sensor.Snapshot) uint64 { return s.Sensor.Flows }),
 		counter("ntlmsensor_flows_ignored_total", "Connections no carrier recognised (one table lookup per packet from then on).", func(s *sensor.Snapshot) uint64 { return s.Sensor.FlowsIgnored }),
+		counter("ntlmsensor_udp_datagrams_ignored_total", "UDP datagrams no carrier recognised, of conversations not tracked (DNS, QUIC, syslog...): they leave no state.", func(s *sensor.Snapshot) uint64 { return s.Sensor.UDPIgnored }),
 		counter("ntlmsensor_flow_evictions_total", "Connections closed because the flow table was full (max-flows): the least recently seen went.", func(s *sensor.Snapshot) uint64 { return s.Sensor.FlowsEvicted }),
 		counter("ntlmsensor_flows_idle_total", "Connections closed by the idle timeout.", func(s *sensor.Snapshot) uint64 { return s.Sensor.FlowsIdle }),
 		counter("ntlmsensor_stream_gaps_total", "Bytes of a TCP stream declared lost (capture loss, limits); the carrier resynchronised.", func(s *sensor.Snapshot) uint64 { return s.Sensor.Gaps }),
