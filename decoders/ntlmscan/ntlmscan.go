@@ -40,7 +40,6 @@ var (
 
 const (
 	maxMessage = 8 << 10 // an NTLMSSP message is far smaller; a longer run is not one
-	tail       = 16      // bytes kept back so that a signature cut between chunks is found
 	// NTLM comes at the start of a connection; a stream that showed none in
 	// this many bytes per direction is not scanned further
 	maxScan = 1 << 20
@@ -70,7 +69,9 @@ func (h *handler) Feed(toServer bool, b []byte, ts time.Time) int {
 			if h.scanned[d] > maxScan {
 				h.conn.Done()
 			}
-			return used + max(0, len(rest)-tail)
+			// keep back only bytes that may begin a signature the next
+			// chunk completes: the rest is consumed, never copied
+			return used + len(rest) - partialSignature(rest)
 		}
 		h.scanned[d] = 0
 		msg := rest[i:]
@@ -90,6 +91,17 @@ func (h *handler) Feed(toServer bool, b []byte, ts time.Time) int {
 		used += i + n
 	}
 	return used
+}
+
+// partialSignature is how many of the last bytes of b are the start of a
+// signature (both are 8 bytes long).
+func partialSignature(b []byte) int {
+	for k := min(len(b), len(rawSig)-1); k > 0; k-- {
+		if t := b[len(b)-k:]; bytes.HasPrefix(rawSig, t) || bytes.HasPrefix(b64Sig, t) {
+			return k
+		}
+	}
+	return 0
 }
 
 // nextSignature finds the earliest raw or base64 signature.

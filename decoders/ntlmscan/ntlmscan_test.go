@@ -22,7 +22,7 @@ func pieces(t testing.TB, rel string, port uint16) []auth.Piece {
 // protocol the sensor does not parse, is still an NTLM dependency.
 func TestTelnet(t *testing.T) {
 	ps := pieces(t, "public/CredSLayer/tests/samples/telnet-raw2.pcap", 23)
-	for _, chunk := range []int{1 << 20, 100, 5} {
+	for _, chunk := range []int{1 << 20, 100, 7, 5, 1} {
 		fs := auth.Drive(ntlmscan.Carrier, ps, chunk)
 		if len(fs) != 1 {
 			t.Fatalf("chunk %d: %d findings", chunk, len(fs))
@@ -39,7 +39,7 @@ func TestTelnet(t *testing.T) {
 // (here SMTP AUTH NTLM, as if no SMTP decoder existed).
 func TestBase64(t *testing.T) {
 	ps := pieces(t, "real-implementations/smtp_auth_ntlm.pcap", 25)
-	for _, chunk := range []int{1 << 20, 64, 3} {
+	for _, chunk := range []int{1 << 20, 64, 7, 3, 1} {
 		fs := auth.Drive(ntlmscan.Carrier, ps, chunk)
 		if len(fs) != 1 {
 			t.Fatalf("chunk %d: %d findings", chunk, len(fs))
