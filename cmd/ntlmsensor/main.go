@@ -53,6 +53,29 @@ func (s stoppable) ReadPacket() ([]byte, gopacket.CaptureInfo, error) {
 	return s.Source.ReadPacket()
 }
 
+// stoppableBatches is stoppable for a source that reads straight into
+// batches: the wrapper must not hide that (the pipeline would copy).
+type stoppableBatches struct {
+	stoppable
+	br capture.BatchReader
+}
+
+func (s stoppableBatches) ReadBatch(b *capture.Batch) error {
+	if s.stop.Load() {
+		b.Reset()
+		return io.EOF
+	}
+	return s.br.ReadBatch(b)
+}
+
+// stopping wraps src so that it ends once stop is set.
+func stopping(src capture.Source, stop *atomic.Bool) capture.Source {
+	if br, ok := src.(capture.BatchReader); ok {
+		return stoppableBatches{stoppable{src, stop}, br}
+	}
+	return stoppable{src, stop}
+}
+
 // esSetup installs the Elasticsearch index template.
 func esSetup(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("ntlmsensor es-setup", flag.ContinueOnError)
@@ -251,7 +274,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			p = sensor.NewPipeline(cfg, *workers, filter)
 		}
 		opened++
-		if err := p.ReadSource(stoppable{src, &stop}); err != nil {
+		if err := p.ReadSource(stopping(src, &stop)); err != nil {
 			fmt.Fprintf(stderr, "ntlmsensor: %v\n", err)
 		}
 		src.Close()

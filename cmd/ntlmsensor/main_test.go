@@ -14,10 +14,12 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"ntlmsensor/sensor/capture"
 	"ntlmsensor/sinks/elasticsearch"
 	"ntlmsensor/sinks/elasticsearch/vltest"
 )
@@ -484,5 +486,29 @@ func TestSIGHUPReopens(t *testing.T) {
 	}
 	if n := countLines(t, out) + countLines(t, out+".1"); n != 1 {
 		t.Fatalf("%d lines in all", n)
+	}
+}
+
+// The stop wrapper keeps a pcap file's batch reading: hiding it would make
+// the pipeline copy every packet.
+func TestStoppingKeepsBatchReading(t *testing.T) {
+	src, err := capture.OpenFile(realCapture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	var stop atomic.Bool
+	s := stopping(src, &stop)
+	br, ok := s.(capture.BatchReader)
+	if !ok {
+		t.Fatal("the wrapped pcap file reads no batches")
+	}
+	b := capture.NewBatch(64<<10, 64)
+	if err := br.ReadBatch(b); err != nil || len(b.Frames) == 0 {
+		t.Fatalf("%d frames, %v", len(b.Frames), err)
+	}
+	stop.Store(true)
+	if err := br.ReadBatch(b); err != io.EOF || len(b.Frames) != 0 {
+		t.Fatalf("after stop: %d frames, %v", len(b.Frames), err)
 	}
 }
