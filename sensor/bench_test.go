@@ -174,3 +174,41 @@ func summaries(fs []finding) map[string]int {
 	}
 	return m
 }
+
+// TestPipelineAllocatesNothingPerPacket: the whole pipeline over the bulk
+// capture read from its file, with one worker inline and with two sharing
+// the batches: allocations come per connection and per logon, not per
+// packet.
+func TestPipelineAllocatesNothingPerPacket(t *testing.T) {
+	path := filepath.Join(pcapsDir(), filepath.FromSlash(bulk))
+	for _, workers := range []int{1, 2} {
+		cfg := DefaultConfig()
+		cfg.Carriers = Carriers()
+		found := 0
+		cfg.Emit = func(*auth.Finding) { found++ }
+		p := NewPipeline(cfg, workers, nil)
+		src, err := capture.OpenFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m0, m1 runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m0)
+		if err := p.ReadSource(src); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Close(); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&m1)
+		src.Close()
+		st, _ := p.Stats()
+		if found == 0 || st.Packets < 1000 {
+			t.Fatalf("%d workers: %d findings over %d packets", workers, found, st.Packets)
+		}
+		if perPacket := float64(m1.Mallocs-m0.Mallocs) / float64(st.Packets); perPacket > 0.05 {
+			t.Fatalf("%d workers: %d allocations over %d packets (%.3f per packet)", workers, m1.Mallocs-m0.Mallocs, st.Packets, perPacket)
+		}
+		t.Logf("%d workers: %d allocations over %d packets", workers, m1.Mallocs-m0.Mallocs, st.Packets)
+	}
+}
