@@ -146,3 +146,23 @@ func TestMakeKey(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkFlowTable: one op finds one of 100 000 connections (a table
+// bigger than the cache, as on a busy link), inserting it the first time.
+func BenchmarkFlowTable(b *testing.B) {
+	var tab flowTable
+	tab.init(200_000)
+	keys := make([]flowKey, 100_000)
+	hashes := make([]uint64, len(keys))
+	for i := range keys {
+		keys[i], _ = makeKey(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), netip.MustParseAddr("192.0.2.1"), uint16(i), 443, 6)
+		hashes[i] = keys[i].hash()
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		k := i * 7919 % len(keys)
+		if j, found := tab.find(hashes[k], &keys[k]); !found {
+			tab.insert(j, hashes[k], &keys[k], 0, 0)
+		}
+	}
+}

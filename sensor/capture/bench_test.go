@@ -36,6 +36,43 @@ func BenchmarkDecode(b *testing.B) {
 	}
 }
 
+// BenchmarkPeek: one op reads the flow of one frame (what the reader of a
+// pipeline with several workers does per frame).
+func BenchmarkPeek(b *testing.B) {
+	for _, bc := range benchCaptures[:2] {
+		b.Run(bc.name, func(b *testing.B) {
+			frames := readFrames(b, bc.rel)
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				f := &frames[i%len(frames)]
+				Peek(f.lt, f.data)
+			}
+		})
+	}
+}
+
+// BenchmarkReadBatch: one op reads a capture file into batches, as the
+// pipeline does.
+func BenchmarkReadBatch(b *testing.B) {
+	path := capturePath(benchCaptures[0].rel)
+	st, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(st.Size())
+	b.ReportAllocs()
+	batch := NewBatch(512<<10, 4096)
+	for b.Loop() {
+		s, err := OpenFile(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for s.(BatchReader).ReadBatch(batch) == nil {
+		}
+		s.Close()
+	}
+}
+
 // BenchmarkDecodeGopacket is the alternative the Decoder was measured
 // against: gopacket's DecodingLayerParser over Ethernet/802.1Q/IPv4/IPv6/
 // TCP/UDP (no GRE, no reassembly), on the same Ethernet frames.
