@@ -337,8 +337,11 @@ func (s *pcapFile) ReadBatch(b *Batch) error {
 		if s.eof || len(b.Frames) > 0 && cap(b.Data)-len(b.Data) < cap(b.Data)/4 {
 			break
 		}
-		if cap(b.Data)-pos < need {
-			grown := make([]byte, len(b.Data), pos+need+readBufferSize)
+		if len(b.Data) == cap(b.Data) {
+			// one record larger than the buffer: grow it as the record's
+			// bytes arrive (doubling), so that a length field that lies in
+			// a short file makes nothing big be allocated
+			grown := make([]byte, len(b.Data), min(pos+need, max(2*cap(b.Data), 64<<10)))
 			copy(grown, b.Data)
 			b.Data = grown
 		}
