@@ -68,7 +68,7 @@ func (t *flowTable) find(h uint64, k *flowKey) (i int, found bool) {
 	mask := len(t.slots) - 1
 	for i = int(h >> t.shift); ; i = (i + 1) & mask {
 		s := &t.slots[i]
-		if s.hash == h && s.key == *k {
+		if s.hash == h && s.key.equal(k) {
 			return i, true
 		}
 		if s.hash == 0 {

@@ -166,3 +166,33 @@ func BenchmarkFlowTable(b *testing.B) {
 		}
 	}
 }
+
+// flowKey.equal is ==, for keys that differ in any one byte or field.
+func TestFlowKeyEqual(t *testing.T) {
+	base, _ := makeKey(netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("2001:db8::2"), 1000, 445, 6)
+	variants := []flowKey{base}
+	for i := 0; i < 16; i++ {
+		v := base
+		v.a[i]++
+		variants = append(variants, v)
+		v = base
+		v.b[i]++
+		variants = append(variants, v)
+	}
+	v := base
+	v.ap++
+	variants = append(variants, v)
+	v = base
+	v.bp++
+	variants = append(variants, v)
+	v = base
+	v.proto = 17
+	variants = append(variants, v)
+	for i := range variants {
+		for j := range variants {
+			if variants[i].equal(&variants[j]) != (variants[i] == variants[j]) {
+				t.Fatalf("variants %d and %d: equal says %v", i, j, variants[i].equal(&variants[j]))
+			}
+		}
+	}
+}
