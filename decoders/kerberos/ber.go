@@ -5,6 +5,8 @@ import (
 
 	"golang.org/x/crypto/cryptobyte"
 	"golang.org/x/crypto/cryptobyte/asn1"
+
+	"ntlmsensor/decoders/internal/ber"
 )
 
 // Tags used by RFC 4120's ASN.1 module (EXPLICIT context tags, APPLICATION
@@ -26,85 +28,25 @@ const (
 	tagNumberMask    = 0x1f
 )
 
-// readElement reads one BER element with a definite length [X.690 8.1] from s.
-//
-// cryptobyte's ReadASN1 is strict DER: it rejects non-minimal long-form
-// lengths, which some stacks emit, and cannot tell a buffer that stops early
-// (a TCP record still arriving) from a bad one. This reader, built on
-// cryptobyte.String, does both. Only single-octet identifiers are accepted:
-// RFC 4120 and RFC 4178 use no tag number above 30. Indefinite lengths are
-// not DER and are rejected. A length running past the end of s is
-// ErrTruncated, anything else ErrMalformed. Nothing is allocated: body is a
-// sub-slice of s.
-func readElement(s *cryptobyte.String) (asn1.Tag, cryptobyte.String, error) {
-	var id, l uint8
-	if !s.ReadUint8(&id) || !s.ReadUint8(&l) {
-		return 0, nil, ErrTruncated
-	}
-	if id&tagNumberMask == tagNumberMask {
-		return 0, nil, wrap(ErrMalformed, "high tag number")
-	}
-	n := uint64(l)
-	if l&0x80 != 0 {
-		k := int(l & 0x7f)
-		if k == 0 {
-			return 0, nil, wrap(ErrMalformed, "indefinite length")
-		}
-		if k > 4 {
-			return 0, nil, wrap(ErrMalformed, "length of length")
-		}
-		var lb []byte
-		if !s.ReadBytes(&lb, k) {
-			return 0, nil, ErrTruncated
-		}
-		n = 0
-		for _, c := range lb {
-			n = n<<8 | uint64(c)
-		}
-	}
-	if n > uint64(len(*s)) {
-		return 0, nil, ErrTruncated
-	}
-	var body []byte
-	s.ReadBytes(&body, int(n))
-	return asn1.Tag(id), cryptobyte.String(body), nil
-}
+// der reads the BER elements of this package's messages (see package ber),
+// with this package's errors.
+var der = ber.Reader{Truncated: ErrTruncated, Malformed: func(what string) error { return wrap(ErrMalformed, what) }}
 
-// next reads an element nested inside one already known to be complete: a
-// length running past its parent is then malformed, not truncated.
-func next(s *cryptobyte.String) (asn1.Tag, cryptobyte.String, error) {
-	tag, body, err := readElement(s)
-	if err == ErrTruncated {
-		err = wrap(ErrMalformed, "element overruns its parent")
-	}
-	return tag, body, err
-}
+// readElement reads one element; a length running past the end of s is
+// ErrTruncated, anything else ErrMalformed.
+func readElement(s *cryptobyte.String) (asn1.Tag, cryptobyte.String, error) { return der.Element(s) }
+
+// next reads an element nested inside one already known to be complete.
+func next(s *cryptobyte.String) (asn1.Tag, cryptobyte.String, error) { return der.Next(s) }
 
 // expect reads the next element and checks its tag.
 func expect(s *cryptobyte.String, want asn1.Tag, what string) (cryptobyte.String, error) {
-	tag, body, err := next(s)
-	if err != nil {
-		return nil, err
-	}
-	if tag != want {
-		return nil, wrap(ErrMalformed, what)
-	}
-	return body, nil
+	return der.Expect(s, want, what)
 }
 
-// field reads the next member of a SEQUENCE. Every RFC 4120 member is an
-// EXPLICIT context tag [n]; n is -1 for anything else, which callers skip.
-// v holds the tagged content: the inner element.
-func field(s *cryptobyte.String) (n int, v cryptobyte.String, err error) {
-	tag, v, err := next(s)
-	if err != nil {
-		return 0, nil, err
-	}
-	if tag&(classMask|constructed) != classContext|constructed {
-		return -1, v, nil
-	}
-	return int(tag & tagNumberMask), v, nil
-}
+// field reads the next member of a SEQUENCE: an EXPLICIT context tag [n];
+// n is -1 otherwise, which callers skip.
+func field(s *cryptobyte.String) (int, cryptobyte.String, error) { return der.Field(s) }
 
 // integer decodes an INTEGER that must fit in an int32 (Int32 in RFC 4120
 // 5.2.4). Non-minimal encodings are tolerated, values out of range are not.
