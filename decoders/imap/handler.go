@@ -124,21 +124,6 @@ func containsFold(b []byte, upper string) bool {
 
 const maxSkip = 1 << 30 // longest literal passed over by skipping
 
-// mechanism of the AUTHENTICATE exchange in progress.
-type mechanism uint8
-
-const (
-	mechSkip   mechanism = iota // PLAIN, ...: responses are passed over unread
-	mechTokens                  // NTLM, GSSAPI, GSS-SPNEGO: responses are GSS/NTLM tokens
-)
-
-func mechanismOf(name []byte) mechanism {
-	if textproto.EqualFold(name, "NTLM") || textproto.EqualFold(name, "GSSAPI") || textproto.EqualFold(name, "GSS-SPNEGO") {
-		return mechTokens
-	}
-	return mechSkip
-}
-
 // tag remembers the tag of a command whose tagged response matters.
 type tag struct {
 	b   [maxTag]byte
@@ -159,11 +144,8 @@ func (t *tag) is(b []byte) bool {
 type handler struct {
 	conn *auth.Conn
 	x    auth.Exchange
-	tok  []byte // base64 decode buffer, reused
 
-	inAuth   bool // an AUTHENTICATE is open: client lines are SASL responses
-	mech     mechanism
-	ntlmDone bool // the client sent a raw NTLM AUTHENTICATE: no SASL response follows
+	sasl     textproto.SASL // the AUTHENTICATE exchange
 	authTag  tag
 	tlsTag   tag     // STARTTLS awaiting its response
 	zipTag   tag     // COMPRESS awaiting its response
@@ -272,9 +254,9 @@ func literal(line []byte) (int, bool) {
 
 // clientLine reads a command or a SASL response; true for a response.
 func (h *handler) clientLine(line []byte, ts time.Time) bool {
-	if h.inAuth {
-		if !h.ntlmDone && bytes.IndexByte(bytes.TrimSpace(line), ' ') < 0 {
-			h.response(line)
+	if h.sasl.Open {
+		if h.sasl.IsResponse(line) {
+			h.sasl.Response(&h.x, line)
 			return true
 		}
 		// base64 has no spaces, and raw NTLM ends with the AUTHENTICATE:
@@ -285,16 +267,16 @@ func (h *handler) clientLine(line []byte, ts time.Time) bool {
 	if textproto.HasNTLMSSPPrefix(line) {
 		// an NTLM response whose AUTHENTICATE was not seen: the capture
 		// began in the exchange, or bytes were lost
-		h.begin(mechTokens, nil, ts)
-		h.response(line)
+		h.begin(true, nil, ts)
+		h.sasl.Response(&h.x, line)
 		return true
 	}
 	c := ParseCommand(line)
 	switch {
 	case textproto.EqualFold(c.Verb, "AUTHENTICATE") && len(c.Mechanism) > 0:
-		h.begin(mechanismOf(c.Mechanism), c.Tag, ts)
+		h.begin(textproto.TokenMechanism(c.Mechanism), c.Tag, ts)
 		if c.InitialResponse != nil {
-			h.response(c.InitialResponse)
+			h.sasl.Response(&h.x, c.InitialResponse)
 		}
 		return true
 	case c.StartTLS:
@@ -307,36 +289,23 @@ func (h *handler) clientLine(line []byte, ts time.Time) bool {
 
 // begin opens an AUTHENTICATE exchange (tag nil: not seen). An attempt
 // still waiting for its outcome never got one.
-func (h *handler) begin(m mechanism, t []byte, ts time.Time) {
+func (h *handler) begin(tokens bool, t []byte, ts time.Time) {
 	if h.x.Pending() {
 		h.conn.Emit(h.x.Finish(auth.Unknown, ""), "imap", ts)
 	} else {
 		h.x.Reset()
 	}
-	h.inAuth, h.mech, h.ntlmDone = true, m, false
+	h.sasl.Begin(tokens)
 	h.authTag.remember(t)
 	h.authTag.any = t == nil
 }
 
 // lost ends an AUTHENTICATE whose tagged response was not seen.
 func (h *handler) lost(ts time.Time) {
-	h.inAuth = false
+	h.sasl.End()
 	h.authTag.set = false
 	h.Close(ts)
 	h.x.Reset()
-}
-
-// response takes a SASL response line (or the initial response). After the
-// client's final token the rest (GSSAPI security layer) is not read.
-func (h *handler) response(b []byte) {
-	if h.mech != mechTokens || h.x.Pending() || textproto.IsCancel(b) {
-		return
-	}
-	tok, err := textproto.AppendBase64(h.tok[:0], b)
-	h.tok = tok
-	if err == nil && len(tok) > 0 && h.x.ClientToken(tok) {
-		h.ntlmDone = bytes.HasPrefix(tok, []byte("NTLMSSP\x00"))
-	}
 }
 
 // serverLine reads one response line; true for a continuation request,
@@ -345,19 +314,13 @@ func (h *handler) serverLine(line []byte, ts time.Time) bool {
 	r := ParseResponse(line)
 	switch {
 	case r.Continuation():
-		if !h.inAuth {
+		if !h.sasl.Open {
 			if !textproto.HasNTLMSSPPrefix(r.Text) {
 				return true // a literal's go-ahead, IDLE
 			}
-			h.begin(mechTokens, nil, ts) // an NTLM challenge to an AUTHENTICATE not seen
+			h.begin(true, nil, ts) // an NTLM challenge to an AUTHENTICATE not seen
 		}
-		if h.mech == mechTokens && len(r.Text) > 0 {
-			tok, err := textproto.AppendBase64(h.tok[:0], r.Text)
-			h.tok = tok
-			if err == nil && len(tok) > 0 {
-				h.x.ServerToken(tok)
-			}
-		}
+		h.sasl.Challenge(&h.x, r.Text)
 		return true
 	case r.Untagged():
 		h.capability(r)
@@ -396,7 +359,7 @@ func (h *handler) tagged(r Response, ts time.Time) {
 		return
 	}
 	switch {
-	case h.inAuth && h.authTag.is(r.Tag):
+	case h.sasl.Open && h.authTag.is(r.Tag):
 		h.finish(r.Status, ok, ts)
 	case h.tlsTag.is(r.Tag):
 		h.tlsTag.set = false
@@ -414,7 +377,7 @@ func (h *handler) tagged(r Response, ts time.Time) {
 // finish closes the AUTHENTICATE with its tagged response: OK success, NO
 // or BAD failure (RFC 9051 6.2.2).
 func (h *handler) finish(status []byte, ok bool, ts time.Time) {
-	h.inAuth = false
+	h.sasl.End()
 	h.authTag.set = false
 	if !h.x.Pending() {
 		h.x.Reset() // cancelled or refused before the client's final token

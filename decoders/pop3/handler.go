@@ -68,21 +68,6 @@ const (
 	cmdSTLS
 )
 
-// mechanism of the AUTH exchange in progress.
-type mechanism uint8
-
-const (
-	mechSkip   mechanism = iota // PLAIN, LOGIN, ...: responses are passed over unread
-	mechTokens                  // NTLM, GSSAPI, GSS-SPNEGO: responses are GSS/NTLM tokens
-)
-
-func mechanismOf(name []byte) mechanism {
-	if gss(name) || textproto.EqualFold(name, "NTLM") {
-		return mechTokens
-	}
-	return mechSkip
-}
-
 // gss: a SASL mechanism that offers Kerberos.
 func gss(name []byte) bool {
 	return textproto.EqualFold(name, "GSSAPI") || textproto.EqualFold(name, "GSS-SPNEGO")
@@ -91,14 +76,11 @@ func gss(name []byte) bool {
 type handler struct {
 	conn *auth.Conn
 	x    auth.Exchange
-	tok  []byte // base64 decode buffer, reused
 
 	q textproto.Queue[kind] // commands awaiting their answers
 
-	inAuth   bool // an AUTH exchange is open: client lines are SASL responses
-	mech     mechanism
-	ntlmDone bool // the client sent a raw NTLM AUTHENTICATE: no SASL response follows
-	multi    kind // the server sends the body of a multi-line response to this
+	sasl     textproto.SASL // the AUTH exchange
+	multi    kind           // the server sends the body of a multi-line response to this
 	body     textproto.DotBody
 	skipLine [2]bool // pass over bytes to the next LF (a line too long)
 	resync   [2]bool // bytes were lost: the next bytes may be inside a line
@@ -168,9 +150,9 @@ func (h *handler) Feed(toServer bool, b []byte, ts time.Time) int {
 
 // clientLine reads a command or a SASL response.
 func (h *handler) clientLine(line []byte, ts time.Time) {
-	if h.inAuth {
-		if !h.ntlmDone && bytes.IndexByte(bytes.TrimSpace(line), ' ') < 0 {
-			h.response(line)
+	if h.sasl.Open {
+		if h.sasl.IsResponse(line) {
+			h.sasl.Response(&h.x, line)
 			return
 		}
 		// base64 has no spaces, and raw NTLM ends with the AUTHENTICATE:
@@ -186,9 +168,9 @@ func (h *handler) clientLine(line []byte, ts time.Time) {
 	if textproto.HasNTLMSSPPrefix(line) {
 		// an NTLM response whose AUTH was not seen: the capture began in
 		// the exchange, or bytes were lost
-		h.begin(mechTokens, ts)
+		h.begin(true, ts)
 		h.push(cmdAuth)
-		h.response(line)
+		h.sasl.Response(&h.x, line)
 		return
 	}
 	c := ParseCommand(line)
@@ -199,10 +181,10 @@ func (h *handler) clientLine(line []byte, ts time.Time) {
 			h.push(cmdAuthList)
 			return
 		}
-		h.begin(mechanismOf(c.Mechanism), ts)
+		h.begin(textproto.TokenMechanism(c.Mechanism), ts)
 		h.push(cmdAuth)
 		if c.InitialResponse != nil {
-			h.response(c.InitialResponse)
+			h.sasl.Response(&h.x, c.InitialResponse)
 		}
 	case c.StartTLS:
 		h.push(cmdSTLS)
@@ -224,36 +206,23 @@ func (h *handler) clientLine(line []byte, ts time.Time) {
 
 // begin opens an AUTH exchange. An attempt still waiting for its outcome
 // never got one.
-func (h *handler) begin(m mechanism, ts time.Time) {
+func (h *handler) begin(tokens bool, ts time.Time) {
 	if h.x.Pending() {
 		h.conn.Emit(h.x.Finish(auth.Unknown, ""), "pop3", ts)
 	} else {
 		h.x.Reset()
 	}
-	h.inAuth, h.mech, h.ntlmDone = true, m, false
+	h.sasl.Begin(tokens)
 }
 
 // lost ends an AUTH exchange whose final response was not seen.
 func (h *handler) lost(ts time.Time) {
-	h.inAuth = false
+	h.sasl.End()
 	if h.seek(cmdAuth) {
 		h.pop()
 	}
 	h.Close(ts)
 	h.x.Reset()
-}
-
-// response takes a SASL response line (or AUTH's initial response). After
-// the client's final token the rest (GSSAPI security layer) is not read.
-func (h *handler) response(b []byte) {
-	if h.mech != mechTokens || h.x.Pending() || textproto.IsCancel(b) {
-		return
-	}
-	tok, err := textproto.AppendBase64(h.tok[:0], b)
-	h.tok = tok
-	if err == nil && len(tok) > 0 && h.x.ClientToken(tok) {
-		h.ntlmDone = bytes.HasPrefix(tok, []byte("NTLMSSP\x00"))
-	}
 }
 
 // serverLine reads a status line, a continuation, or a line of a CAPA or
@@ -269,22 +238,16 @@ func (h *handler) serverLine(line []byte, ts time.Time) {
 	}
 	if r.Continuation {
 		if !h.seek(cmdAuth) {
-			if !h.inAuth {
+			if !h.sasl.Open {
 				if !textproto.HasNTLMSSPPrefix(r.Text) {
 					return
 				}
-				h.begin(mechTokens, ts) // an NTLM challenge to an AUTH not seen
+				h.begin(true, ts) // an NTLM challenge to an AUTH not seen
 			}
 			h.q.Clear()
 			h.push(cmdAuth)
 		}
-		if h.mech == mechTokens && len(r.Text) > 0 {
-			tok, err := textproto.AppendBase64(h.tok[:0], r.Text)
-			h.tok = tok
-			if err == nil && len(tok) > 0 {
-				h.x.ServerToken(tok)
-			}
-		}
+		h.sasl.Challenge(&h.x, r.Text)
 		return // AUTH still waits for its outcome
 	}
 	switch k := h.pop(); k {
@@ -331,7 +294,7 @@ func (h *handler) listLine(line []byte) {
 // finish closes the AUTH exchange with its status: +OK success, -ERR
 // failure (RFC 5034 4).
 func (h *handler) finish(ok bool, ts time.Time) {
-	h.inAuth = false
+	h.sasl.End()
 	if !h.x.Pending() {
 		h.x.Reset() // cancelled or refused before the client's final token
 		return
@@ -380,7 +343,7 @@ func (h *handler) Gap(toServer bool, ts time.Time) {
 		h.resync[1] = true
 	}
 	h.q.Clear()
-	if h.inAuth {
+	if h.sasl.Open {
 		h.push(cmdAuth)
 	}
 }

@@ -30,7 +30,7 @@ func TestPasswordNotKept(t *testing.T) {
 		}
 	}
 	h.Close(ts)
-	if n != 0 || bytes.Contains(h.tok, []byte("s3cret")) || h.x.Started() || h.inAuth {
-		t.Errorf("findings %d, buffer %q, exchange started %v, in AUTH %v", n, h.tok, h.x.Started(), h.inAuth)
+	if n != 0 || bytes.Contains(h.sasl.Decoded(), []byte("s3cret")) || h.x.Started() || h.sasl.Open {
+		t.Errorf("findings %d, buffer %q, exchange started %v, in AUTH %v", n, h.sasl.Decoded(), h.x.Started(), h.sasl.Open)
 	}
 }

@@ -92,32 +92,14 @@ const (
 	maxSkip = 1 << 30 // longest BDAT chunk passed over by skipping
 )
 
-// mechanism of the AUTH exchange in progress.
-type mechanism uint8
-
-const (
-	mechSkip   mechanism = iota // PLAIN, LOGIN, ...: responses are passed over unread
-	mechTokens                  // NTLM, GSSAPI, GSS-SPNEGO: responses are GSS/NTLM tokens
-)
-
-func mechanismOf(name []byte) mechanism {
-	if textproto.EqualFold(name, "NTLM") || textproto.EqualFold(name, "GSSAPI") || textproto.EqualFold(name, "GSS-SPNEGO") {
-		return mechTokens
-	}
-	return mechSkip
-}
-
 type handler struct {
 	conn *auth.Conn
 	x    auth.Exchange
-	tok  []byte // base64 decode buffer, reused
 
 	q textproto.Queue[kind] // commands awaiting their answers
 
-	inAuth   bool // an AUTH exchange is open: client lines are SASL responses
-	mech     mechanism
-	ntlmDone bool // the client sent a raw NTLM AUTHENTICATE: no SASL response follows
-	data     bool // the client sends DATA content
+	sasl     textproto.SASL // the AUTH exchange
+	data     bool           // the client sends DATA content
 	body     textproto.DotBody
 	skipLine [2]bool // pass over bytes to the next LF (a line too long)
 	resync   [2]bool // bytes were lost: the next bytes may be inside a line
@@ -193,9 +175,9 @@ func (h *handler) Feed(toServer bool, b []byte, ts time.Time) int {
 // clientLine reads a command or a SASL response; it returns the bytes of a
 // BDAT chunk that follow the line, to pass over.
 func (h *handler) clientLine(line []byte, ts time.Time) int {
-	if h.inAuth {
-		if !h.ntlmDone && bytes.IndexByte(bytes.TrimSpace(line), ' ') < 0 {
-			h.response(line)
+	if h.sasl.Open {
+		if h.sasl.IsResponse(line) {
+			h.sasl.Response(&h.x, line)
 			return 0
 		}
 		// base64 has no spaces, and raw NTLM ends with the AUTHENTICATE:
@@ -206,18 +188,18 @@ func (h *handler) clientLine(line []byte, ts time.Time) int {
 	if textproto.HasNTLMSSPPrefix(line) {
 		// an NTLM response whose AUTH was not seen: the capture began
 		// in the exchange, or bytes were lost
-		h.begin(mechTokens, ts)
+		h.begin(true, ts)
 		h.push(cmdAuth)
-		h.response(line)
+		h.sasl.Response(&h.x, line)
 		return 0
 	}
 	c := ParseCommand(line)
 	switch {
 	case textproto.EqualFold(c.Verb, "AUTH") && len(c.Mechanism) > 0:
-		h.begin(mechanismOf(c.Mechanism), ts)
+		h.begin(textproto.TokenMechanism(c.Mechanism), ts)
 		h.push(cmdAuth)
 		if c.InitialResponse != nil {
-			h.response(c.InitialResponse)
+			h.sasl.Response(&h.x, c.InitialResponse)
 		}
 	case c.StartTLS:
 		h.push(cmdStartTLS)
@@ -255,36 +237,23 @@ func chunkSize(b []byte) int {
 
 // begin opens an AUTH exchange. An attempt still waiting for its outcome
 // never got one.
-func (h *handler) begin(m mechanism, ts time.Time) {
+func (h *handler) begin(tokens bool, ts time.Time) {
 	if h.x.Pending() {
 		h.conn.Emit(h.x.Finish(auth.Unknown, ""), "smtp", ts)
 	} else {
 		h.x.Reset()
 	}
-	h.inAuth, h.mech, h.ntlmDone = true, m, false
+	h.sasl.Begin(tokens)
 }
 
 // lost ends an AUTH exchange whose final reply was not seen.
 func (h *handler) lost(ts time.Time) {
-	h.inAuth = false
+	h.sasl.End()
 	if h.seek(cmdAuth) {
 		h.pop()
 	}
 	h.Close(ts)
 	h.x.Reset()
-}
-
-// response takes a SASL response line (or AUTH's initial response). After
-// the client's final token the rest (GSSAPI security layer) is not read.
-func (h *handler) response(b []byte) {
-	if h.mech != mechTokens || h.x.Pending() || textproto.IsCancel(b) {
-		return
-	}
-	tok, err := textproto.AppendBase64(h.tok[:0], b)
-	h.tok = tok
-	if err == nil && len(tok) > 0 && h.x.ClientToken(tok) {
-		h.ntlmDone = bytes.HasPrefix(tok, []byte("NTLMSSP\x00"))
-	}
 }
 
 // serverLine reads one reply line.
@@ -326,28 +295,22 @@ func (h *handler) reply(r Reply, ts time.Time) {
 	switch r.Code {
 	case CodeAuthChallenge:
 		if !h.seek(cmdAuth) {
-			if !h.inAuth {
+			if !h.sasl.Open {
 				if !textproto.HasNTLMSSPPrefix(r.Text) {
 					return
 				}
-				h.begin(mechTokens, ts) // an NTLM challenge to an AUTH that was not seen
+				h.begin(true, ts) // an NTLM challenge to an AUTH that was not seen
 			}
 			h.q.Clear()
 			h.push(cmdAuth)
 		}
-		if h.mech == mechTokens && len(r.Text) > 0 {
-			tok, err := textproto.AppendBase64(h.tok[:0], r.Text)
-			h.tok = tok
-			if err == nil && len(tok) > 0 {
-				h.x.ServerToken(tok)
-			}
-		}
+		h.sasl.Challenge(&h.x, r.Text)
 		return // AUTH still waits for its outcome
 	case CodeAuthOK:
 		if h.seek(cmdAuth) {
 			h.pop()
 		}
-		if h.inAuth || h.x.Pending() {
+		if h.sasl.Open || h.x.Pending() {
 			h.finish(r.Code, ts)
 		}
 		return
@@ -372,7 +335,7 @@ func (h *handler) reply(r Reply, ts time.Time) {
 // finish closes the AUTH exchange with its final reply: 235 success, 4xx
 // and 5xx failure (RFC 4954 6).
 func (h *handler) finish(code int, ts time.Time) {
-	h.inAuth = false
+	h.sasl.End()
 	if !h.x.Pending() {
 		h.x.Reset() // cancelled or refused before the client's final token
 		return
@@ -422,7 +385,7 @@ func (h *handler) Gap(toServer bool, ts time.Time) {
 	}
 	h.resync[1] = true
 	h.q.Clear()
-	if h.inAuth {
+	if h.sasl.Open {
 		h.push(cmdAuth)
 	}
 }
