@@ -145,14 +145,13 @@ type handler struct {
 	conn *auth.Conn
 	x    auth.Exchange
 
-	sasl     textproto.SASL // the AUTHENTICATE exchange
-	authTag  tag
-	tlsTag   tag     // STARTTLS awaiting its response
-	zipTag   tag     // COMPRESS awaiting its response
-	cont     [2]bool // the next line continues a line cut by a literal
-	skipLine [2]bool // pass over bytes to the next LF (a line too long)
-	resync   [2]bool // bytes were lost: the next bytes may be inside a line
-	done     bool    // TLS or compression began: nothing more is readable
+	sasl    textproto.SASL // the AUTHENTICATE exchange
+	authTag tag
+	tlsTag  tag                // STARTTLS awaiting its response
+	zipTag  tag                // COMPRESS awaiting its response
+	cont    [2]bool            // the next line continues a line cut by a literal
+	lines   [2]textproto.Lines // each direction cut into lines
+	done    bool               // TLS or compression began: nothing more is readable
 }
 
 func dirIndex(toServer bool) int {
@@ -167,33 +166,11 @@ func (h *handler) Feed(toServer bool, b []byte, ts time.Time) int {
 	d := dirIndex(toServer)
 	used := 0
 	for used < len(b) && !h.done {
-		if h.resync[d] {
-			rest := b[used:]
-			if len(rest) < resyncBytes && bytes.IndexByte(rest, '\n') < 0 {
-				return used // too few bytes to tell
-			}
-			h.resync[d] = false
-			h.skipLine[d] = !startsLine(toServer, rest)
-			continue
-		}
-		if h.skipLine[d] {
-			i := bytes.IndexByte(b[used:], '\n')
-			if i < 0 {
-				return len(b)
-			}
-			used += i + 1
-			h.skipLine[d] = false
-			continue
-		}
-		line, n, ok, err := textproto.Line(b[used:])
-		if err != nil {
-			h.skipLine[d] = true
-			continue
-		}
+		line, n, ok := h.lines[d].Next(b[used:], toServer, startsLine)
+		used += n
 		if !ok {
 			return used
 		}
-		used += n
 		cont := h.cont[d]
 		h.cont[d] = false
 		switch {
@@ -403,12 +380,9 @@ func (h *handler) stop(ts time.Time) {
 // Gap: resynchronise on the next line.
 func (h *handler) Gap(toServer bool, ts time.Time) {
 	d := dirIndex(toServer)
-	h.resync[d] = true
+	h.lines[d].Lost()
 	h.cont[d] = false
 }
-
-// resyncBytes are enough bytes to tell whether a line starts.
-const resyncBytes = len("TlRMTVNTUA")
 
 // startsLine: after lost bytes, b plausibly starts a line: a continuation,
 // untagged or tagged status (RFC 9051 7), an NTLM response or a command.

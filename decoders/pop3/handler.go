@@ -79,12 +79,11 @@ type handler struct {
 
 	q textproto.Queue[kind] // commands awaiting their answers
 
-	sasl     textproto.SASL // the AUTH exchange
-	multi    kind           // the server sends the body of a multi-line response to this
-	body     textproto.DotBody
-	skipLine [2]bool // pass over bytes to the next LF (a line too long)
-	resync   [2]bool // bytes were lost: the next bytes may be inside a line
-	done     bool    // TLS began: nothing more is readable
+	sasl  textproto.SASL // the AUTH exchange
+	multi kind           // the server sends the body of a multi-line response to this
+	body  textproto.DotBody
+	lines [2]textproto.Lines // each direction cut into lines
+	done  bool               // TLS began: nothing more is readable
 }
 
 func dirIndex(toServer bool) int {
@@ -109,33 +108,11 @@ func (h *handler) Feed(toServer bool, b []byte, ts time.Time) int {
 			h.multi = cmdOther
 			continue
 		}
-		if h.resync[d] {
-			rest := b[used:]
-			if len(rest) < resyncBytes && bytes.IndexByte(rest, '\n') < 0 {
-				return used // too few bytes to tell
-			}
-			h.resync[d] = false
-			h.skipLine[d] = !startsLine(toServer, rest)
-			continue
-		}
-		if h.skipLine[d] {
-			i := bytes.IndexByte(b[used:], '\n')
-			if i < 0 {
-				return len(b)
-			}
-			used += i + 1
-			h.skipLine[d] = false
-			continue
-		}
-		line, n, ok, err := textproto.Line(b[used:])
-		if err != nil {
-			h.skipLine[d] = true
-			continue
-		}
+		line, n, ok := h.lines[d].Next(b[used:], toServer, startsLine)
+		used += n
 		if !ok {
 			return used
 		}
-		used += n
 		if toServer {
 			h.clientLine(line, ts)
 		} else {
@@ -333,23 +310,20 @@ func (h *handler) seek(k kind) bool { return h.q.Seek(k) }
 // passed over ends at its next terminator.
 func (h *handler) Gap(toServer bool, ts time.Time) {
 	if toServer {
-		h.resync[0] = true
+		h.lines[0].Lost()
 		return
 	}
 	if h.multi == cmdMulti {
 		h.body.Lost()
 	} else {
 		h.multi = cmdOther
-		h.resync[1] = true
+		h.lines[1].Lost()
 	}
 	h.q.Clear()
 	if h.sasl.Open {
 		h.push(cmdAuth)
 	}
 }
-
-// resyncBytes are enough bytes to tell whether a line starts.
-const resyncBytes = len("TlRMTVNTUA")
 
 var verbs = []string{"USER", "PASS", "APOP", "AUTH", "CAPA", "STLS", "STAT", "LIST", "RETR", "DELE", "NOOP", "RSET", "QUIT", "TOP", "UIDL"}
 
