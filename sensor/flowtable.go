@@ -19,10 +19,11 @@ import (
 // collector never scans the table.
 type flowTable struct {
 	slots    []slot
-	shift    uint8 // 64 - log2(len(slots)): the index is hash >> shift
-	count    int   // occupied slots
-	maxSlots int   // the table grows up to this many slots
-	cursor   int   // where the idle scan and eviction go on looking
+	mem      *mapping // where slots lie when outside the Go heap
+	shift    uint8    // 64 - log2(len(slots)): the index is hash >> shift
+	count    int      // occupied slots
+	maxSlots int      // the table grows up to this many slots
+	cursor   int      // where the idle scan and eviction go on looking
 }
 
 type slot struct {
@@ -45,8 +46,8 @@ func (t *flowTable) init(maxFlows int) {
 }
 
 func (t *flowTable) resize(n int) {
-	old := t.slots
-	t.slots = allocSlots(n)
+	old, oldMem := t.slots, t.mem
+	t.slots, t.mem = allocSlots(n)
 	t.shift = 64
 	for m := n; m > 1; m >>= 1 {
 		t.shift--
@@ -59,7 +60,7 @@ func (t *flowTable) resize(n int) {
 		}
 	}
 	if old != nil {
-		freeSlots(old)
+		freeSlots(old, oldMem)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"net/netip"
+	"runtime"
 	"testing"
 	"unsafe"
 )
@@ -195,4 +196,30 @@ func TestFlowKeyEqual(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A table that grows past 2 MiB lives in mapped memory: every entry
+// survives each move to a larger mapping (the old one is unmapped), and a
+// dropped table is unmapped by the garbage collector without harm.
+func TestFlowTableMapped(t *testing.T) {
+	for round := 0; round < 2; round++ {
+		var tab flowTable
+		tab.init(200_000)
+		keys := make([]flowKey, 100_000)
+		for i := range keys {
+			keys[i], _ = makeKey(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), netip.MustParseAddr("192.0.2.1"), uint16(i), 443, 6)
+			j, _ := tab.find(keys[i].hash(), &keys[i])
+			tab.insert(j, keys[i].hash(), &keys[i], uint32(i+1), 0)
+		}
+		if tab.mem == nil && runtime.GOOS == "linux" {
+			t.Fatalf("a table of %d slots is not mapped", len(tab.slots))
+		}
+		for i := range keys {
+			if j, ok := tab.find(keys[i].hash(), &keys[i]); !ok || tab.slots[j].id != uint32(i+1) {
+				t.Fatalf("key %d lost", i)
+			}
+		}
+	}
+	runtime.GC()
+	runtime.GC()
 }
