@@ -126,6 +126,12 @@ type batch struct {
 
 // entry is one item of a worker's list: a frame of the batch, a packet of
 // extra (a packet the reader decoded), or a clock mark at a frame's time.
+//
+// Clock marks travel among the packets of every worker's list, so that
+// each worker's clock moves as a single sensor's would over the whole
+// trace: idle connections are closed at the same moments, and a flush at
+// the end stamps what it emits with the time of the last packet, whichever
+// worker saw it. With them N workers give exactly the findings of one.
 type entry struct {
 	hash uint64
 	idx  uint32 // frame index, or a kind bit and an index
@@ -133,7 +139,7 @@ type entry struct {
 
 const (
 	extraBit = 1 << 31 // idx names a packet of batch.extra
-	markBit  = 1 << 30 // a clock mark at the time of frame idx, or of extra idx (with extraBit)
+	markBit  = 1 << 30 // a clock mark at the time of frame idx
 	idxMask  = markBit - 1
 )
 
@@ -230,24 +236,20 @@ func (w *worker) batch(b *batch) {
 		if k+ahead < len(list) {
 			w.prefetch(b, list[k+ahead])
 		}
+		i := int(e.idx & idxMask)
 		var pkt *capture.Packet
-		if e.idx&extraBit != 0 {
-			pkt = &b.extra[e.idx&idxMask]
-		} else {
-			i := int(e.idx & idxMask)
+		switch {
+		case e.idx&markBit != 0:
+			w.s.clock(time.Unix(0, b.Frames[i].TS))
+			continue
+		case e.idx&extraBit != 0:
+			pkt = &b.extra[i]
+		default:
 			f := &b.Frames[i]
-			if e.idx&markBit != 0 {
-				w.s.clock(time.Unix(0, f.TS))
-				continue
-			}
 			pkt = &w.pkt
 			if w.dec.Decode(f.Link, b.Bytes(i), f.CaptureInfo(), pkt) != capture.Decoded {
 				continue // cannot be: capture.Peek read it
 			}
-		}
-		if e.idx&markBit != 0 {
-			w.s.clock(pkt.Time)
-			continue
 		}
 		w.s.packet(pkt, e.hash)
 		w.count(pkt.Time)
@@ -270,12 +272,6 @@ func (w *worker) prefetch(b *batch, e entry) {
 		prefetch.Byte(&b.Data[min(off+64, uint32(len(b.Data)-1))])
 	}
 }
-
-// Clock marks travel among the packets of every worker's list, so that
-// each worker's clock moves as a single sensor's would over the whole
-// trace: idle connections are closed at the same moments, and a flush at
-// the end stamps what it emits with the time of the last packet, whichever
-// worker saw it. With them N workers give exactly the findings of one.
 
 // packet hands one packet to the worker's sensor; every publishEvery
 // packets, or when a second of packet time has passed, the counters are
@@ -442,7 +438,7 @@ func (p *Pipeline) dispatch(b *batch) {
 			// rule of Sensor.clock): so does every worker, before this packet
 			p.nextMark, p.markSet = ts+int64(time.Second), true
 			for w := range b.lists {
-				b.lists[w] = append(b.lists[w], entry{idx: idx | markBit})
+				b.lists[w] = append(b.lists[w], entry{idx: uint32(i) | markBit})
 			}
 		}
 		p.last, p.routed = f.TS, true
