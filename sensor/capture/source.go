@@ -255,28 +255,41 @@ func (s *pcapFile) ReadPacket() ([]byte, gopacket.CaptureInfo, error) {
 		}
 		return nil, gopacket.CaptureInfo{}, s.fail(err)
 	}
-	sec := s.order.Uint32(h[0:])
-	frac := s.order.Uint32(h[4:])
-	caplen := s.order.Uint32(h[8:])
-	origlen := s.order.Uint32(h[12:])
-	if caplen > MaxPacketSize {
-		return nil, gopacket.CaptureInfo{}, s.malformed("captured length %d exceeds %d", caplen, MaxPacketSize)
+	caplen, err := s.capLen(h)
+	if err != nil {
+		return nil, gopacket.CaptureInfo{}, err
+	}
+	ci := gopacket.CaptureInfo{ // read before take: h lies in the buffer it refills
+		Timestamp:     time.Unix(0, s.timestamp(h)),
+		CaptureLength: int(caplen),
+		Length:        int(s.order.Uint32(h[12:])),
 	}
 	s.r.Discard(s.recLen)
 	data, err := s.take(int(caplen))
 	if err != nil {
 		return nil, gopacket.CaptureInfo{}, s.fail(err)
 	}
-	nsec := int64(frac)
+	s.packets++
+	return data, ci, nil
+}
+
+// capLen is the captured length of record header h, at most MaxPacketSize.
+func (s *pcapFile) capLen(h []byte) (uint32, error) {
+	caplen := s.order.Uint32(h[8:])
+	if caplen > MaxPacketSize {
+		return 0, s.malformed("captured length %d exceeds %d", caplen, MaxPacketSize)
+	}
+	return caplen, nil
+}
+
+// timestamp is the capture time of record header h, Unix ns: seconds and
+// micro- or nanoseconds by the file's magic.
+func (s *pcapFile) timestamp(h []byte) int64 {
+	nsec := int64(s.order.Uint32(h[4:]))
 	if !s.nanos {
 		nsec *= 1000
 	}
-	s.packets++
-	return data, gopacket.CaptureInfo{
-		Timestamp:     time.Unix(int64(sec), nsec),
-		CaptureLength: int(caplen),
-		Length:        int(origlen),
-	}, nil
+	return int64(s.order.Uint32(h[0:]))*1e9 + nsec
 }
 
 // ReadBatch reads records straight into b: one read fills the batch's
@@ -297,9 +310,8 @@ func (s *pcapFile) ReadBatch(b *Batch) error {
 		need := s.recLen
 		if len(rest) >= s.recLen {
 			h := rest[:s.recLen]
-			caplen := s.order.Uint32(h[8:])
-			if caplen > MaxPacketSize {
-				s.malformed("captured length %d exceeds %d", caplen, MaxPacketSize)
+			caplen, err := s.capLen(h)
+			if err != nil {
 				break
 			}
 			need += int(caplen)
@@ -315,14 +327,9 @@ func (s *pcapFile) ReadBatch(b *Batch) error {
 				if second := pos + s.recLen + 64; second < len(b.Data) {
 					prefetch.Byte(&b.Data[second])
 				}
-				sec, frac := s.order.Uint32(h[0:]), s.order.Uint32(h[4:])
-				nsec := int64(frac)
-				if !s.nanos {
-					nsec *= 1000
-				}
 				b.Frames = append(b.Frames, Frame{
 					Off: uint32(pos + s.recLen), CapLen: caplen, OrigLen: s.order.Uint32(h[12:]),
-					Link: s.linkType, TS: int64(sec)*1e9 + nsec,
+					Link: s.linkType, TS: s.timestamp(h),
 				})
 				s.packets++
 				pos += need
