@@ -10,8 +10,8 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
-	"ntlmsensor/sensor/auth"
-	"ntlmsensor/sensor/capture"
+	"ntlmsensor/capture"
+	"ntlmsensor/findings"
 )
 
 type frame struct {
@@ -56,11 +56,11 @@ func BenchmarkPipeline(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(size)
 			var pkt capture.Packet
-			findings := 0
+			found := 0
 			for i := 0; i < b.N; i++ {
 				cfg := DefaultConfig()
 				cfg.Carriers = Carriers()
-				cfg.Emit = func(*auth.Finding) { findings++ }
+				cfg.Emit = func(*findings.Finding) { found++ }
 				s := New(cfg)
 				dec := capture.NewDecoder(capture.DefaultFragmentLimits)
 				for _, f := range frames {
@@ -83,7 +83,7 @@ func TestBulkPacketsAllocateNothing(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Carriers = Carriers()
 	found := 0
-	cfg.Emit = func(*auth.Finding) { found++ }
+	cfg.Emit = func(*findings.Finding) { found++ }
 	s := New(cfg)
 	dec := capture.NewDecoder(capture.DefaultFragmentLimits)
 	var pkt capture.Packet
@@ -185,7 +185,7 @@ func TestPipelineAllocatesNothingPerPacket(t *testing.T) {
 		cfg := DefaultConfig()
 		cfg.Carriers = Carriers()
 		found := 0
-		cfg.Emit = func(*auth.Finding) { found++ }
+		cfg.Emit = func(*findings.Finding) { found++ }
 		p := NewPipeline(cfg, workers, nil)
 		src, err := capture.OpenFile(path)
 		if err != nil {

@@ -1,6 +1,7 @@
 package sensor
 
 import (
+	"ntlmsensor/decoders/carrier"
 	"ntlmsensor/decoders/dcerpc"
 	"ntlmsensor/decoders/http"
 	"ntlmsensor/decoders/imap"
@@ -11,15 +12,14 @@ import (
 	"ntlmsensor/decoders/smb"
 	"ntlmsensor/decoders/smtp"
 	"ntlmsensor/decoders/tds"
-	"ntlmsensor/sensor/auth"
 )
 
 // Carriers are the protocols the sensor follows, in the order they are
 // asked to recognise a new connection: the first to say yes takes it,
 // unless one before it still needs more bytes to tell. A new carrier is one
 // line here.
-func Carriers() []*auth.Carrier {
-	return []*auth.Carrier{
+func Carriers() []*carrier.Carrier {
+	return []*carrier.Carrier{
 		smb.Carrier,
 		http.Carrier,
 		ldap.Carrier,

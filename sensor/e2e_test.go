@@ -12,9 +12,9 @@ import (
 	"strings"
 	"testing"
 
+	"ntlmsensor/capture"
 	"ntlmsensor/decoders/kerberos"
-	"ntlmsensor/sensor/auth"
-	"ntlmsensor/sensor/capture"
+	"ntlmsensor/findings"
 )
 
 // pcapsDir is the repository's bundled captures.
@@ -65,7 +65,7 @@ func analyse(tb testing.TB, path string, workers int) []finding {
 	cfg := DefaultConfig()
 	cfg.Carriers = Carriers()
 	cfg.Observer = "test"
-	cfg.Emit = func(f *auth.Finding) {
+	cfg.Emit = func(f *findings.Finding) {
 		var m map[string]any
 		b := f.AppendJSON(nil)
 		if err := json.Unmarshal(b, &m); err != nil {

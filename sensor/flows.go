@@ -6,7 +6,7 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 
-	"ntlmsensor/sensor/auth"
+	"ntlmsensor/decoders/carrier"
 )
 
 // flowKey names a connection the same way from both directions: the
@@ -101,9 +101,9 @@ type flow struct {
 	aIsClient bool   // key.a is the client
 	udp       bool
 	state     flowState
-	carrier   *auth.Carrier
-	handler   auth.Handler
-	conn      *auth.Conn
+	carrier   *carrier.Carrier
+	handler   carrier.Handler
+	conn      *carrier.Conn
 	dir       [2]stream // [0] client→server, [1] server→client
 	finRst    uint8     // FIN seen per direction (bits 0,1); RST sets both
 	held      int       // bytes of this flow on the sensor's memory account

@@ -3,7 +3,7 @@ package sensor
 import (
 	"unsafe"
 
-	"ntlmsensor/sensor/internal/prefetch"
+	"ntlmsensor/internal/prefetch"
 )
 
 // flowTable maps connections to their state: open addressing with linear

@@ -8,9 +8,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"ntlmsensor/sensor/auth"
-	"ntlmsensor/sensor/capture"
-	"ntlmsensor/sensor/internal/prefetch"
+	"ntlmsensor/capture"
+	"ntlmsensor/findings"
+	"ntlmsensor/internal/prefetch"
 )
 
 // Pipeline reads sources, decodes link layers, and spreads packets over
@@ -39,7 +39,7 @@ type Pipeline struct {
 	filter  *capture.Filter
 	workers []*worker
 	emitMu  sync.Mutex
-	emit    func(*auth.Finding)
+	emit    func(*findings.Finding)
 	fanout  bool // workers read their own sources
 
 	free chan *batch // batches the workers are done with
@@ -202,7 +202,7 @@ func newPipeline(cfg Config, n int, filter *capture.Filter, fanout bool) *Pipeli
 	return p
 }
 
-func (p *Pipeline) emitLocked(f *auth.Finding) {
+func (p *Pipeline) emitLocked(f *findings.Finding) {
 	p.emitMu.Lock()
 	defer p.emitMu.Unlock()
 	if p.emit != nil {

@@ -10,8 +10,8 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
-	"ntlmsensor/sensor/auth"
-	"ntlmsensor/sensor/capture"
+	"ntlmsensor/capture"
+	"ntlmsensor/findings"
 )
 
 // memSource replays frames from memory.
@@ -73,7 +73,7 @@ func TestFanoutPipeline(t *testing.T) {
 		cfg := DefaultConfig()
 		cfg.Carriers = Carriers()
 		cfg.Observer = "test"
-		cfg.Emit = func(f *auth.Finding) {
+		cfg.Emit = func(f *findings.Finding) {
 			var m map[string]any
 			json.Unmarshal(f.AppendJSON(nil), &m)
 			mu.Lock()

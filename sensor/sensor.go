@@ -9,15 +9,16 @@ import (
 	"net/netip"
 	"time"
 
-	"ntlmsensor/sensor/auth"
-	"ntlmsensor/sensor/capture"
+	"ntlmsensor/capture"
+	"ntlmsensor/decoders/carrier"
+	"ntlmsensor/findings"
 )
 
 // Config bounds and wires one Sensor.
 type Config struct {
-	Carriers []*auth.Carrier
-	Emit     func(*auth.Finding) // called for every finding, from the sensor's goroutine
-	Observer string              // observer.name
+	Carriers []*carrier.Carrier
+	Emit     func(*findings.Finding) // called for every finding, from the sensor's goroutine
+	Observer string                  // observer.name
 
 	MaxFlows        int           // flows tracked at once; the least recently seen goes first
 	MaxBuffered     int           // bytes all streams may hold together
@@ -304,7 +305,7 @@ func (s *Sensor) udpWanted(p *capture.Packet) bool {
 	}
 	toServer := s.srcIsClient(p)
 	for _, c := range s.cfg.Carriers {
-		if c.UDP && c.Detect(toServer, p.Payload) == auth.Yes {
+		if c.UDP && c.Detect(toServer, p.Payload) == carrier.Yes {
 			return true
 		}
 	}
@@ -382,17 +383,17 @@ func (s *Sensor) detect(f *flow, toServer bool, b []byte) detection {
 			continue // DNS, QUIC, syslog...: nothing but Kerberos carries logons over UDP here
 		}
 		switch c.Detect(toServer, b) {
-		case auth.Yes:
+		case carrier.Yes:
 			if maybe && len(b) < s.cfg.DetectBytes && !f.udp {
 				return waitMore
 			}
 			f.carrier = c
 			client, server := f.endpoints()
-			f.conn = auth.NewConn(client, server, f.udp, s.cfg.Observer, s.emit)
+			f.conn = carrier.NewConn(client, server, f.udp, s.cfg.Observer, s.emit)
 			f.handler = c.New(f.conn)
 			f.state = active
 			return taken
-		case auth.Maybe:
+		case carrier.Maybe:
 			maybe = true
 		}
 	}
@@ -465,7 +466,7 @@ func (s *Sensor) gap(f *flow, toServer bool, ts time.Time) {
 	}
 }
 
-func (s *Sensor) emit(fd *auth.Finding) {
+func (s *Sensor) emit(fd *findings.Finding) {
 	s.stats.Findings++
 	if s.cfg.Emit != nil {
 		s.cfg.Emit(fd)

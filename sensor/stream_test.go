@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"ntlmsensor/sensor/auth"
-	"ntlmsensor/sensor/capture"
+	"ntlmsensor/capture"
+	"ntlmsensor/decoders/carrier"
 )
 
 // recorder is a carrier that keeps every byte it is fed, consuming in
@@ -46,13 +46,13 @@ func dirIndex(toServer bool) int {
 }
 
 func recordingSensor(r *recorder) *Sensor {
-	c := &auth.Carrier{
+	c := &carrier.Carrier{
 		Name:   "rec",
-		Detect: func(bool, []byte) auth.Verdict { return auth.Yes },
-		New:    func(*auth.Conn) auth.Handler { return r },
+		Detect: func(bool, []byte) carrier.Verdict { return carrier.Yes },
+		New:    func(*carrier.Conn) carrier.Handler { return r },
 	}
 	cfg := DefaultConfig()
-	cfg.Carriers = []*auth.Carrier{c}
+	cfg.Carriers = []*carrier.Carrier{c}
 	return New(cfg)
 }
 

@@ -6,13 +6,13 @@ package sinks
 import (
 	"errors"
 
-	"ntlmsensor/sensor/auth"
+	"ntlmsensor/findings"
 )
 
 // Sink takes finished findings. Write is called from one goroutine at a
 // time; the sink must not keep f after Write returns.
 type Sink interface {
-	Write(f *auth.Finding) error
+	Write(f *findings.Finding) error
 	// Close delivers whatever is buffered and releases the sink.
 	Close() error
 }
@@ -22,7 +22,7 @@ type Multi []Sink
 
 // Write hands f to every sink; errors are joined, and one failing sink does
 // not starve the others.
-func (m Multi) Write(f *auth.Finding) error {
+func (m Multi) Write(f *findings.Finding) error {
 	var errs []error
 	for _, s := range m {
 		if err := s.Write(f); err != nil {

@@ -6,9 +6,10 @@ import (
 	"sync"
 	"testing"
 
+	"ntlmsensor/findings"
+
+	"ntlmsensor/capture"
 	"ntlmsensor/sensor"
-	"ntlmsensor/sensor/auth"
-	"ntlmsensor/sensor/capture"
 )
 
 var (
@@ -42,7 +43,7 @@ func BenchmarkMix(b *testing.B) {
 	data, m := benchMix(b)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
-	findings := 0
+	found := 0
 	for b.Loop() {
 		src, err := capture.NewReader(bytes.NewReader(data), "mix")
 		if err != nil {
@@ -50,7 +51,7 @@ func BenchmarkMix(b *testing.B) {
 		}
 		cfg := sensor.DefaultConfig()
 		cfg.Carriers = sensor.Carriers()
-		cfg.Emit = func(*auth.Finding) { findings++ }
+		cfg.Emit = func(*findings.Finding) { found++ }
 		p := sensor.NewPipeline(cfg, 1, nil)
 		if err := p.ReadSource(src); err != nil && err != io.EOF {
 			b.Fatal(err)
@@ -59,7 +60,7 @@ func BenchmarkMix(b *testing.B) {
 	}
 	n := float64(b.N)
 	b.ReportMetric(b.Elapsed().Seconds()*1e9/n/float64(m.Packets), "ns/packet")
-	b.ReportMetric(float64(findings)/n, "findings/op")
+	b.ReportMetric(float64(found)/n, "findings/op")
 }
 
 // BenchmarkMixFloor reads and decodes the same mix and does nothing else.

@@ -11,9 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"ntlmsensor/capture"
+	"ntlmsensor/findings"
 	"ntlmsensor/sensor"
-	"ntlmsensor/sensor/auth"
-	"ntlmsensor/sensor/capture"
 )
 
 // Finding is one finding as the sensor writes it, parsed back from JSON.
@@ -35,7 +35,7 @@ func SensorFindings(src capture.Source, workers int) ([]Finding, error) {
 	var ferr error
 	cfg := sensor.DefaultConfig()
 	cfg.Carriers = sensor.Carriers()
-	cfg.Emit = func(f *auth.Finding) {
+	cfg.Emit = func(f *findings.Finding) {
 		var m Finding
 		if err := json.Unmarshal(f.AppendJSON(nil), &m); err != nil && ferr == nil {
 			ferr = err

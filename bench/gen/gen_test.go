@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"ntlmsensor/sensor/capture"
+	"ntlmsensor/capture"
 )
 
 func originalsDir() string {

@@ -13,7 +13,7 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 
-	"ntlmsensor/sensor/capture"
+	"ntlmsensor/capture"
 )
 
 // original is a small capture of real authentications, loaded whole, to be

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"ntlmsensor/capture"
 	"ntlmsensor/sensor"
-	"ntlmsensor/sensor/capture"
 )
 
 // A service sets every option three ways, the first found winning:

@@ -17,7 +17,7 @@ func TestExampleConfig(t *testing.T) {
 		t.Fatalf("status %d: %s", status, errs)
 	}
 	b, _ := os.ReadFile(out)
-	if fs := findings(t, string(b)); len(fs) != 1 {
+	if fs := parseFindings(t, string(b)); len(fs) != 1 {
 		t.Fatalf("%d findings", len(fs))
 	}
 }
@@ -29,7 +29,7 @@ func TestConfigEnvironmentCommandLine(t *testing.T) {
 	conf := filepath.Join(t.TempDir(), "c.conf")
 	os.WriteFile(conf, []byte("# test\nobserver = fromfile\nmax-flows = 1000  # a comment\nfilter = port 80\nq\n"), 0o644)
 	observer := func(out string) string {
-		fs := findings(t, out)
+		fs := parseFindings(t, out)
 		if len(fs) != 1 {
 			t.Fatalf("%d findings: %s", len(fs), out)
 		}

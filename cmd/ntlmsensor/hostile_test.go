@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"ntlmsensor/sensor/capture"
+	"ntlmsensor/capture"
 )
 
 // hostile generates a capture no sensor should choke on, with the real

@@ -9,9 +9,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"ntlmsensor/capture"
+	"ntlmsensor/findings"
 	"ntlmsensor/sensor"
-	"ntlmsensor/sensor/auth"
-	"ntlmsensor/sensor/capture"
 	"ntlmsensor/sensor/metrics"
 	"ntlmsensor/sinks"
 	"ntlmsensor/sinks/elasticsearch"
@@ -110,7 +110,7 @@ func (o *serviceOptions) run(cfg sensor.Config, sink sinks.Sink, stop *atomic.Bo
 	defer o.closeSources()
 	counters := metrics.NewCounters()
 	var sinkErr error
-	cfg.Emit = func(f *auth.Finding) {
+	cfg.Emit = func(f *findings.Finding) {
 		// the pipeline calls this from one goroutine at a time
 		counters.Finding(f)
 		err := sink.Write(f)

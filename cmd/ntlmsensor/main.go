@@ -22,9 +22,9 @@ import (
 
 	"github.com/gopacket/gopacket"
 
+	"ntlmsensor/capture"
+	"ntlmsensor/findings"
 	"ntlmsensor/sensor"
-	"ntlmsensor/sensor/auth"
-	"ntlmsensor/sensor/capture"
 	"ntlmsensor/sinks"
 	"ntlmsensor/sinks/elasticsearch"
 	"ntlmsensor/sinks/json"
@@ -151,7 +151,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if *listFlags {
-		for _, f := range auth.Flags {
+		for _, f := range findings.Flags {
 			fmt.Fprintf(stdout, "%-20s %s\n%-20s → %s\n", f.ID, f.RaisedWhen, "", f.Remediation)
 		}
 		return 0
@@ -239,7 +239,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cfg.Observer = *observer
 	cfg.MaxFlows = *maxFlows
 	svc.apply(&cfg)
-	cfg.Emit = func(f *auth.Finding) {
+	cfg.Emit = func(f *findings.Finding) {
 		if err := sink.Write(f); err != nil && sinkErr == nil {
 			sinkErr = err
 		}

@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"ntlmsensor/sensor/capture"
+	"ntlmsensor/capture"
 	"ntlmsensor/sinks/elasticsearch"
 	"ntlmsensor/sinks/elasticsearch/vltest"
 )
@@ -33,7 +33,7 @@ func runCLI(t *testing.T, args ...string) (stdout, stderr string, status int) {
 	return o.String(), e.String(), status
 }
 
-func findings(t *testing.T, out string) []map[string]any {
+func parseFindings(t *testing.T, out string) []map[string]any {
 	t.Helper()
 	var fs []map[string]any
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
@@ -54,7 +54,7 @@ func TestReadsACaptureAndWritesFindings(t *testing.T) {
 	if status != 0 {
 		t.Fatalf("status %d: %s", status, errs)
 	}
-	fs := findings(t, out)
+	fs := parseFindings(t, out)
 	if len(fs) != 1 {
 		t.Fatalf("%d findings, want 1", len(fs))
 	}
@@ -80,7 +80,7 @@ func TestWritesToFileAndReadsStdinAndGzip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fs := findings(t, string(b))
+	fs := parseFindings(t, string(b))
 	if len(fs) != 1 || fs[0]["user"].(map[string]any)["name"] != "justin" {
 		t.Fatalf("findings %v", fs)
 	}
@@ -143,15 +143,15 @@ func TestBadInput(t *testing.T) {
 					t.Errorf("first stderr line %q does not name the file and %q", line, tc.wantMsg)
 				}
 			}
-			if n := len(findings(t, out)); n != tc.findings {
+			if n := len(parseFindings(t, out)); n != tc.findings {
 				t.Errorf("%d findings, want %d", n, tc.findings)
 			}
 		})
 	}
 	// a bad file among good ones: the good ones' findings are all there
 	out, errs, status := runCLI(t, "-q", "-r", notCapture, "-r", realCapture)
-	if status != 0 || len(findings(t, out)) != 1 || !strings.Contains(errs, notCapture) {
-		t.Errorf("mixed: status %d, %d findings, %q", status, len(findings(t, out)), errs)
+	if status != 0 || len(parseFindings(t, out)) != 1 || !strings.Contains(errs, notCapture) {
+		t.Errorf("mixed: status %d, %d findings, %q", status, len(parseFindings(t, out)), errs)
 	}
 }
 

@@ -4,20 +4,21 @@ import (
 	"strconv"
 	"time"
 
+	"ntlmsensor/decoders/carrier"
 	krb5 "ntlmsensor/decoders/kerberos"
 	nlmp "ntlmsensor/decoders/ntlmssp"
 	"ntlmsensor/decoders/spnego"
-	"ntlmsensor/sensor/auth"
+	"ntlmsensor/findings"
 )
 
 // Carrier registers connection-oriented DCE/RPC over TCP (ncacn_ip_tcp):
 // the endpoint mapper on 135 and the dynamic ports it hands out, so it is
 // recognised by content on any port.
-var Carrier = &auth.Carrier{
+var Carrier = &carrier.Carrier{
 	Name:   "dcerpc",
 	Ports:  []uint16{135},
 	Detect: detect,
-	New: func(c *auth.Conn) auth.Handler {
+	New: func(c *carrier.Conn) carrier.Handler {
 		h := &handler{}
 		h.a.Init(c, "dcerpc")
 		return h
@@ -26,12 +27,12 @@ var Carrier = &auth.Carrier{
 
 // detect: the stream starts with a connection-oriented PDU header; a
 // shorter prefix that agrees with one so far is Maybe.
-func detect(toServer bool, b []byte) auth.Verdict {
+func detect(toServer bool, b []byte) carrier.Verdict {
 	if len(b) >= CommonHeaderLen {
 		if LooksLikePDU(b) {
-			return auth.Yes
+			return carrier.Yes
 		}
-		return auth.No
+		return carrier.No
 	}
 	switch {
 	case len(b) > 0 && b[0] != 5,
@@ -39,9 +40,9 @@ func detect(toServer bool, b []byte) auth.Verdict {
 		len(b) > 2 && PacketType(b[2]).String() == "",
 		len(b) > 4 && b[4]&0xEE != 0,
 		len(b) > 5 && b[5] > 3:
-		return auth.No
+		return carrier.No
 	}
-	return auth.Maybe
+	return carrier.Maybe
 }
 
 // WantsBody reports whether Association.PDU reads more than the common
@@ -65,7 +66,7 @@ const maxAuthContexts = 4
 type authContext struct {
 	used bool
 	id   uint32
-	x    auth.Exchange
+	x    carrier.Exchange
 	// finalCall is the call_id of the PDU that carried the client's final
 	// token (AUTH3, alter_context or bind); a fault with it answers that PDU.
 	finalCall uint32
@@ -95,27 +96,27 @@ type authContext struct {
 //
 // The zero Association is not usable: make one with NewAssociation or Init.
 type Association struct {
-	conn     *auth.Conn
+	conn     *carrier.Conn
 	protocol string
 	ctx      [maxAuthContexts]authContext
 	tick     uint64
 	// Complete, when set, is called with each finding before it is
 	// emitted, for the carrier to add its own facts (an SMB pipe's session
 	// facts, say). It must not keep the finding.
-	Complete func(f *auth.Finding)
+	Complete func(f *findings.Finding)
 }
 
 // NewAssociation follows an association on conn; its findings are
 // emitted with network.protocol set to protocol ("dcerpc" over TCP,
 // "smb" for a named pipe).
-func NewAssociation(conn *auth.Conn, protocol string) *Association {
+func NewAssociation(conn *carrier.Conn, protocol string) *Association {
 	a := new(Association)
 	a.Init(conn, protocol)
 	return a
 }
 
 // Init readies an Association held by value; see NewAssociation.
-func (a *Association) Init(conn *auth.Conn, protocol string) {
+func (a *Association) Init(conn *carrier.Conn, protocol string) {
 	*a = Association{conn: conn, protocol: protocol}
 }
 
@@ -149,7 +150,7 @@ func (a *Association) PDU(toServer bool, pdu []byte, ts time.Time) {
 		// The association is refused: every attempt on it failed.
 		for i := range a.ctx {
 			if c := &a.ctx[i]; c.used && c.x.Pending() {
-				a.finish(c, auth.Failure, name, ts)
+				a.finish(c, findings.Failure, name, ts)
 			}
 		}
 	case TypeRequest:
@@ -161,7 +162,7 @@ func (a *Association) PDU(toServer bool, pdu []byte, ts time.Time) {
 	case TypeResponse:
 		for i := range a.ctx {
 			if c := &a.ctx[i]; c.used && c.x.Pending() && c.answers(h.CallID) {
-				a.finish(c, auth.Success, "", ts)
+				a.finish(c, findings.Success, "", ts)
 			}
 		}
 	case TypeFault:
@@ -177,14 +178,14 @@ func (a *Association) PDU(toServer bool, pdu []byte, ts time.Time) {
 			switch {
 			case h.CallID == c.finalCall && !(c.asked && c.askCall == h.CallID):
 				// the final alter_context itself was refused
-				a.finish(c, auth.Failure, faultReason(status), ts)
+				a.finish(c, findings.Failure, faultReason(status), ts)
 			case c.answers(h.CallID):
 				if authFault(status) {
-					a.finish(c, auth.Failure, faultReason(status), ts)
+					a.finish(c, findings.Failure, faultReason(status), ts)
 				} else {
 					// the server ran the call and it failed for its own
 					// reasons: the caller was let in
-					a.finish(c, auth.Success, "", ts)
+					a.finish(c, findings.Success, "", ts)
 				}
 			}
 		}
@@ -229,7 +230,7 @@ func (a *Association) clientAuth(pdu []byte, h Header, ts time.Time) {
 	c := a.context(av.ContextID, ts)
 	if c.x.Pending() && startsAttempt(av.Value) {
 		// a new attempt on the context while the last was unanswered
-		a.finish(c, auth.Unknown, "", ts)
+		a.finish(c, findings.Unknown, "", ts)
 	}
 	if c.x.ClientToken(av.Value) {
 		c.finalCall = h.CallID
@@ -276,7 +277,7 @@ func (a *Association) serverAuth(pdu []byte, h Header, ts time.Time) {
 	}
 	if c.x.KerberosError() != krbErr {
 		// a KRB-ERROR answering the AP-REQ [RFC 4120 3.2.4]
-		a.finish(c, auth.Failure, c.x.KerberosError(), ts)
+		a.finish(c, findings.Failure, c.x.KerberosError(), ts)
 		return
 	}
 	// The SPNEGO verdict of this very token (Exchange keeps the last one
@@ -284,7 +285,7 @@ func (a *Association) serverAuth(pdu []byte, h Header, ts time.Time) {
 	if t, err := spnego.Parse(av.Value); err == nil && t.Kind == spnego.KindResp {
 		switch t.NegState {
 		case spnego.Reject:
-			a.finish(c, auth.Failure, "", ts) // no status beyond it
+			a.finish(c, findings.Failure, "", ts) // no status beyond it
 		case spnego.AcceptCompleted:
 			c.accepted = true
 		}
@@ -310,13 +311,13 @@ func (a *Association) context(id uint32, ts time.Time) *authContext {
 		}
 	}
 	if victim.used && victim.x.Pending() {
-		a.finish(victim, auth.Unknown, "", ts)
+		a.finish(victim, findings.Unknown, "", ts)
 	}
 	*victim = authContext{used: true, id: id, lastUse: a.tick}
 	return victim
 }
 
-func (a *Association) finish(c *authContext, outcome auth.Outcome, reason string, ts time.Time) {
+func (a *Association) finish(c *authContext, outcome findings.Outcome, reason string, ts time.Time) {
 	f := c.x.Finish(outcome, reason)
 	c.asked, c.accepted = false, false
 	if a.Complete != nil {
@@ -334,9 +335,9 @@ func (a *Association) Close(ts time.Time) {
 			continue
 		}
 		if c.accepted {
-			a.finish(c, auth.Success, "", ts)
+			a.finish(c, findings.Success, "", ts)
 		} else {
-			a.finish(c, auth.Unknown, "", ts)
+			a.finish(c, findings.Unknown, "", ts)
 		}
 	}
 }

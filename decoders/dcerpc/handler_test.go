@@ -15,11 +15,12 @@ import (
 	"testing"
 	"time"
 
+	"ntlmsensor/capture"
+	"ntlmsensor/decoders/carrier"
 	"ntlmsensor/decoders/dcerpc"
 	"ntlmsensor/decoders/internal/pcaptest"
+	"ntlmsensor/findings"
 	"ntlmsensor/sensor"
-	"ntlmsensor/sensor/auth"
-	"ntlmsensor/sensor/capture"
 )
 
 const (
@@ -36,17 +37,17 @@ const (
 
 // analyse runs the real pipeline, with only the DCE/RPC carrier, over a
 // capture below pcaps/.
-func analyse(t testing.TB, rel string) []*auth.Finding {
+func analyse(t testing.TB, rel string) []*findings.Finding {
 	t.Helper()
 	src, err := capture.OpenFile(filepath.Join("..", "..", "pcaps", rel))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	var out []*auth.Finding
+	var out []*findings.Finding
 	cfg := sensor.DefaultConfig()
-	cfg.Carriers = []*auth.Carrier{dcerpc.Carrier}
-	cfg.Emit = func(f *auth.Finding) { out = append(out, f) }
+	cfg.Carriers = []*carrier.Carrier{dcerpc.Carrier}
+	cfg.Emit = func(f *findings.Finding) { out = append(out, f) }
 	p := sensor.NewPipeline(cfg, 1, nil)
 	if err := p.ReadSource(src); err != nil {
 		t.Log(err)
@@ -60,7 +61,7 @@ func analyse(t testing.TB, rel string) []*auth.Finding {
 // doc is a finding as written, for the dotted paths of expect.json.
 type doc map[string]any
 
-func docOf(t testing.TB, f *auth.Finding) doc {
+func docOf(t testing.TB, f *findings.Finding) doc {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(f.AppendJSON(nil), &m); err != nil {
@@ -81,9 +82,9 @@ func (d doc) get(path string) any {
 	return v
 }
 
-func hasFlag(f *auth.Finding, fl string) bool { return slices.Contains(f.Flags, auth.Flag(fl)) }
+func hasFlag(f *findings.Finding, fl string) bool { return slices.Contains(f.Flags, findings.Flag(fl)) }
 
-func dump(fs []*auth.Finding) string {
+func dump(fs []*findings.Finding) string {
 	var b strings.Builder
 	for _, f := range fs {
 		b.Write(f.AppendJSON(nil))
@@ -141,9 +142,9 @@ func TestRealImplementation(t *testing.T) {
 		}
 	}
 	// Beyond expect.json: TRUTH.md's facts and the exact flag list.
-	if f.Outcome != auth.Success || f.Reason != "" || f.Server.Port() != 49154 || f.Client.Port() != 53410 ||
-		f.NTLM.Sign != auth.True || f.NTLM.MIC != auth.True || f.NTLM.ServerNbName != "DC1" ||
-		!slices.Equal(f.Flags, []auth.Flag{auth.FlagNTLMDirect}) {
+	if f.Outcome != findings.Success || f.Reason != "" || f.Server.Port() != 49154 || f.Client.Port() != 53410 ||
+		f.NTLM.Sign != findings.True || f.NTLM.MIC != findings.True || f.NTLM.ServerNbName != "DC1" ||
+		!slices.Equal(f.Flags, []findings.Flag{findings.FlagNTLMDirect}) {
 		t.Errorf("finding %s", f.AppendJSON(nil))
 	}
 }
@@ -239,19 +240,19 @@ func oracleRows(t *testing.T) []oracleRow {
 // the captures' PDU sequences (tshark -Y dcerpc): a response to a later
 // request is success; a capture that ends after the AUTHENTICATE is unknown.
 func TestOracle(t *testing.T) {
-	outcome := map[string]auth.Outcome{
-		"public/suricata-verify/tests/bug-5133/input.pcap#7":                  auth.Success,
-		"public/suricata-verify/tests/bug-5133/input.pcap#48":                 auth.Success,
-		"public/suricata-verify/tests/dcerpc/dcerpc-auth3-5133/input.pcap#3":  auth.Success,
-		"public/suricata-verify/tests/dcerpc/dcerpc-auth3-5133/input.pcap#18": auth.Success, // second auth context (id 1)
-		"public/suricata-verify/tests/dcerpc/dcerpc-ctxids/input.pcap#13":     auth.Success, // AUTH3 on port 135
-		"public/suricata-verify/tests/dcerpc/dcerpc-ctxids/input.pcap#61":     auth.Success, // SPNEGO in alter_context
-		"public/suricata-verify/tests/dcerpc/dcerpc-ctxids/input.pcap#88":     auth.Success,
-		"public/suricata-verify/tests/bug-5162/input.pcap#2904":               auth.Success,
-		"public/arkime/tests/pcap/ntlm_synthetic.pcap#126":                    auth.Unknown, // no server reply
-		"public/zeek/testing/btest/Traces/dce-rpc/dce_rpc_ntlm.pcapng#6":      auth.Unknown, // ends with the alter_context
-		"public/zeek/testing/btest/Traces/dce-rpc/mapi.pcap#417":              auth.Success,
-		"public/zeek/testing/btest/Traces/dce-rpc/mapi.pcap#714":              auth.Success,
+	outcome := map[string]findings.Outcome{
+		"public/suricata-verify/tests/bug-5133/input.pcap#7":                  findings.Success,
+		"public/suricata-verify/tests/bug-5133/input.pcap#48":                 findings.Success,
+		"public/suricata-verify/tests/dcerpc/dcerpc-auth3-5133/input.pcap#3":  findings.Success,
+		"public/suricata-verify/tests/dcerpc/dcerpc-auth3-5133/input.pcap#18": findings.Success, // second auth context (id 1)
+		"public/suricata-verify/tests/dcerpc/dcerpc-ctxids/input.pcap#13":     findings.Success, // AUTH3 on port 135
+		"public/suricata-verify/tests/dcerpc/dcerpc-ctxids/input.pcap#61":     findings.Success, // SPNEGO in alter_context
+		"public/suricata-verify/tests/dcerpc/dcerpc-ctxids/input.pcap#88":     findings.Success,
+		"public/suricata-verify/tests/bug-5162/input.pcap#2904":               findings.Success,
+		"public/arkime/tests/pcap/ntlm_synthetic.pcap#126":                    findings.Unknown, // no server reply
+		"public/zeek/testing/btest/Traces/dce-rpc/dce_rpc_ntlm.pcapng#6":      findings.Unknown, // ends with the alter_context
+		"public/zeek/testing/btest/Traces/dce-rpc/mapi.pcap#417":              findings.Success,
+		"public/zeek/testing/btest/Traces/dce-rpc/mapi.pcap#714":              findings.Success,
 	}
 	rows := oracleRows(t)
 	byCapture := map[string][]oracleRow{}
@@ -306,25 +307,25 @@ func TestFacts(t *testing.T) {
 	}
 	f := fs[0]
 	if f.Client != netip.MustParseAddrPort("10.10.10.120:54784") || f.Server != netip.MustParseAddrPort("10.10.10.121:58772") ||
-		f.SPNEGO != auth.True || !slices.Equal(f.Offered, []string{"kerberos", "negoex", "ntlm"}) ||
-		!slices.Equal(f.Flags, []auth.Flag{auth.FlagNTLMFallback}) || f.NTLM.ServerNbName != "CBTH-WS-2" {
+		f.SPNEGO != findings.True || !slices.Equal(f.Offered, []string{"kerberos", "negoex", "ntlm"}) ||
+		!slices.Equal(f.Flags, []findings.Flag{findings.FlagNTLMFallback}) || f.NTLM.ServerNbName != "CBTH-WS-2" {
 		t.Errorf("dce_rpc_ntlm: %s", f.AppendJSON(nil))
 	}
 	// mapi: NTLMv1-ESS at CONNECT level (no signing), raw NTLMSSP.
 	for _, f := range analyse(t, mapi) {
-		if !slices.Equal(f.Flags, []auth.Flag{auth.FlagNTLMv1, auth.FlagNTLMDirect}) || f.NTLM.Sign != auth.False || f.NTLM.ServerNbName != "SATURN" {
+		if !slices.Equal(f.Flags, []findings.Flag{findings.FlagNTLMv1, findings.FlagNTLMDirect}) || f.NTLM.Sign != findings.False || f.NTLM.ServerNbName != "SATURN" {
 			t.Errorf("mapi: %s", f.AppendJSON(nil))
 		}
 	}
 	// Arkime's synthetic IPv6 RPC: NTLMv1 with a real LM response.
 	fs = analyse(t, synthetic)
 	if len(fs) != 1 || fs[0].Client != netip.MustParseAddrPort("[2001:db8:90::100]:50010") ||
-		!slices.Equal(fs[0].Flags, []auth.Flag{auth.FlagNTLMv1, auth.FlagNTLMLM, auth.FlagNTLMDirect}) {
+		!slices.Equal(fs[0].Flags, []findings.Flag{findings.FlagNTLMv1, findings.FlagNTLMLM, findings.FlagNTLMDirect}) {
 		t.Errorf("synthetic:\n%s", dump(fs))
 	}
 	// dcerpc-auth3-5133 addresses the server by IP: HOST/172.16.66.36.
 	for _, f := range analyse(t, auth3) {
-		if f.NTLM.TargetName != "HOST/172.16.66.36" || !hasFlag(f, "ip_target") || f.NTLM.Seal != auth.True {
+		if f.NTLM.TargetName != "HOST/172.16.66.36" || !hasFlag(f, "ip_target") || f.NTLM.Seal != findings.True {
 			t.Errorf("auth3-5133: %s", f.AppendJSON(nil))
 		}
 	}
@@ -364,16 +365,16 @@ func kerberosRow(t *testing.T, rel string) (sname, realm string) {
 func TestKerberos(t *testing.T) {
 	tests := []struct {
 		rel     string
-		outcome auth.Outcome
+		outcome findings.Outcome
 		reason  string
 	}{
 		// drsuapi at PKT_PRIVACY: bind, bind_ack, alter_context, then calls answered.
-		{krbJoin, auth.Success, ""},
+		{krbJoin, findings.Success, ""},
 		// epmapper on 135 at CONNECT: the request carries no verifier; its response answers.
-		{krb135, auth.Success, ""},
+		{krb135, findings.Success, ""},
 		// samr: the alter_context is lost; the first request is refused
 		// with nca_s_fault_sec_pkg_error (0x721).
-		{gap, auth.Failure, "nca_s_fault_sec_pkg_error"},
+		{gap, findings.Failure, "nca_s_fault_sec_pkg_error"},
 	}
 	for _, tt := range tests {
 		sname, realm := kerberosRow(t, tt.rel)
@@ -383,7 +384,7 @@ func TestKerberos(t *testing.T) {
 		}
 		f := fs[0]
 		if f.Mechanism != "kerberos" || f.Kerberos.Request != "AP" || f.Kerberos.SName != sname || f.Kerberos.Realm != realm ||
-			f.SPNEGO != auth.True || f.Outcome != tt.outcome || f.Reason != tt.reason || f.Protocol != "dcerpc" || f.HasUser {
+			f.SPNEGO != findings.True || f.Outcome != tt.outcome || f.Reason != tt.reason || f.Protocol != "dcerpc" || f.HasUser {
 			t.Errorf("%s: %s (sname %q realm %q)", tt.rel, f.AppendJSON(nil), sname, realm)
 		}
 		t.Logf("%s: %s@%s %s", tt.rel, f.Kerberos.SName, f.Kerberos.Realm, f.Outcome)
@@ -391,15 +392,15 @@ func TestKerberos(t *testing.T) {
 }
 
 // conn returns the TCP pieces of one connection of a capture, in order.
-func conn(t testing.TB, rel string, clientPort, serverPort uint16) []auth.Piece {
-	var ps []auth.Piece
+func conn(t testing.TB, rel string, clientPort, serverPort uint16) []carrier.Piece {
+	var ps []carrier.Piece
 	for _, s := range pcaptest.Segments(t, rel) {
 		switch {
 		case s.UDP:
 		case s.SrcPort == clientPort && s.DstPort == serverPort:
-			ps = append(ps, auth.Piece{ToServer: true, Data: s.Payload})
+			ps = append(ps, carrier.Piece{ToServer: true, Data: s.Payload})
 		case s.SrcPort == serverPort && s.DstPort == clientPort:
-			ps = append(ps, auth.Piece{ToServer: false, Data: s.Payload})
+			ps = append(ps, carrier.Piece{ToServer: false, Data: s.Payload})
 		}
 	}
 	if len(ps) == 0 {
@@ -408,7 +409,7 @@ func conn(t testing.TB, rel string, clientPort, serverPort uint16) []auth.Piece 
 	return ps
 }
 
-func joined(fs []*auth.Finding) string {
+func joined(fs []*findings.Finding) string {
 	var b []byte
 	for _, f := range fs {
 		b = f.AppendJSON(b)
@@ -430,12 +431,12 @@ func TestHandlerChunking(t *testing.T) {
 		{krbJoin, 55614, 1024, 1}, // a 1758-byte bind over two segments
 	} {
 		pieces := conn(t, c.rel, c.cp, c.sp)
-		want := auth.Drive(dcerpc.Carrier, pieces, 1<<20)
+		want := carrier.Drive(dcerpc.Carrier, pieces, 1<<20)
 		if len(want) != c.n {
 			t.Fatalf("%s: %d findings:\n%s", c.rel, len(want), dump(want))
 		}
 		for _, chunk := range []int{7, 1} {
-			if got := auth.Drive(dcerpc.Carrier, pieces, chunk); joined(got) != joined(want) {
+			if got := carrier.Drive(dcerpc.Carrier, pieces, chunk); joined(got) != joined(want) {
 				t.Errorf("%s chunk %d:\n%s\nwant\n%s", c.rel, chunk, joined(got), joined(want))
 			}
 		}
@@ -450,16 +451,16 @@ func TestDetect(t *testing.T) {
 		name     string
 		toServer bool
 		b        []byte
-		want     auth.Verdict
+		want     carrier.Verdict
 	}{
-		{"bind", true, bind, auth.Yes},
-		{"bind_ack first (mid-connection)", false, ack, auth.Yes},
-		{"header prefix", true, bind[:10], auth.Maybe},
-		{"one byte", true, bind[:1], auth.Maybe},
-		{"http", true, []byte("GET / HTTP/1.1\r\n\r\n"), auth.No},
-		{"smb prefix", true, []byte{0, 0, 0, 0x45, 0xfe, 'S'}, auth.No},
-		{"connectionless type", true, []byte{5, 0, 1}, auth.No},
-		{"bad drep", true, []byte{5, 0, 11, 3, 0x20}, auth.No},
+		{"bind", true, bind, carrier.Yes},
+		{"bind_ack first (mid-connection)", false, ack, carrier.Yes},
+		{"header prefix", true, bind[:10], carrier.Maybe},
+		{"one byte", true, bind[:1], carrier.Maybe},
+		{"http", true, []byte("GET / HTTP/1.1\r\n\r\n"), carrier.No},
+		{"smb prefix", true, []byte{0, 0, 0, 0x45, 0xfe, 'S'}, carrier.No},
+		{"connectionless type", true, []byte{5, 0, 1}, carrier.No},
+		{"bad drep", true, []byte{5, 0, 11, 3, 0x20}, carrier.No},
 	}
 	for _, tt := range tests {
 		if got := dcerpc.Carrier.Detect(tt.toServer, tt.b); got != tt.want {
@@ -475,9 +476,9 @@ func TestSidesFromPDUs(t *testing.T) {
 	for i := range ps {
 		ps[i].ToServer = !ps[i].ToServer
 	}
-	fs := auth.Drive(dcerpc.Carrier, ps, 1<<20)
+	fs := carrier.Drive(dcerpc.Carrier, ps, 1<<20)
 	// Drive's connection is 192.0.2.1:50000 -> 192.0.2.2:445
-	if len(fs) != 1 || fs[0].Client != netip.MustParseAddrPort("192.0.2.2:445") || fs[0].UserName != "alice" || fs[0].Outcome != auth.Success {
+	if len(fs) != 1 || fs[0].Client != netip.MustParseAddrPort("192.0.2.2:445") || fs[0].UserName != "alice" || fs[0].Outcome != findings.Success {
 		t.Fatalf("%s", dump(fs))
 	}
 }
@@ -488,16 +489,16 @@ func TestResync(t *testing.T) {
 	ps := conn(t, tcpNTLM, 53410, 49154)
 	// Start 5 bytes into the client's bind: the bind is lost, the AUTH3 and
 	// the rest are found.
-	mid := append([]auth.Piece{{ToServer: true, Data: ps[0].Data[5:]}}, ps[1:]...)
-	fs := auth.Drive(dcerpc.Carrier, mid, 1<<20)
-	if len(fs) != 1 || fs[0].UserName != "alice" || fs[0].Outcome != auth.Success || fs[0].NTLM.ServerNbName != "DC1" {
+	mid := append([]carrier.Piece{{ToServer: true, Data: ps[0].Data[5:]}}, ps[1:]...)
+	fs := carrier.Drive(dcerpc.Carrier, mid, 1<<20)
+	if len(fs) != 1 || fs[0].UserName != "alice" || fs[0].Outcome != findings.Success || fs[0].NTLM.ServerNbName != "DC1" {
 		t.Fatalf("mid-PDU start:\n%s", dump(fs))
 	}
 
 	// The PDUs after the junk are read in the same Feed: the last bytes of
 	// a capture are not left waiting for more.
-	var got []*auth.Finding
-	c0 := auth.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:135"), false, "", func(f *auth.Finding) { got = append(got, f) })
+	var got []*findings.Finding
+	c0 := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:135"), false, "", func(f *findings.Finding) { got = append(got, f) })
 	h0 := dcerpc.Carrier.New(c0)
 	t0 := time.Unix(1700000000, 0)
 	a3, req := pdu(t, tcpNTLM, dcerpc.TypeAuth3, 20), pdu(t, tcpNTLM, dcerpc.TypeRequest, 21)
@@ -509,14 +510,14 @@ func TestResync(t *testing.T) {
 	if n := h0.Feed(false, resp, t0); n != len(resp) {
 		t.Errorf("response: %d of %d consumed", n, len(resp))
 	}
-	if len(got) != 1 || got[0].Outcome != auth.Success || got[0].UserName != "alice" {
+	if len(got) != 1 || got[0].Outcome != findings.Success || got[0].UserName != "alice" {
 		t.Fatalf("junk first:\n%s", dump(got))
 	}
 
 	// Gap in the server direction inside a response: the next response is
 	// found and still tells the outcome.
-	var out []*auth.Finding
-	c := auth.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:135"), false, "", func(f *auth.Finding) { out = append(out, f) })
+	var out []*findings.Finding
+	c := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:135"), false, "", func(f *findings.Finding) { out = append(out, f) })
 	h := dcerpc.Carrier.New(c)
 	ts := time.Unix(1700000000, 0)
 	var client, server []byte
@@ -546,7 +547,7 @@ func TestResync(t *testing.T) {
 		rest = rest[min(n, len(rest)):]
 	}
 	h.Close(ts)
-	if len(out) != 1 || out[0].Outcome != auth.Success {
+	if len(out) != 1 || out[0].Outcome != findings.Success {
 		t.Fatalf("after gap:\n%s", dump(out))
 	}
 }
@@ -596,10 +597,10 @@ func withCall(p []byte, callID uint32) []byte {
 }
 
 // run feeds PDUs to an Association (as over an SMB pipe) and closes it.
-func run(t *testing.T, protocol string, pdus ...[]byte) []*auth.Finding {
+func run(t *testing.T, protocol string, pdus ...[]byte) []*findings.Finding {
 	t.Helper()
-	var out []*auth.Finding
-	c := auth.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:445"), false, "", func(f *auth.Finding) { out = append(out, f) })
+	var out []*findings.Finding
+	c := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:445"), false, "", func(f *findings.Finding) { out = append(out, f) })
 	a := dcerpc.NewAssociation(c, protocol)
 	ts := time.Unix(1700000000, 0)
 	for _, p := range pdus {
@@ -638,29 +639,29 @@ func TestAssociationOutcomes(t *testing.T) {
 		name    string
 		pdus    [][]byte
 		n       int
-		outcome auth.Outcome
+		outcome findings.Outcome
 		reason  string
 	}{
-		{"response to a later request", [][]byte{bind, ack, auth3PDU, req, resp}, 1, auth.Success, ""},
-		{"access denied", [][]byte{bind, ack, auth3PDU, req, fault(t, 4, 5)}, 1, auth.Failure, "nca_s_fault_access_denied"},
-		{"unsupported authn level", [][]byte{bind, ack, auth3PDU, req, fault(t, 4, 0x1c00001d)}, 1, auth.Failure, "nca_unsupported_authn_level"},
-		{"unnamed auth-free fault: the call ran", [][]byte{bind, ack, auth3PDU, req, fault(t, 4, 0x1c010002)}, 1, auth.Success, ""},
-		{"response without a request after AUTH3", [][]byte{bind, ack, auth3PDU, resp}, 1, auth.Unknown, ""},
-		{"response to an earlier call", [][]byte{bind, ack, auth3PDU, req, withCall(resp, 2)}, 1, auth.Unknown, ""},
-		{"nothing after AUTH3", [][]byte{bind, ack, auth3PDU}, 1, auth.Unknown, ""},
-		{"AUTH3 alone (mid-connection)", [][]byte{auth3PDU, req, resp}, 1, auth.Success, ""},
+		{"response to a later request", [][]byte{bind, ack, auth3PDU, req, resp}, 1, findings.Success, ""},
+		{"access denied", [][]byte{bind, ack, auth3PDU, req, fault(t, 4, 5)}, 1, findings.Failure, "nca_s_fault_access_denied"},
+		{"unsupported authn level", [][]byte{bind, ack, auth3PDU, req, fault(t, 4, 0x1c00001d)}, 1, findings.Failure, "nca_unsupported_authn_level"},
+		{"unnamed auth-free fault: the call ran", [][]byte{bind, ack, auth3PDU, req, fault(t, 4, 0x1c010002)}, 1, findings.Success, ""},
+		{"response without a request after AUTH3", [][]byte{bind, ack, auth3PDU, resp}, 1, findings.Unknown, ""},
+		{"response to an earlier call", [][]byte{bind, ack, auth3PDU, req, withCall(resp, 2)}, 1, findings.Unknown, ""},
+		{"nothing after AUTH3", [][]byte{bind, ack, auth3PDU}, 1, findings.Unknown, ""},
+		{"AUTH3 alone (mid-connection)", [][]byte{auth3PDU, req, resp}, 1, findings.Success, ""},
 		{"no AUTHENTICATE", [][]byte{bind, ack, req, resp}, 0, "", ""},
 		{"netlogon secure channel", [][]byte{netlogon(bind), netlogon(ack), netlogon(auth3PDU), req, resp}, 0, "", ""},
-		{"repeated AUTHENTICATE", [][]byte{bind, ack, auth3PDU, auth3PDU, req, resp}, 2, auth.Success, ""},
-		{"new bind ends the association", [][]byte{bind, ack, auth3PDU, bind, ack}, 1, auth.Unknown, ""},
-		{"kerberos bind_nak", [][]byte{kbind, bindNak(t, 8, 8)}, 1, auth.Failure, "authentication_type_not_recognized"},
-		{"kerberos bind_nak unnamed reason", [][]byte{kbind, bindNak(t, 8, 77)}, 1, auth.Failure, "bind_nak 77"},
-		{"kerberos accept-completed, no call", [][]byte{kbind, kack, kalter, kresp}, 1, auth.Success, ""},
-		{"kerberos AP-REP only, no call", [][]byte{kbind, kack}, 1, auth.Unknown, ""},
-		{"fault refuses the final alter_context", [][]byte{zb, zack, za, zar, zfinal, fault(t, 2, 5)}, 1, auth.Failure, "nca_s_fault_access_denied"},
-		{"fault with an unnamed status refuses it", [][]byte{zb, zack, za, zar, zfinal, fault(t, 2, 0x6d9)}, 1, auth.Failure, "0x000006d9"},
-		{"truncated bind ignored", [][]byte{bind[:40], ack, auth3PDU, req, resp}, 1, auth.Success, ""},
-		{"header of a request is enough", [][]byte{bind, ack, auth3PDU, req[:16], resp[:16]}, 1, auth.Success, ""},
+		{"repeated AUTHENTICATE", [][]byte{bind, ack, auth3PDU, auth3PDU, req, resp}, 2, findings.Success, ""},
+		{"new bind ends the association", [][]byte{bind, ack, auth3PDU, bind, ack}, 1, findings.Unknown, ""},
+		{"kerberos bind_nak", [][]byte{kbind, bindNak(t, 8, 8)}, 1, findings.Failure, "authentication_type_not_recognized"},
+		{"kerberos bind_nak unnamed reason", [][]byte{kbind, bindNak(t, 8, 77)}, 1, findings.Failure, "bind_nak 77"},
+		{"kerberos accept-completed, no call", [][]byte{kbind, kack, kalter, kresp}, 1, findings.Success, ""},
+		{"kerberos AP-REP only, no call", [][]byte{kbind, kack}, 1, findings.Unknown, ""},
+		{"fault refuses the final alter_context", [][]byte{zb, zack, za, zar, zfinal, fault(t, 2, 5)}, 1, findings.Failure, "nca_s_fault_access_denied"},
+		{"fault with an unnamed status refuses it", [][]byte{zb, zack, za, zar, zfinal, fault(t, 2, 0x6d9)}, 1, findings.Failure, "0x000006d9"},
+		{"truncated bind ignored", [][]byte{bind[:40], ack, auth3PDU, req, resp}, 1, findings.Success, ""},
+		{"header of a request is enough", [][]byte{bind, ack, auth3PDU, req[:16], resp[:16]}, 1, findings.Success, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -682,16 +683,16 @@ func TestAssociationOutcomes(t *testing.T) {
 // TestAssociationOverSMB: the association as the SMB carrier uses it for a
 // named pipe: findings under its protocol, completed by its hook.
 func TestAssociationOverSMB(t *testing.T) {
-	var out []*auth.Finding
-	c := auth.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:445"), false, "", func(f *auth.Finding) { out = append(out, f) })
+	var out []*findings.Finding
+	c := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:445"), false, "", func(f *findings.Finding) { out = append(out, f) })
 	a := dcerpc.NewAssociation(c, "smb")
-	a.Complete = func(f *auth.Finding) { f.SMB.Version = "3.1.1"; f.SMB.Tree = `\\dc1\IPC$` }
+	a.Complete = func(f *findings.Finding) { f.SMB.Version = "3.1.1"; f.SMB.Tree = `\\dc1\IPC$` }
 	ts := time.Unix(1700000000, 0)
 	for _, p := range conn(t, tcpNTLM, 53410, 49154) {
 		a.PDU(p.ToServer, p.Data, ts) // each segment here is one PDU
 	}
 	a.Close(ts)
-	if len(out) != 1 || out[0].Protocol != "smb" || out[0].SMB.Version != "3.1.1" || out[0].UserName != "alice" || out[0].Outcome != auth.Success {
+	if len(out) != 1 || out[0].Protocol != "smb" || out[0].SMB.Version != "3.1.1" || out[0].UserName != "alice" || out[0].Outcome != findings.Success {
 		t.Fatalf("%s", dump(out))
 	}
 }
@@ -707,7 +708,7 @@ func TestBindNakReasonName(t *testing.T) {
 // bodies skipped unseen, without allocating.
 func TestNoAllocBulk(t *testing.T) {
 	ps := conn(t, tcpNTLM, 53410, 49154)
-	c := auth.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:135"), false, "", func(*auth.Finding) {})
+	c := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:135"), false, "", func(*findings.Finding) {})
 	h := dcerpc.Carrier.New(c)
 	ts := time.Unix(1700000000, 0)
 	for _, p := range ps[:3] { // bind, bind_ack, auth3
@@ -758,7 +759,7 @@ func FuzzHandler(f *testing.F) {
 		f.Add(client, server, uint16(1460))
 	}
 	f.Fuzz(func(t *testing.T, client, server []byte, chunk uint16) {
-		for _, fd := range auth.Drive(dcerpc.Carrier, auth.Alternate(client, server, int(chunk%4096)+1), 1460) {
+		for _, fd := range carrier.Drive(dcerpc.Carrier, carrier.Alternate(client, server, int(chunk%4096)+1), 1460) {
 			if fd.Outcome == "" || fd.Protocol != "dcerpc" || fd.Mechanism == "" {
 				t.Fatalf("incomplete finding %+v", fd)
 			}

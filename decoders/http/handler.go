@@ -5,25 +5,26 @@ import (
 	"strconv"
 	"time"
 
-	"ntlmsensor/sensor/auth"
+	"ntlmsensor/decoders/carrier"
+	"ntlmsensor/findings"
 )
 
 // Carrier registers HTTP/1.x, recognised by content on any port.
-var Carrier = &auth.Carrier{
+var Carrier = &carrier.Carrier{
 	Name:   "http",
 	Ports:  []uint16{80, 8080, 8000, 8008, 8081, 3128, 5985, 47001},
 	Detect: detect,
-	New:    func(c *auth.Conn) auth.Handler { return &handler{conn: c} },
+	New:    func(c *carrier.Conn) carrier.Handler { return &handler{conn: c} },
 }
 
-func detect(toServer bool, b []byte) auth.Verdict {
+func detect(toServer bool, b []byte) carrier.Verdict {
 	if toServer && LooksLikeRequest(b) || !toServer && LooksLikeResponse(b) {
-		return auth.Yes
+		return carrier.Yes
 	}
 	if len(b) < 8 {
-		return auth.Maybe
+		return carrier.Maybe
 	}
-	return auth.No
+	return carrier.No
 }
 
 const maxPipelined = 16 // requests awaiting responses that we remember
@@ -46,8 +47,8 @@ type body struct {
 }
 
 type handler struct {
-	conn    *auth.Conn
-	x       *auth.Exchange // made at the first auth header: most connections never have one
+	conn    *carrier.Conn
+	x       *carrier.Exchange // made at the first auth header: most connections never have one
 	pending [maxPipelined]request
 	head    int // index of the oldest pending request
 	n       int
@@ -213,9 +214,9 @@ func (h *handler) response(b []byte, ts time.Time) (int, error) {
 	}
 	if ok && (r.final || h.answerLost && h.pendingAttempt()) {
 		h.answerLost = false
-		outcome := auth.Success
+		outcome := findings.Success
 		if resp.StatusCode == 401 || resp.StatusCode == 407 || h.x.Rejected() {
-			outcome = auth.Failure
+			outcome = findings.Failure
 		}
 		f := h.x.Finish(outcome, "HTTP "+strconv.Itoa(resp.StatusCode))
 		f.HTTP.Method, f.HTTP.Host, f.HTTP.StatusCode = h.method, h.host, resp.StatusCode
@@ -302,14 +303,14 @@ func (h *handler) Close(ts time.Time) {
 }
 
 func (h *handler) unknown(ts time.Time) {
-	f := h.x.Finish(auth.Unknown, "")
+	f := h.x.Finish(findings.Unknown, "")
 	f.HTTP.Method, f.HTTP.Host = h.method, h.host
 	h.conn.Emit(f, "http", ts)
 }
 
-func (h *handler) exchange() *auth.Exchange {
+func (h *handler) exchange() *carrier.Exchange {
 	if h.x == nil {
-		h.x = new(auth.Exchange)
+		h.x = new(carrier.Exchange)
 	}
 	return h.x
 }

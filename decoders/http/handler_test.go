@@ -3,15 +3,16 @@ package http_test
 import (
 	"testing"
 
+	"ntlmsensor/decoders/carrier"
 	"ntlmsensor/decoders/http"
 	"ntlmsensor/decoders/internal/pcaptest"
-	"ntlmsensor/sensor/auth"
+	"ntlmsensor/findings"
 )
 
-func pieces(t testing.TB, rel string, port uint16) []auth.Piece {
-	var ps []auth.Piece
+func pieces(t testing.TB, rel string, port uint16) []carrier.Piece {
+	var ps []carrier.Piece
 	for _, s := range pcaptest.Segments(t, rel) {
-		ps = append(ps, auth.Piece{ToServer: s.DstPort == port, Data: s.Payload})
+		ps = append(ps, carrier.Piece{ToServer: s.DstPort == port, Data: s.Payload})
 	}
 	return ps
 }
@@ -31,14 +32,14 @@ func directions(t testing.TB, rel string, port uint16) (client, server []byte) {
 func TestHandlerChunking(t *testing.T) {
 	pieces := pieces(t, "real-implementations/http_ntlmv1.pcap", 8081)
 	for _, chunk := range []int{1 << 20, 100, 7, 1} {
-		fs := auth.Drive(http.Carrier, pieces, chunk)
+		fs := carrier.Drive(http.Carrier, pieces, chunk)
 		if len(fs) != 1 {
 			t.Fatalf("chunk %d: %d findings", chunk, len(fs))
 		}
 		f := fs[0]
-		if f.UserName != "alice" || f.UserDomain != "LAB" || f.NTLM.Version != "NTLMv1" || f.NTLM.LMResponse != auth.True ||
-			f.HTTP.Host != "web.lab.test" || f.HTTP.StatusCode != 200 || f.HTTP.Method != "GET" || f.Outcome != auth.Success ||
-			f.SPNEGO != auth.False {
+		if f.UserName != "alice" || f.UserDomain != "LAB" || f.NTLM.Version != "NTLMv1" || f.NTLM.LMResponse != findings.True ||
+			f.HTTP.Host != "web.lab.test" || f.HTTP.StatusCode != 200 || f.HTTP.Method != "GET" || f.Outcome != findings.Success ||
+			f.SPNEGO != findings.False {
 			t.Fatalf("chunk %d: %+v", chunk, f)
 		}
 	}
@@ -57,7 +58,7 @@ func FuzzHandler(f *testing.F) {
 		f.Add(c, s, uint16(1460))
 	}
 	f.Fuzz(func(t *testing.T, client, server []byte, chunk uint16) {
-		for _, fd := range auth.Drive(http.Carrier, auth.Alternate(client, server, int(chunk%4096)+1), 1460) {
+		for _, fd := range carrier.Drive(http.Carrier, carrier.Alternate(client, server, int(chunk%4096)+1), 1460) {
 			if fd.Outcome == "" || fd.Protocol != "http" {
 				t.Fatalf("incomplete finding %+v", fd)
 			}

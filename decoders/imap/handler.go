@@ -4,38 +4,39 @@ import (
 	"bytes"
 	"time"
 
+	"ntlmsensor/decoders/carrier"
 	"ntlmsensor/decoders/textproto"
-	"ntlmsensor/sensor/auth"
+	"ntlmsensor/findings"
 )
 
 // Carrier registers IMAP (RFC 9051, RFC 3501) with AUTHENTICATE (RFC 9051
 // 6.2.2, SASL-IR RFC 4959): NTLM [MS-OXIMAP4], GSSAPI (RFC 4752) and
 // GSS-SPNEGO are followed; LOGIN and the other mechanisms are passed over.
-var Carrier = &auth.Carrier{
+var Carrier = &carrier.Carrier{
 	Name:   "imap",
 	Ports:  []uint16{143},
 	Detect: detect,
-	New:    func(c *auth.Conn) auth.Handler { return &handler{conn: c} },
+	New:    func(c *carrier.Conn) carrier.Handler { return &handler{conn: c} },
 }
 
 // detect: the server's greeting ("* OK", "* PREAUTH", "* BYE", RFC 9051
 // 7.1) or a tagged client command naming an IMAP command.
-func detect(toServer bool, b []byte) auth.Verdict {
+func detect(toServer bool, b []byte) carrier.Verdict {
 	if toServer {
 		return detectCommand(b)
 	}
 	return detectGreeting(b)
 }
 
-func detectGreeting(b []byte) auth.Verdict {
+func detectGreeting(b []byte) carrier.Verdict {
 	if len(b) < 2 {
 		if len(b) == 0 || b[0] == '*' {
-			return auth.Maybe
+			return carrier.Maybe
 		}
-		return auth.No
+		return carrier.No
 	}
 	if b[0] != '*' || b[1] != ' ' {
-		return auth.No
+		return carrier.No
 	}
 	return oneOf(b[2:], greetings)
 }
@@ -44,16 +45,16 @@ var greetings = []string{"OK", "PREAUTH", "BYE"}
 
 // oneOf says whether w starts with one of the words, followed by SP, CR or
 // LF or the end of w; Maybe when w is a prefix of one.
-func oneOf(w []byte, words []string) auth.Verdict {
-	v := auth.No
+func oneOf(w []byte, words []string) carrier.Verdict {
+	v := carrier.No
 	for _, word := range words {
 		switch {
 		case len(w) < len(word):
 			if prefixFold(w, word) {
-				v = auth.Maybe
+				v = carrier.Maybe
 			}
 		case textproto.EqualFold(w[:len(word)], word) && (len(w) == len(word) || delim(w[len(word)])):
-			return auth.Yes
+			return carrier.Yes
 		}
 	}
 	return v
@@ -74,7 +75,7 @@ var notTags = []string{"USER", "PASS", "APOP", "AUTH", "CAPA", "STLS", "EHLO", "
 
 const maxTag = 64
 
-func detectCommand(b []byte) auth.Verdict {
+func detectCommand(b []byte) carrier.Verdict {
 	// tag = 1*<any ASTRING-CHAR except "+"> (RFC 9051 9)
 	i := 0
 	for i < len(b) && i <= maxTag && tagChar(b[i]) {
@@ -82,13 +83,13 @@ func detectCommand(b []byte) auth.Verdict {
 	}
 	switch {
 	case i == len(b) && i <= maxTag:
-		return auth.Maybe
+		return carrier.Maybe
 	case i == 0 || i > maxTag || b[i] != ' ':
-		return auth.No
+		return carrier.No
 	}
 	for _, v := range notTags {
 		if textproto.EqualFold(b[:i], v) {
-			return auth.No
+			return carrier.No
 		}
 	}
 	return oneOf(b[i+1:], commands)
@@ -142,8 +143,8 @@ func (t *tag) is(b []byte) bool {
 }
 
 type handler struct {
-	conn *auth.Conn
-	x    auth.Exchange
+	conn *carrier.Conn
+	x    carrier.Exchange
 
 	sasl    textproto.SASL // the AUTHENTICATE exchange
 	authTag tag
@@ -268,7 +269,7 @@ func (h *handler) clientLine(line []byte, ts time.Time) bool {
 // still waiting for its outcome never got one.
 func (h *handler) begin(tokens bool, t []byte, ts time.Time) {
 	if h.x.Pending() {
-		h.conn.Emit(h.x.Finish(auth.Unknown, ""), "imap", ts)
+		h.conn.Emit(h.x.Finish(findings.Unknown, ""), "imap", ts)
 	} else {
 		h.x.Reset()
 	}
@@ -360,10 +361,10 @@ func (h *handler) finish(status []byte, ok bool, ts time.Time) {
 		h.x.Reset() // cancelled or refused before the client's final token
 		return
 	}
-	outcome, reason := auth.Failure, "IMAP NO"
+	outcome, reason := findings.Failure, "IMAP NO"
 	switch {
 	case ok:
-		outcome, reason = auth.Success, "IMAP OK"
+		outcome, reason = findings.Success, "IMAP OK"
 	case textproto.EqualFold(status, "BAD"):
 		reason = "IMAP BAD"
 	}
@@ -388,7 +389,7 @@ func (h *handler) Gap(toServer bool, ts time.Time) {
 // untagged or tagged status (RFC 9051 7), an NTLM response or a command.
 func startsLine(toServer bool, b []byte) bool {
 	if toServer {
-		return textproto.HasNTLMSSPPrefix(b) || detectCommand(b) == auth.Yes
+		return textproto.HasNTLMSSPPrefix(b) || detectCommand(b) == carrier.Yes
 	}
 	if len(b) > 0 && (b[0] == '+' || b[0] == '*') {
 		return len(b) == 1 || delim(b[1])
@@ -400,7 +401,7 @@ func startsLine(toServer bool, b []byte) bool {
 	if i == 0 || i >= len(b) || b[i] != ' ' {
 		return false
 	}
-	return oneOf(b[i+1:], statuses) == auth.Yes
+	return oneOf(b[i+1:], statuses) == carrier.Yes
 }
 
 var statuses = []string{"OK", "NO", "BAD"}
@@ -408,6 +409,6 @@ var statuses = []string{"OK", "NO", "BAD"}
 // Close emits an attempt whose outcome never came.
 func (h *handler) Close(ts time.Time) {
 	if h.x.Pending() {
-		h.conn.Emit(h.x.Finish(auth.Unknown, ""), "imap", ts)
+		h.conn.Emit(h.x.Finish(findings.Unknown, ""), "imap", ts)
 	}
 }

@@ -14,11 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"ntlmsensor/capture"
+	"ntlmsensor/decoders/carrier"
 	"ntlmsensor/decoders/imap"
 	"ntlmsensor/decoders/internal/pcaptest"
+	"ntlmsensor/findings"
 	"ntlmsensor/sensor"
-	"ntlmsensor/sensor/auth"
-	"ntlmsensor/sensor/capture"
 )
 
 const (
@@ -27,17 +28,17 @@ const (
 )
 
 // analyse runs the real pipeline over a capture with the IMAP carrier alone.
-func analyse(t testing.TB, rel string) []*auth.Finding {
+func analyse(t testing.TB, rel string) []*findings.Finding {
 	t.Helper()
 	src, err := capture.OpenFile(filepath.Join("..", "..", "pcaps", rel))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	var out []*auth.Finding
+	var out []*findings.Finding
 	cfg := sensor.DefaultConfig()
-	cfg.Carriers = []*auth.Carrier{imap.Carrier}
-	cfg.Emit = func(f *auth.Finding) { out = append(out, f) }
+	cfg.Carriers = []*carrier.Carrier{imap.Carrier}
+	cfg.Emit = func(f *findings.Finding) { out = append(out, f) }
 	p := sensor.NewPipeline(cfg, 1, nil)
 	if err := p.ReadSource(src); err != nil {
 		t.Log(err)
@@ -49,7 +50,7 @@ func analyse(t testing.TB, rel string) []*auth.Finding {
 }
 
 // doc is a finding as written out, parsed back.
-func doc(t testing.TB, f *auth.Finding) map[string]any {
+func doc(t testing.TB, f *findings.Finding) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(f.AppendJSON(nil), &m); err != nil {
@@ -70,7 +71,7 @@ func lookup(m map[string]any, path string) any {
 	return v
 }
 
-func flagIDs(f *auth.Finding) []string {
+func flagIDs(f *findings.Finding) []string {
 	out := []string{}
 	for _, fl := range f.Flags {
 		out = append(out, string(fl))
@@ -104,7 +105,7 @@ func expected(t testing.TB, name string) []expectation {
 
 // matchExpected: each expectation is met by a finding of its own, and there
 // is no other finding.
-func matchExpected(t *testing.T, finds []*auth.Finding, exps []expectation) {
+func matchExpected(t *testing.T, finds []*findings.Finding, exps []expectation) {
 	t.Helper()
 	if len(finds) != len(exps) {
 		for _, f := range finds {
@@ -303,10 +304,10 @@ func TestSyntheticCapture(t *testing.T) {
 	}
 
 	// pinned: the oracle shows "a001 OK AUTHENTICATE completed" in frame 174
-	if f.Outcome != auth.Success || f.Reason != "IMAP OK" || !f.Time.Equal(time.Unix(1700000006, 594e6)) {
+	if f.Outcome != findings.Success || f.Reason != "IMAP OK" || !f.Time.Equal(time.Unix(1700000006, 594e6)) {
 		t.Errorf("outcome %s %q at %v", f.Outcome, f.Reason, f.Time)
 	}
-	if f.Protocol != "imap" || f.Mechanism != "ntlm" || f.SPNEGO != auth.False || f.NTLM.LMResponse != auth.True ||
+	if f.Protocol != "imap" || f.Mechanism != "ntlm" || f.SPNEGO != findings.False || f.NTLM.LMResponse != findings.True ||
 		f.NTLM.ClientVersion != "10.0.19041" || f.NTLM.ServerVersion != "10.0.19041" || f.NTLM.Flags != 0x02000205 {
 		t.Errorf("finding %+v", f)
 	}
@@ -316,12 +317,12 @@ func TestSyntheticCapture(t *testing.T) {
 }
 
 // pieces are the TCP payloads of the capture's connection to port, in order.
-func pieces(t testing.TB, rel string, port uint16) []auth.Piece {
+func pieces(t testing.TB, rel string, port uint16) []carrier.Piece {
 	t.Helper()
-	var ps []auth.Piece
+	var ps []carrier.Piece
 	for _, s := range pcaptest.Segments(t, rel) {
 		if !s.UDP && (s.DstPort == port || s.SrcPort == port) {
-			ps = append(ps, auth.Piece{ToServer: s.DstPort == port, Data: s.Payload})
+			ps = append(ps, carrier.Piece{ToServer: s.DstPort == port, Data: s.Payload})
 		}
 	}
 	if len(ps) == 0 {
@@ -331,10 +332,10 @@ func pieces(t testing.TB, rel string, port uint16) []auth.Piece {
 }
 
 // session is the real capture's conversation, one piece per segment.
-func session(t testing.TB) []auth.Piece { return pieces(t, realCapture, 143) }
+func session(t testing.TB) []carrier.Piece { return pieces(t, realCapture, 143) }
 
 // cut returns the pieces before (and from) the first one that starts with prefix.
-func cut(t testing.TB, ps []auth.Piece, prefix string) (before, after []auth.Piece) {
+func cut(t testing.TB, ps []carrier.Piece, prefix string) (before, after []carrier.Piece) {
 	t.Helper()
 	for i, p := range ps {
 		if bytes.HasPrefix(p.Data, []byte(prefix)) {
@@ -346,7 +347,7 @@ func cut(t testing.TB, ps []auth.Piece, prefix string) (before, after []auth.Pie
 }
 
 // replace swaps old for new in the first piece that holds old.
-func replace(t testing.TB, ps []auth.Piece, old, new string) []auth.Piece {
+func replace(t testing.TB, ps []carrier.Piece, old, new string) []carrier.Piece {
 	t.Helper()
 	out := slices.Clone(ps)
 	for i, p := range out {
@@ -359,11 +360,11 @@ func replace(t testing.TB, ps []auth.Piece, old, new string) []auth.Piece {
 	return nil
 }
 
-func client(s string) auth.Piece { return auth.Piece{ToServer: true, Data: []byte(s)} }
-func server(s string) auth.Piece { return auth.Piece{ToServer: false, Data: []byte(s)} }
+func client(s string) carrier.Piece { return carrier.Piece{ToServer: true, Data: []byte(s)} }
+func server(s string) carrier.Piece { return carrier.Piece{ToServer: false, Data: []byte(s)} }
 
-func join(parts ...[]auth.Piece) []auth.Piece {
-	var out []auth.Piece
+func join(parts ...[]carrier.Piece) []carrier.Piece {
+	var out []carrier.Piece
 	for _, p := range parts {
 		out = append(out, p...)
 	}
@@ -373,7 +374,7 @@ func join(parts ...[]auth.Piece) []auth.Piece {
 // authExchange is the real capture's AUTHENTICATE NTLM exchange, from the
 // command to its tagged OK: A002 AUTHENTICATE NTLM, "+ ", NEGOTIATE,
 // "+ " CHALLENGE, AUTHENTICATE, A002 OK.
-func authExchange(t testing.TB) []auth.Piece {
+func authExchange(t testing.TB) []carrier.Piece {
 	_, rest := cut(t, session(t), "A002 AUTHENTICATE NTLM")
 	ex, _ := cut(t, rest, "A003 SELECT")
 	if len(ex) != 6 {
@@ -384,13 +385,13 @@ func authExchange(t testing.TB) []auth.Piece {
 
 // drive feeds pieces whole to a fresh handler, like the reassembler, and
 // also reports whether the handler ended following the connection.
-func drive(ps []auth.Piece) ([]*auth.Finding, bool) { return feed(ps, nil) }
+func drive(ps []carrier.Piece) ([]*findings.Finding, bool) { return feed(ps, nil) }
 
 // feed is drive where the pieces whose index is in lost are lost in
 // transit: the handler is told of a gap instead.
-func feed(ps []auth.Piece, lost map[int]bool) ([]*auth.Finding, bool) {
-	var out []*auth.Finding
-	conn := auth.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:143"), false, "", func(f *auth.Finding) { out = append(out, f) })
+func feed(ps []carrier.Piece, lost map[int]bool) ([]*findings.Finding, bool) {
+	var out []*findings.Finding
+	conn := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:143"), false, "", func(f *findings.Finding) { out = append(out, f) })
 	h := imap.Carrier.New(conn)
 	ts := time.Unix(1700000000, 0)
 	var buf [2][]byte
@@ -429,7 +430,7 @@ func feed(ps []auth.Piece, lost map[int]bool) ([]*auth.Finding, bool) {
 }
 
 // key is what the findings of two runs must agree on.
-func key(f *auth.Finding) string {
+func key(f *findings.Finding) string {
 	var m map[string]any
 	if err := json.Unmarshal(f.AppendJSON(nil), &m); err != nil {
 		return err.Error()
@@ -452,7 +453,7 @@ func TestHandlerChunking(t *testing.T) {
 		}
 		ps := pieces(t, rel, 143)
 		for _, chunk := range []int{1, 7, 1 << 20} {
-			fs := auth.Drive(imap.Carrier, ps, chunk)
+			fs := carrier.Drive(imap.Carrier, ps, chunk)
 			if len(fs) != len(ref) {
 				t.Fatalf("%s chunk %d: %d findings, want %d", rel, chunk, len(fs), len(ref))
 			}
@@ -473,17 +474,17 @@ const tlsHello = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03A002 AUTHENTICATE 
 func TestStartTLS(t *testing.T) {
 	before, after := cut(t, session(t), "A002 AUTHENTICATE NTLM")
 	before = replace(t, before, "* CAPABILITY IMAP4rev1 AUTH=NTLM", "* CAPABILITY IMAP4rev1 STARTTLS COMPRESS=DEFLATE AUTH=NTLM")
-	for name, ps := range map[string][]auth.Piece{
-		"starttls":       join(before, []auth.Piece{client("S1 STARTTLS\r\n"), server("S1 OK Begin TLS negotiation now\r\n"), client(tlsHello), server("\x16\x03\x03\x00\x7a\x02\x00\x00\x76\x03\x03")}, after),
-		"untagged first": join(before, []auth.Piece{client("S1 STARTTLS\r\n"), server("* OK still here\r\nS1 OK go\r\n"), client(tlsHello)}, after),
-		"compress":       join(before, []auth.Piece{client("Z1 COMPRESS DEFLATE\r\n"), server("Z1 OK DEFLATE active\r\n"), client("\x78\x9c\x4b\x4c\x4a\x06\x00")}, after),
+	for name, ps := range map[string][]carrier.Piece{
+		"starttls":       join(before, []carrier.Piece{client("S1 STARTTLS\r\n"), server("S1 OK Begin TLS negotiation now\r\n"), client(tlsHello), server("\x16\x03\x03\x00\x7a\x02\x00\x00\x76\x03\x03")}, after),
+		"untagged first": join(before, []carrier.Piece{client("S1 STARTTLS\r\n"), server("* OK still here\r\nS1 OK go\r\n"), client(tlsHello)}, after),
+		"compress":       join(before, []carrier.Piece{client("Z1 COMPRESS DEFLATE\r\n"), server("Z1 OK DEFLATE active\r\n"), client("\x78\x9c\x4b\x4c\x4a\x06\x00")}, after),
 	} {
 		fs, done := drive(ps)
 		if len(fs) != 0 || !done {
 			t.Errorf("%s: %d findings, done %v; want none, done", name, len(fs), done)
 		}
 		for _, chunk := range []int{1, 7, 1 << 20} {
-			if fs := auth.Drive(imap.Carrier, ps, chunk); len(fs) != 0 {
+			if fs := carrier.Drive(imap.Carrier, ps, chunk); len(fs) != 0 {
 				t.Errorf("%s chunk %d: %d findings", name, chunk, len(fs))
 			}
 		}
@@ -491,9 +492,9 @@ func TestStartTLS(t *testing.T) {
 
 	// refused: the session goes on in clear and its AUTHENTICATE is read
 	for _, status := range []string{"NO", "BAD"} {
-		refused := join(before, []auth.Piece{client("S1 STARTTLS\r\n"), server("S1 " + status + " not now\r\n")}, after)
+		refused := join(before, []carrier.Piece{client("S1 STARTTLS\r\n"), server("S1 " + status + " not now\r\n")}, after)
 		fs, done := drive(refused)
-		if len(fs) != 1 || done || fs[0].UserName != "alice" || fs[0].Outcome != auth.Success {
+		if len(fs) != 1 || done || fs[0].UserName != "alice" || fs[0].Outcome != findings.Success {
 			t.Errorf("STARTTLS %s: %d findings, done %v", status, len(fs), done)
 		}
 	}
@@ -505,8 +506,8 @@ func TestOutcomes(t *testing.T) {
 	no := replace(t, ex, "A002 OK AUTHENTICATE completed", "A002 NO [AUTHENTICATIONFAILED] Authentication failed.")
 	bad := replace(t, ex, "A002 OK AUTHENTICATE completed", "A002 BAD invalid")
 	fs, _ := drive(join(no, bad, ex))
-	if len(fs) != 3 || fs[0].Outcome != auth.Failure || fs[0].Reason != "IMAP NO" || fs[1].Outcome != auth.Failure || fs[1].Reason != "IMAP BAD" ||
-		fs[2].Outcome != auth.Success || fs[2].Reason != "IMAP OK" {
+	if len(fs) != 3 || fs[0].Outcome != findings.Failure || fs[0].Reason != "IMAP NO" || fs[1].Outcome != findings.Failure || fs[1].Reason != "IMAP BAD" ||
+		fs[2].Outcome != findings.Success || fs[2].Reason != "IMAP OK" {
 		t.Errorf("NO, BAD, OK: %v", fs)
 	}
 	for _, f := range fs {
@@ -516,23 +517,23 @@ func TestOutcomes(t *testing.T) {
 	}
 
 	// the client cancels after the CHALLENGE (RFC 9051 6.2.2): no attempt
-	cancel := join(ex[:4], []auth.Piece{client("*\r\n"), server("A002 BAD AUTHENTICATE cancelled\r\n")}, ex)
-	if fs, _ := drive(cancel); len(fs) != 1 || fs[0].Outcome != auth.Success {
+	cancel := join(ex[:4], []carrier.Piece{client("*\r\n"), server("A002 BAD AUTHENTICATE cancelled\r\n")}, ex)
+	if fs, _ := drive(cancel); len(fs) != 1 || fs[0].Outcome != findings.Success {
 		t.Errorf("cancel then success: %v", fs)
 	}
 
 	// untagged data and other tags do not complete the AUTHENTICATE
-	other := join(ex[:5], []auth.Piece{server("* OK [ALERT] hello\r\nA001 OK CAPABILITY completed\r\n")}, ex[5:])
-	if fs, _ := drive(other); len(fs) != 1 || fs[0].Outcome != auth.Success {
+	other := join(ex[:5], []carrier.Piece{server("* OK [ALERT] hello\r\nA001 OK CAPABILITY completed\r\n")}, ex[5:])
+	if fs, _ := drive(other); len(fs) != 1 || fs[0].Outcome != findings.Success {
 		t.Errorf("with other responses: %v", fs)
 	}
 
 	// the capture ends after the AUTHENTICATE
-	if fs, _ := drive(ex[:5]); len(fs) != 1 || fs[0].Outcome != auth.Unknown || fs[0].Reason != "" || fs[0].UserName != "alice" {
+	if fs, _ := drive(ex[:5]); len(fs) != 1 || fs[0].Outcome != findings.Unknown || fs[0].Reason != "" || fs[0].UserName != "alice" {
 		t.Errorf("no answer: %v", fs)
 	}
 	// its tagged response lost, the client goes on: that attempt's outcome is unknown
-	if fs, _ := drive(join(ex[:5], []auth.Piece{client("A003 SELECT INBOX\r\n"), server("A003 OK done\r\n")}, ex)); len(fs) != 2 || fs[0].Outcome != auth.Unknown || fs[1].Outcome != auth.Success {
+	if fs, _ := drive(join(ex[:5], []carrier.Piece{client("A003 SELECT INBOX\r\n"), server("A003 OK done\r\n")}, ex)); len(fs) != 2 || fs[0].Outcome != findings.Unknown || fs[1].Outcome != findings.Success {
 		t.Errorf("unanswered then answered: %v", fs)
 	}
 }
@@ -559,11 +560,11 @@ func TestInitialResponse(t *testing.T) {
 	ex := authExchange(t)
 	ref, _ := drive(ex)
 	neg, _ := tokens(t)
-	ir := join([]auth.Piece{client("A002 AUTHENTICATE NTLM " + neg + "\r\n")}, ex[3:])
+	ir := join([]carrier.Piece{client("A002 AUTHENTICATE NTLM " + neg + "\r\n")}, ex[3:])
 	mid := ex[3:] // from the CHALLENGE: the capture began mid-exchange
-	for name, ps := range map[string][]auth.Piece{"initial response": ir, "mid-exchange": mid} {
+	for name, ps := range map[string][]carrier.Piece{"initial response": ir, "mid-exchange": mid} {
 		for _, chunk := range []int{1, 1 << 20} {
-			fs := auth.Drive(imap.Carrier, ps, chunk)
+			fs := carrier.Drive(imap.Carrier, ps, chunk)
 			if len(fs) != 1 || key(fs[0]) != key(ref[0]) {
 				t.Errorf("%s chunk %d: %v, want %s", name, chunk, fs, key(ref[0]))
 			}
@@ -578,7 +579,7 @@ func TestLiterals(t *testing.T) {
 	fake := "A002 AUTHENTICATE NTLM\r\n+ \r\n" + neg + "\r\n" + authn + "\r\nA002 OK done\r\n* OK {5}\r\n"
 	n := strconv.Itoa(len(fake))
 	before, after := cut(t, session(t), "A002 AUTHENTICATE NTLM")
-	ps := join(before, []auth.Piece{
+	ps := join(before, []carrier.Piece{
 		// synchronizing literal: the server's go-ahead comes first
 		client("A010 APPEND INBOX (\\Seen) {" + n + "}\r\n"), server("+ Ready for literal data\r\n"),
 		client(fake), client(" {" + n + "+}\r\n" + fake + ")\r\n"), server("A010 OK APPEND completed\r\n"),
@@ -589,8 +590,8 @@ func TestLiterals(t *testing.T) {
 		client("A013 FETCH 1 BODY[]\r\n"), server("* 1 FETCH (BODY[] {" + n + "}\r\n"), server(fake + " UID 7)\r\n"), server("A013 OK FETCH done\r\n"),
 	}, after)
 	for _, chunk := range []int{1, 7, 1 << 20} {
-		fs := auth.Drive(imap.Carrier, ps, chunk)
-		if len(fs) != 1 || fs[0].Outcome != auth.Success || fs[0].UserName != "alice" || !fs[0].Time.Equal(time.Unix(1700000000, 0)) {
+		fs := carrier.Drive(imap.Carrier, ps, chunk)
+		if len(fs) != 1 || fs[0].Outcome != findings.Success || fs[0].UserName != "alice" || !fs[0].Time.Equal(time.Unix(1700000000, 0)) {
 			t.Errorf("chunk %d: %v", chunk, fs)
 		}
 	}
@@ -600,13 +601,13 @@ func TestLiterals(t *testing.T) {
 func TestCleartextMechanisms(t *testing.T) {
 	before, after := cut(t, session(t), "A002 AUTHENTICATE NTLM")
 	_, rest := cut(t, after, "A003 SELECT")
-	ps := join(before, []auth.Piece{
+	ps := join(before, []carrier.Piece{
 		client("A002 LOGIN alice s3cret\r\n"), server("A002 NO [AUTHENTICATIONFAILED] no\r\n"),
 		client("A003 AUTHENTICATE PLAIN AGFsaWNlAHMzY3JldA==\r\n"), server("A003 NO no\r\n"),
 		client("A004 AUTHENTICATE PLAIN\r\n"), server("+ \r\n"), client("AGFsaWNlAHMzY3JldA==\r\n"), server("A004 OK yes\r\n"),
 	}, rest)
 	for _, chunk := range []int{1, 1 << 20} {
-		if fs := auth.Drive(imap.Carrier, ps, chunk); len(fs) != 0 {
+		if fs := carrier.Drive(imap.Carrier, ps, chunk); len(fs) != 0 {
 			t.Errorf("chunk %d: %d findings", chunk, len(fs))
 		}
 	}
@@ -662,16 +663,16 @@ func TestGSSAPI(t *testing.T) {
 	req, rep := gssTokens(t)
 	b64 := base64.StdEncoding.EncodeToString
 	greet, _ := cut(t, session(t), "A002 AUTHENTICATE NTLM")
-	layer := []auth.Piece{server("+ " + b64(rep) + "\r\n"), client("\r\n"), server("+ BQQG/wAMAAAAAAAAAAAAAA==\r\n"), client("BQQF/wAMAAAAAAAAAAAAAA==\r\n")}
-	plain := join(greet, []auth.Piece{client("G1 AUTHENTICATE GSSAPI\r\n"), server("+ \r\n"), client(b64(req) + "\r\n")}, layer, []auth.Piece{server("G1 OK done\r\n")})
-	ir := join(greet, []auth.Piece{client("G1 AUTHENTICATE GSSAPI " + b64(req) + "\r\n")}, layer, []auth.Piece{server("G1 NO [AUTHENTICATIONFAILED] no\r\n")})
+	layer := []carrier.Piece{server("+ " + b64(rep) + "\r\n"), client("\r\n"), server("+ BQQG/wAMAAAAAAAAAAAAAA==\r\n"), client("BQQF/wAMAAAAAAAAAAAAAA==\r\n")}
+	plain := join(greet, []carrier.Piece{client("G1 AUTHENTICATE GSSAPI\r\n"), server("+ \r\n"), client(b64(req) + "\r\n")}, layer, []carrier.Piece{server("G1 OK done\r\n")})
+	ir := join(greet, []carrier.Piece{client("G1 AUTHENTICATE GSSAPI " + b64(req) + "\r\n")}, layer, []carrier.Piece{server("G1 NO [AUTHENTICATIONFAILED] no\r\n")})
 	for name, c := range map[string]struct {
-		ps      []auth.Piece
-		outcome auth.Outcome
+		ps      []carrier.Piece
+		outcome findings.Outcome
 		reason  string
-	}{"gssapi": {plain, auth.Success, "IMAP OK"}, "gssapi-ir": {ir, auth.Failure, "IMAP NO"}} {
+	}{"gssapi": {plain, findings.Success, "IMAP OK"}, "gssapi-ir": {ir, findings.Failure, "IMAP NO"}} {
 		for _, chunk := range []int{1, 1 << 20} {
-			fs := auth.Drive(imap.Carrier, c.ps, chunk)
+			fs := carrier.Drive(imap.Carrier, c.ps, chunk)
 			if len(fs) != 1 {
 				t.Fatalf("%s: %d findings", name, len(fs))
 			}
@@ -707,17 +708,17 @@ func TestGaps(t *testing.T) {
 	ps := session(t)
 	for name, c := range map[string]struct {
 		lost    []string // prefixes of the pieces lost
-		outcome auth.Outcome
+		outcome findings.Outcome
 	}{
-		"tagged OK":  {[]string{"A002 OK"}, auth.Unknown},
-		"CAPABILITY": {[]string{"* CAPABILITY"}, auth.Success},
-		"first +":    {[]string{"+ \r"}, auth.Success},
-		"NEGOTIATE":  {[]string{"TlRMTVNTUAAB"}, auth.Success},
-		"challenge":  {[]string{"+ TlRM"}, auth.Success},
+		"tagged OK":  {[]string{"A002 OK"}, findings.Unknown},
+		"CAPABILITY": {[]string{"* CAPABILITY"}, findings.Success},
+		"first +":    {[]string{"+ \r"}, findings.Success},
+		"NEGOTIATE":  {[]string{"TlRMTVNTUAAB"}, findings.Success},
+		"challenge":  {[]string{"+ TlRM"}, findings.Success},
 	} {
 		lost := map[int]bool{}
 		for _, prefix := range c.lost {
-			i := slices.IndexFunc(ps, func(p auth.Piece) bool { return bytes.HasPrefix(p.Data, []byte(prefix)) })
+			i := slices.IndexFunc(ps, func(p carrier.Piece) bool { return bytes.HasPrefix(p.Data, []byte(prefix)) })
 			if i < 0 {
 				t.Fatalf("%s: no piece starts with %q", name, prefix)
 			}
@@ -733,10 +734,10 @@ func TestGaps(t *testing.T) {
 // TestBulkPathAllocates: commands, responses and literals without
 // authentication allocate nothing.
 func TestBulkPathAllocates(t *testing.T) {
-	h := imap.Carrier.New(auth.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:143"), false, "", nil))
+	h := imap.Carrier.New(carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:143"), false, "", nil))
 	ts := time.Unix(1700000000, 0)
 	msg := strings.Repeat("a line of the message\r\n", 100)
-	steps := []auth.Piece{
+	steps := []carrier.Piece{
 		client("a1 SELECT INBOX\r\n"), server("* 1 EXISTS\r\n* FLAGS ()\r\na1 OK [READ-WRITE] done\r\n"),
 		client("a2 FETCH 1 BODY[]\r\n"), server("* 1 FETCH (BODY[] {" + strconv.Itoa(len(msg)) + "}\r\n" + msg + ")\r\na2 OK done\r\n"),
 	}
@@ -758,36 +759,36 @@ func TestDetect(t *testing.T) {
 	tests := []struct {
 		toServer bool
 		in       string
-		want     auth.Verdict
+		want     carrier.Verdict
 	}{
-		{false, "* OK [CAPABILITY IMAP4rev1 AUTH=NTLM] ntlm-test-server ready\r\n", auth.Yes},
-		{false, "* OK IMAP4rev1 server ready\r\n", auth.Yes},
-		{false, "* PREAUTH ready\r\n", auth.Yes},
-		{false, "* BYE too many connections\r\n", auth.Yes},
-		{false, "* OK", auth.Yes},
-		{false, "* O", auth.Maybe},
-		{false, "*", auth.Maybe},
-		{false, "* OKAY\r\n", auth.No},
-		{false, "* 1 EXISTS\r\n", auth.No},
-		{false, "+OK POP3 server ready\r\n", auth.No},
-		{false, "220 mail.example.com ESMTP\r\n", auth.No},
-		{false, "HTTP/1.1 401 Unauthorized\r\n", auth.No},
-		{true, "A001 CAPABILITY\r\n", auth.Yes},
-		{true, "a001 AUTHENTICATE NTLM\r\n", auth.Yes},
-		{true, "a authenticate gssapi YIIB\r\n", auth.Yes},
-		{true, "1 login alice {6}\r\n", auth.Yes},
-		{true, "x.1 ID NIL\r\n", auth.Yes},
-		{true, "A001 CAPA", auth.Maybe},
-		{true, "A001", auth.Maybe},
-		{true, "A001 CAPABILITYX\r\n", auth.No},
-		{true, "AUTH NTLM\r\n", auth.No},
-		{true, "AUTH LOGIN\r\n", auth.No},
-		{true, "USER login\r\n", auth.No},
-		{true, "CAPA\r\n", auth.No},
-		{true, "EHLO login\r\n", auth.No},
-		{true, "GET / HTTP/1.1\r\n", auth.No},
-		{true, "+A CAPABILITY\r\n", auth.No},
-		{true, "\x30\x84\x00\x00\x00\x10\x02\x01", auth.No},
+		{false, "* OK [CAPABILITY IMAP4rev1 AUTH=NTLM] ntlm-test-server ready\r\n", carrier.Yes},
+		{false, "* OK IMAP4rev1 server ready\r\n", carrier.Yes},
+		{false, "* PREAUTH ready\r\n", carrier.Yes},
+		{false, "* BYE too many connections\r\n", carrier.Yes},
+		{false, "* OK", carrier.Yes},
+		{false, "* O", carrier.Maybe},
+		{false, "*", carrier.Maybe},
+		{false, "* OKAY\r\n", carrier.No},
+		{false, "* 1 EXISTS\r\n", carrier.No},
+		{false, "+OK POP3 server ready\r\n", carrier.No},
+		{false, "220 mail.example.com ESMTP\r\n", carrier.No},
+		{false, "HTTP/1.1 401 Unauthorized\r\n", carrier.No},
+		{true, "A001 CAPABILITY\r\n", carrier.Yes},
+		{true, "a001 AUTHENTICATE NTLM\r\n", carrier.Yes},
+		{true, "a authenticate gssapi YIIB\r\n", carrier.Yes},
+		{true, "1 login alice {6}\r\n", carrier.Yes},
+		{true, "x.1 ID NIL\r\n", carrier.Yes},
+		{true, "A001 CAPA", carrier.Maybe},
+		{true, "A001", carrier.Maybe},
+		{true, "A001 CAPABILITYX\r\n", carrier.No},
+		{true, "AUTH NTLM\r\n", carrier.No},
+		{true, "AUTH LOGIN\r\n", carrier.No},
+		{true, "USER login\r\n", carrier.No},
+		{true, "CAPA\r\n", carrier.No},
+		{true, "EHLO login\r\n", carrier.No},
+		{true, "GET / HTTP/1.1\r\n", carrier.No},
+		{true, "+A CAPABILITY\r\n", carrier.No},
+		{true, "\x30\x84\x00\x00\x00\x10\x02\x01", carrier.No},
 	}
 	for _, tt := range tests {
 		if got := imap.Carrier.Detect(tt.toServer, []byte(tt.in)); got != tt.want {
@@ -816,14 +817,14 @@ func FuzzHandler(f *testing.F) {
 	f.Add([]byte("a APPEND x {3}\r\nabc ~{2+}\r\nxy\r\nb AUTHENTICATE NTLM "+neg+"\r\n*\r\nc STARTTLS\r\nd COMPRESS DEFLATE\r\n"),
 		[]byte("* OK [CAPABILITY AUTH=GSSAPI]\r\n* 1 FETCH {4}\r\nabcd)\r\n+ "+neg+"\r\nb NO x\r\nc OK\r\nd OK\r\n"), uint16(5))
 	f.Fuzz(func(t *testing.T, c, s []byte, n uint16) {
-		for _, fd := range auth.Drive(imap.Carrier, auth.Alternate(c, s, int(n%4096)+1), int(n%61)+1) {
+		for _, fd := range carrier.Drive(imap.Carrier, carrier.Alternate(c, s, int(n%4096)+1), int(n%61)+1) {
 			if fd.Outcome == "" || fd.Protocol != "imap" {
 				t.Fatalf("incomplete finding %+v", fd)
 			}
 			fd.AppendJSON(nil)
 		}
 		// and with pieces lost in transit
-		ps := auth.Alternate(c, s, int(n%509)+1)
+		ps := carrier.Alternate(c, s, int(n%509)+1)
 		lost := map[int]bool{}
 		for i := int(n % 5); i < len(ps); i += int(n%7) + 2 {
 			lost[i] = true

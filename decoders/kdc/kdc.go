@@ -1,7 +1,7 @@
 // Package kdc is the carrier of Kerberos exchanges with a KDC [RFC 4120
 // 7.2]: AS and TGS requests and their replies or errors on port 88, over
 // UDP and TCP. (Kerberos inside SPNEGO, in SMB or HTTP, is read by the
-// carriers of those protocols through sensor/auth.) One finding is made per
+// carriers of those protocols through decoders/carrier.) One finding is made per
 // exchange; KDC_ERR_PREAUTH_REQUIRED is a step of the exchange, not its
 // outcome.
 package kdc
@@ -9,47 +9,48 @@ package kdc
 import (
 	"time"
 
+	"ntlmsensor/decoders/carrier"
 	"ntlmsensor/decoders/kerberos"
-	"ntlmsensor/sensor/auth"
+	"ntlmsensor/findings"
 )
 
 // Carrier registers Kerberos with a KDC [RFC 4120 7.2]: UDP datagrams and
 // TCP records (4-byte length prefix) on port 88, recognised by content.
-var Carrier = &auth.Carrier{
+var Carrier = &carrier.Carrier{
 	Name:   "kerberos",
 	Ports:  []uint16{88},
 	UDP:    true,
 	Detect: detect,
-	New:    func(c *auth.Conn) auth.Handler { return &handler{conn: c, udp: c.UDP} },
+	New:    func(c *carrier.Conn) carrier.Handler { return &handler{conn: c, udp: c.UDP} },
 }
 
 // detect: a KDC request from the client, or a reply or error from the
 // server, either bare (UDP) or behind a TCP record mark whose length agrees
 // with the DER length of the message it frames.
-func detect(toServer bool, b []byte) auth.Verdict {
+func detect(toServer bool, b []byte) carrier.Verdict {
 	if len(b) < 6 {
-		return auth.Maybe
+		return carrier.Maybe
 	}
 	pdu := b
 	if n, ok := kerberos.TCPRecordLength(b); ok && n <= maxRecord && derLength(b[4:]) == n {
 		pdu = b[4:]
 	} else if derLength(b) != len(b) {
-		return auth.No // neither a record nor one whole datagram
+		return carrier.No // neither a record nor one whole datagram
 	}
 	if pdu[0]&0xe0 != 0x60 { // [APPLICATION n] constructed [RFC 4120 5.10]
-		return auth.No
+		return carrier.No
 	}
 	switch kerberos.MsgType(pdu[0] & 0x1f) {
 	case kerberos.ASReq, kerberos.TGSReq:
 		if toServer {
-			return auth.Yes
+			return carrier.Yes
 		}
 	case kerberos.ASRep, kerberos.TGSRep, kerberos.KRBError:
 		if !toServer {
-			return auth.Yes
+			return carrier.Yes
 		}
 	}
-	return auth.No
+	return carrier.No
 }
 
 // derLength is the length of the DER element at b (tag, length octets and
@@ -82,12 +83,12 @@ const (
 
 // request is what a reply needs of the request it answers.
 type request struct {
-	f  *auth.Finding
+	f  *findings.Finding
 	ts time.Time
 }
 
 type handler struct {
-	conn    *auth.Conn
+	conn    *carrier.Conn
 	udp     bool
 	pending []request
 }
@@ -138,7 +139,7 @@ func (h *handler) message(toServer bool, pdu []byte, ts time.Time) {
 
 // request opens an exchange [RFC 4120 5.4.1 KDC-REQ].
 func (h *handler) request(m *kerberos.Message, ts time.Time) {
-	f := &auth.Finding{Mechanism: "kerberos"}
+	f := &findings.Finding{Mechanism: "kerberos"}
 	k := &f.Kerberos
 	k.Request = "AS"
 	if m.Type == kerberos.TGSReq {
@@ -151,7 +152,7 @@ func (h *handler) request(m *kerberos.Message, ts time.Time) {
 		f.HasUser, f.UserName, f.UserDomain = true, m.CName.String(), m.Realm
 	}
 	if len(h.pending) == maxPending {
-		h.emit(h.pending[0], auth.Unknown, "", h.pending[0].ts)
+		h.emit(h.pending[0], findings.Unknown, "", h.pending[0].ts)
 		h.pending = h.pending[1:]
 	}
 	h.pending = append(h.pending, request{f: f, ts: ts})
@@ -173,7 +174,7 @@ func (h *handler) reply(m *kerberos.Message, ts time.Time) {
 		if !f.HasUser && m.CName.NumParts > 0 {
 			f.HasUser, f.UserName, f.UserDomain = true, m.CName.String(), m.CRealm
 		}
-		h.emit(r, auth.Failure, k.Error, ts)
+		h.emit(r, findings.Failure, k.Error, ts)
 		return
 	}
 	if m.HasTicket {
@@ -185,10 +186,10 @@ func (h *handler) reply(m *kerberos.Message, ts time.Time) {
 		// authenticator; the reply names it in clear
 		f.HasUser, f.UserName, f.UserDomain = true, m.CName.String(), m.CRealm
 	}
-	h.emit(r, auth.Success, "", ts)
+	h.emit(r, findings.Success, "", ts)
 }
 
-func (h *handler) emit(r request, outcome auth.Outcome, reason string, ts time.Time) {
+func (h *handler) emit(r request, outcome findings.Outcome, reason string, ts time.Time) {
 	r.f.Outcome, r.f.Reason = outcome, reason
 	h.conn.Emit(r.f, "kerberos", ts)
 }
@@ -200,7 +201,7 @@ func (h *handler) Gap(toServer bool, ts time.Time) {}
 // Close: requests never answered end as unknown.
 func (h *handler) Close(ts time.Time) {
 	for _, r := range h.pending {
-		h.emit(r, auth.Unknown, "", r.ts)
+		h.emit(r, findings.Unknown, "", r.ts)
 	}
 	h.pending = nil
 }

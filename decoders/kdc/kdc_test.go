@@ -3,15 +3,16 @@ package kdc_test
 import (
 	"testing"
 
+	"ntlmsensor/decoders/carrier"
 	"ntlmsensor/decoders/internal/pcaptest"
 	"ntlmsensor/decoders/kdc"
-	"ntlmsensor/sensor/auth"
+	"ntlmsensor/findings"
 )
 
-func pieces(t testing.TB, rel string) []auth.Piece {
-	var ps []auth.Piece
+func pieces(t testing.TB, rel string) []carrier.Piece {
+	var ps []carrier.Piece
 	for _, s := range pcaptest.Segments(t, rel) {
-		ps = append(ps, auth.Piece{ToServer: s.DstPort == 88, Data: s.Payload})
+		ps = append(ps, carrier.Piece{ToServer: s.DstPort == 88, Data: s.Payload})
 	}
 	return ps
 }
@@ -22,18 +23,18 @@ func TestExchanges(t *testing.T) {
 	for _, tc := range []struct {
 		rel                  string
 		request, user, sname string
-		outcome              auth.Outcome
+		outcome              findings.Outcome
 		errName              string
 		ticket, session      int32
-		flags                []auth.Flag
+		flags                []findings.Flag
 	}{
-		{"real-implementations/krb_preauth_failed.pcap", "AS", "alice", "krbtgt/LAB.TEST", auth.Failure, "KDC_ERR_PREAUTH_FAILED", 0, 0, []auth.Flag{auth.FlagKrbPreauthFaild}},
-		{"real-implementations/krb_unknown_client.pcap", "AS", "nosuchuser", "krbtgt/LAB.TEST", auth.Failure, "KDC_ERR_C_PRINCIPAL_UNKNOWN", 0, 0, []auth.Flag{}},
-		{"real-implementations/krb_clock_skew_as_impacket.pcap", "AS", "bob", "krbtgt/LAB.TEST", auth.Failure, "KRB_AP_ERR_SKEW", 0, 0, []auth.Flag{auth.FlagKrbClockSkew}},
+		{"real-implementations/krb_preauth_failed.pcap", "AS", "alice", "krbtgt/LAB.TEST", findings.Failure, "KDC_ERR_PREAUTH_FAILED", 0, 0, []findings.Flag{findings.FlagKrbPreauthFaild}},
+		{"real-implementations/krb_unknown_client.pcap", "AS", "nosuchuser", "krbtgt/LAB.TEST", findings.Failure, "KDC_ERR_C_PRINCIPAL_UNKNOWN", 0, 0, []findings.Flag{}},
+		{"real-implementations/krb_clock_skew_as_impacket.pcap", "AS", "bob", "krbtgt/LAB.TEST", findings.Failure, "KRB_AP_ERR_SKEW", 0, 0, []findings.Flag{findings.FlagKrbClockSkew}},
 	} {
 		// these captures hold one TCP connection per exchange; Drive
 		// replays them as one, which the handler takes in order
-		fs := auth.Drive(kdc.Carrier, pieces(t, tc.rel), 1<<20)
+		fs := carrier.Drive(kdc.Carrier, pieces(t, tc.rel), 1<<20)
 		if len(fs) != 1 {
 			t.Fatalf("%s: %d findings", tc.rel, len(fs))
 		}
@@ -50,12 +51,12 @@ func TestExchanges(t *testing.T) {
 
 func TestRC4OnlyClient(t *testing.T) {
 	for _, chunk := range []int{1 << 20, 10, 1} {
-		fs := auth.Drive(kdc.Carrier, pieces(t, "real-implementations/krb_rc4_only_client.pcap"), chunk)
+		fs := carrier.Drive(kdc.Carrier, pieces(t, "real-implementations/krb_rc4_only_client.pcap"), chunk)
 		if len(fs) != 2 {
 			t.Fatalf("chunk %d: %d findings", chunk, len(fs))
 		}
 		as, tgs := fs[0], fs[1]
-		if as.Kerberos.Request != "AS" || as.Kerberos.TicketEtype != 18 || as.Kerberos.SessionEtype != 23 || as.Outcome != auth.Success ||
+		if as.Kerberos.Request != "AS" || as.Kerberos.TicketEtype != 18 || as.Kerberos.SessionEtype != 23 || as.Outcome != findings.Success ||
 			len(as.Kerberos.Etypes) != 1 || as.Kerberos.Etypes[0] != 23 {
 			t.Errorf("AS: %+v", as.Kerberos)
 		}
@@ -63,7 +64,7 @@ func TestRC4OnlyClient(t *testing.T) {
 			t.Errorf("TGS: %+v %s", tgs.Kerberos, tgs.UserName)
 		}
 		for _, f := range fs {
-			if len(f.Flags) != 1 || f.Flags[0] != auth.FlagKrbRC4 {
+			if len(f.Flags) != 1 || f.Flags[0] != findings.FlagKrbRC4 {
 				t.Errorf("flags %v", f.Flags)
 			}
 		}
@@ -72,11 +73,11 @@ func TestRC4OnlyClient(t *testing.T) {
 
 // TestUDP: kinit over UDP, one datagram each way per exchange.
 func TestUDP(t *testing.T) {
-	fs := auth.Drive(&auth.Carrier{Name: "kerberos", Detect: kdc.Carrier.Detect, New: func(c *auth.Conn) auth.Handler {
+	fs := carrier.Drive(&carrier.Carrier{Name: "kerberos", Detect: kdc.Carrier.Detect, New: func(c *carrier.Conn) carrier.Handler {
 		c.UDP = true
 		return kdc.Carrier.New(c)
 	}}, pieces(t, "public/arkime/tests/pcap/krb5-udp.pcap"), 1<<20)
-	if len(fs) != 1 || fs[0].Kerberos.Request != "AS" || fs[0].Outcome != auth.Unknown || fs[0].Transport != "udp" {
+	if len(fs) != 1 || fs[0].Kerberos.Request != "AS" || fs[0].Outcome != findings.Unknown || fs[0].Transport != "udp" {
 		t.Fatalf("%d findings: %+v", len(fs), fs)
 	}
 }
@@ -94,7 +95,7 @@ func FuzzHandler(f *testing.F) {
 		f.Add(c, s, uint16(1460))
 	}
 	f.Fuzz(func(t *testing.T, client, server []byte, chunk uint16) {
-		for _, fd := range auth.Drive(kdc.Carrier, auth.Alternate(client, server, int(chunk%4096)+1), 1460) {
+		for _, fd := range carrier.Drive(kdc.Carrier, carrier.Alternate(client, server, int(chunk%4096)+1), 1460) {
 			if fd.Protocol != "kerberos" || fd.Kerberos.Request == "" {
 				t.Fatalf("incomplete finding %+v", fd)
 			}
@@ -108,13 +109,13 @@ func FuzzHandler(f *testing.F) {
 func TestDetectIsStrict(t *testing.T) {
 	for _, b := range []string{"220 mail.lab.test ESMTP ntlm-test-server\r\n", "* OK IMAP4 ready\r\n", "+OK POP3\r\n", "GET / HTTP/1.1\r\n"} {
 		for _, toServer := range []bool{true, false} {
-			if v := kdc.Carrier.Detect(toServer, []byte(b)); v == auth.Yes {
+			if v := kdc.Carrier.Detect(toServer, []byte(b)); v == carrier.Yes {
 				t.Errorf("%q taken as Kerberos", b)
 			}
 		}
 	}
 	for _, p := range pieces(t, "real-implementations/krb_as_tgs_aes_success.pcap") {
-		if v := kdc.Carrier.Detect(p.ToServer, p.Data); v != auth.Yes {
+		if v := kdc.Carrier.Detect(p.ToServer, p.Data); v != carrier.Yes {
 			t.Errorf("real KDC message not taken: %x", p.Data[:8])
 		}
 	}

@@ -5,13 +5,14 @@ import (
 	"strings"
 	"time"
 
-	"ntlmsensor/sensor/auth"
+	"ntlmsensor/decoders/carrier"
+	"ntlmsensor/findings"
 )
 
 // Carrier registers LDAP over TCP (RFC 4511 5.2), recognised by content on
 // any port; 389 and the Global Catalog's 3268 are the usual ones. LDAPS (636)
 // is TLS from its first byte and is not LDAP to Detect.
-var Carrier = &auth.Carrier{
+var Carrier = &carrier.Carrier{
 	Name:   "ldap",
 	Ports:  []uint16{389, 3268},
 	Detect: detect,
@@ -34,18 +35,18 @@ const (
 
 // detect: the first bytes are an LDAPMessage whose protocolOp is one the
 // client (toServer) or the server sends.
-func detect(toServer bool, b []byte) auth.Verdict {
+func detect(toServer bool, b []byte) carrier.Verdict {
 	tag, _, st := peekOp(b)
 	switch st {
 	case peekMore:
-		return auth.Maybe
+		return carrier.Maybe
 	case peekBad:
-		return auth.No
+		return carrier.No
 	}
 	if opFrom(toServer, tag) {
-		return auth.Yes
+		return carrier.Yes
 	}
-	return auth.No
+	return carrier.No
 }
 
 // opFrom reports whether tag is a protocolOp the client (toServer) or the
@@ -151,8 +152,8 @@ func (f family) String() string {
 }
 
 type handler struct {
-	conn *auth.Conn
-	x    auth.Exchange
+	conn *carrier.Conn
+	x    carrier.Exchange
 
 	// the bind in progress
 	fam        family
@@ -161,10 +162,10 @@ type handler struct {
 	bindOut    bool  // a bind request awaits its response
 	bindID     int64 // its messageID
 	inProgress bool  // the last bind response asked for another round
-	simple     *auth.Finding
+	simple     *findings.Finding
 
 	// a successful bind waiting for the next PDU: is it SASL-wrapped?
-	held      *auth.Finding
+	held      *findings.Finding
 	heldTS    time.Time
 	layerOK   bool // a SASL or Sicily bind succeeded: a security layer may follow
 	wrappedOn bool // SASL-wrapped PDUs were seen on the connection
@@ -177,7 +178,7 @@ type handler struct {
 	resync [2]bool // after a gap or garbage: look for the next message
 }
 
-func newHandler(c *auth.Conn) auth.Handler {
+func newHandler(c *carrier.Conn) carrier.Handler {
 	h := &handler{conn: c}
 	if c.UDP {
 		// CLDAP (RFC 1798, MS-ADTS 6.3.3) carries DC locator pings, never a bind.
@@ -383,11 +384,11 @@ func (h *handler) abandon(ts time.Time) {
 	if h.simple != nil {
 		f := h.simple
 		h.simple = nil
-		f.Outcome = auth.Unknown
+		f.Outcome = findings.Unknown
 		h.conn.Emit(f, "ldap", ts)
 	}
 	if h.x.Pending() {
-		f := h.x.Finish(auth.Unknown, "")
+		f := h.x.Finish(findings.Unknown, "")
 		h.fill(f)
 		h.conn.Emit(f, "ldap", ts)
 	}
@@ -396,7 +397,7 @@ func (h *handler) abandon(ts time.Time) {
 }
 
 // fill sets the carrier's facts of a finding from the bind exchange.
-func (h *handler) fill(f *auth.Finding) {
+func (h *handler) fill(f *findings.Finding) {
 	f.LDAP.Bind = h.fam.String()
 	if h.fam == famSASL {
 		f.LDAP.SASLMechanism = h.mech
@@ -404,7 +405,7 @@ func (h *handler) fill(f *auth.Finding) {
 			// the client asked for Negotiate; Windows then often sends the
 			// NTLM token without the SPNEGO wrapper (ldap_invalid_credentials
 			// in pcaps/), which is not an application calling NTLM directly
-			f.SPNEGO = auth.True
+			f.SPNEGO = findings.True
 		}
 	}
 }
@@ -447,8 +448,8 @@ func (h *handler) bindRequest(id int64, br *BindRequest, ts time.Time) {
 	case famSimple:
 		// RFC 4513 5.1.1: an empty name is an anonymous bind, no attempt.
 		if br.Name != "" {
-			h.simple = &auth.Finding{Mechanism: "simple", HasUser: true, UserName: br.Name,
-				LDAP: auth.LDAPFacts{Bind: "simple"}, PasswordSent: br.PasswordSent}
+			h.simple = &findings.Finding{Mechanism: "simple", HasUser: true, UserName: br.Name,
+				LDAP: findings.LDAPFacts{Bind: "simple"}, PasswordSent: br.PasswordSent}
 		}
 	case famSASL, famSicily:
 		if br.Auth != AuthSicilyDiscovery && len(br.Credentials) > 0 {
@@ -495,7 +496,7 @@ func (h *handler) bindResponse(id int64, r *BindResponse, ts time.Time) {
 		h.abandon(ts) // ended before the client's final token: no attempt
 		return
 	}
-	f := h.x.Finish(auth.Failure, "")
+	f := h.x.Finish(findings.Failure, "")
 	h.fill(f)
 	h.result(f, code)
 	h.fam, h.mech, h.inProgress = famNone, "", false
@@ -509,10 +510,10 @@ func (h *handler) bindResponse(id int64, r *BindResponse, ts time.Time) {
 }
 
 // result sets outcome, reason and result code from a final bind result.
-func (h *handler) result(f *auth.Finding, code int) {
-	f.Outcome = auth.Failure
+func (h *handler) result(f *findings.Finding, code int) {
+	f.Outcome = findings.Failure
 	if code == 0 {
-		f.Outcome = auth.Success
+		f.Outcome = findings.Success
 	}
 	f.Reason = ResultName(code)
 	f.LDAP.ResultCode, f.LDAP.HasResult = code, true

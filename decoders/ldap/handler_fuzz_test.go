@@ -7,7 +7,7 @@ import (
 	"time"
 
 	ldap "ntlmsensor/decoders/ldap"
-	"ntlmsensor/sensor/auth"
+	"ntlmsensor/findings"
 )
 
 // handlerSeeds are captures whose LDAP connections seed FuzzHandler.
@@ -98,7 +98,7 @@ func FuzzHandler(f *testing.F) {
 	})
 }
 
-func checkFinding(t *testing.T, f *auth.Finding, times map[time.Time]bool) {
+func checkFinding(t *testing.T, f *findings.Finding, times map[time.Time]bool) {
 	t.Helper()
 	if f.Protocol != "ldap" || f.Client != client || f.Server != server || !times[f.Time] {
 		t.Fatalf("connection facts: %s", f.AppendJSON(nil))
@@ -116,19 +116,19 @@ func checkFinding(t *testing.T, f *auth.Finding, times map[time.Time]bool) {
 		t.Fatalf("mechanism: %s", f.AppendJSON(nil))
 	}
 	switch f.Outcome {
-	case auth.Unknown:
+	case findings.Unknown:
 		if f.LDAP.HasResult || f.Reason != "" {
 			t.Fatalf("unknown with a result: %s", f.AppendJSON(nil))
 		}
-	case auth.Success, auth.Failure:
-		if !f.LDAP.HasResult || (f.LDAP.ResultCode == 0) != (f.Outcome == auth.Success) ||
+	case findings.Success, findings.Failure:
+		if !f.LDAP.HasResult || (f.LDAP.ResultCode == 0) != (f.Outcome == findings.Success) ||
 			f.LDAP.ResultCode == 14 && f.Mechanism != "simple" || f.Reason != ldap.ResultName(f.LDAP.ResultCode) {
 			t.Fatalf("result: %s", f.AppendJSON(nil))
 		}
 	default:
 		t.Fatalf("outcome: %s", f.AppendJSON(nil))
 	}
-	if f.SASLWrapped && f.Outcome != auth.Success {
+	if f.SASLWrapped && f.Outcome != findings.Success {
 		t.Fatalf("wrapped after a failed bind: %s", f.AppendJSON(nil))
 	}
 	if !json.Valid(f.AppendJSON(nil)) {

@@ -13,26 +13,27 @@ import (
 	"testing"
 	"time"
 
+	"ntlmsensor/capture"
+	"ntlmsensor/decoders/carrier"
 	"ntlmsensor/decoders/internal/pcaptest"
 	ldap "ntlmsensor/decoders/ldap"
+	"ntlmsensor/findings"
 	"ntlmsensor/sensor"
-	"ntlmsensor/sensor/auth"
-	"ntlmsensor/sensor/capture"
 )
 
 // analyse runs the real pipeline, with only the LDAP carrier, over a
 // capture below pcaps/.
-func analyse(t *testing.T, rel string) []*auth.Finding {
+func analyse(t *testing.T, rel string) []*findings.Finding {
 	t.Helper()
 	src, err := capture.OpenFile(filepath.Join("..", "..", "pcaps", rel))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	var out []*auth.Finding
+	var out []*findings.Finding
 	cfg := sensor.DefaultConfig()
-	cfg.Carriers = []*auth.Carrier{ldap.Carrier}
-	cfg.Emit = func(f *auth.Finding) { out = append(out, f) }
+	cfg.Carriers = []*carrier.Carrier{ldap.Carrier}
+	cfg.Emit = func(f *findings.Finding) { out = append(out, f) }
 	p := sensor.NewPipeline(cfg, 1, nil)
 	if err := p.ReadSource(src); err != nil {
 		t.Log(err)
@@ -46,7 +47,7 @@ func analyse(t *testing.T, rel string) []*auth.Finding {
 // doc is a finding as written (JSON), for dotted-path comparisons.
 type doc map[string]any
 
-func docOf(t *testing.T, f *auth.Finding) doc {
+func docOf(t *testing.T, f *findings.Finding) doc {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(f.AppendJSON(nil), &m); err != nil {
@@ -76,11 +77,11 @@ func equalValue(got, want any) bool {
 	return got == want
 }
 
-func hasFlag(f *auth.Finding, fl string) bool {
-	return slices.Contains(f.Flags, auth.Flag(fl))
+func hasFlag(f *findings.Finding, fl string) bool {
+	return slices.Contains(f.Flags, findings.Flag(fl))
 }
 
-func dump(fs []*auth.Finding) string {
+func dump(fs []*findings.Finding) string {
 	var b strings.Builder
 	for _, f := range fs {
 		b.Write(f.AppendJSON(nil))
@@ -179,24 +180,24 @@ func TestRealImplementationsFacts(t *testing.T) {
 		result               int
 		reason               string
 		wrapped              bool
-		spnego               auth.Opt
+		spnego               findings.Opt
 		epoch                string // frame.time_epoch of the final bind response
-		flags                []auth.Flag
+		flags                []findings.Flag
 	}{
-		{"ldap_simple_bind_success.pcap", "simple", "simple", "", "alice@lab.test", "", 0, "success", false, auth.Unset,
-			"1795614885.697109", []auth.Flag{"ldap_cleartext"}},
-		{"ldap_simple_bind_wrong_pw.pcap", "simple", "simple", "", "alice@lab.test", "", 49, "invalidCredentials", false, auth.Unset,
-			"1795614888.751525", []auth.Flag{"ldap_cleartext"}},
-		{"ldap_spnego_ntlm_sealed.pcap", "ntlm", "sasl", "GSS-SPNEGO", "alice", "LAB", 0, "success", true, auth.True,
-			"1795614891.855021", []auth.Flag{}},
-		{"ldap_spnego_ntlm_no_signseal.pcap", "ntlm", "sasl", "GSS-SPNEGO", "alice", "LAB", 0, "success", false, auth.True,
-			"1795614894.945663", []auth.Flag{"ntlm_no_mic", "ldap_unsigned"}},
-		{"ldap_spnego_ntlm_by_ip.pcap", "ntlm", "sasl", "GSS-SPNEGO", "alice", "LAB", 0, "success", true, auth.True,
-			"1795614898.029341", []auth.Flag{"ip_target"}},
-		{"ldap_sasl_gssapi_kerberos.pcap", "kerberos", "sasl", "GSSAPI", "", "", 0, "success", true, auth.False,
-			"1795614904.300842", []auth.Flag{}},
-		{"ldap_spnego_kerberos.pcap", "kerberos", "sasl", "GSS-SPNEGO", "", "", 0, "success", true, auth.True,
-			"1795614907.465417", []auth.Flag{}},
+		{"ldap_simple_bind_success.pcap", "simple", "simple", "", "alice@lab.test", "", 0, "success", false, findings.Unset,
+			"1795614885.697109", []findings.Flag{"ldap_cleartext"}},
+		{"ldap_simple_bind_wrong_pw.pcap", "simple", "simple", "", "alice@lab.test", "", 49, "invalidCredentials", false, findings.Unset,
+			"1795614888.751525", []findings.Flag{"ldap_cleartext"}},
+		{"ldap_spnego_ntlm_sealed.pcap", "ntlm", "sasl", "GSS-SPNEGO", "alice", "LAB", 0, "success", true, findings.True,
+			"1795614891.855021", []findings.Flag{}},
+		{"ldap_spnego_ntlm_no_signseal.pcap", "ntlm", "sasl", "GSS-SPNEGO", "alice", "LAB", 0, "success", false, findings.True,
+			"1795614894.945663", []findings.Flag{"ntlm_no_mic", "ldap_unsigned"}},
+		{"ldap_spnego_ntlm_by_ip.pcap", "ntlm", "sasl", "GSS-SPNEGO", "alice", "LAB", 0, "success", true, findings.True,
+			"1795614898.029341", []findings.Flag{"ip_target"}},
+		{"ldap_sasl_gssapi_kerberos.pcap", "kerberos", "sasl", "GSSAPI", "", "", 0, "success", true, findings.False,
+			"1795614904.300842", []findings.Flag{}},
+		{"ldap_spnego_kerberos.pcap", "kerberos", "sasl", "GSS-SPNEGO", "", "", 0, "success", true, findings.True,
+			"1795614907.465417", []findings.Flag{}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.pcap, func(t *testing.T) {
@@ -212,7 +213,7 @@ func TestRealImplementationsFacts(t *testing.T) {
 			if !f.LDAP.HasResult || f.LDAP.ResultCode != tc.result || f.Reason != tc.reason || f.SASLWrapped != tc.wrapped {
 				t.Errorf("result %v %d %q wrapped %v:\n%s", f.LDAP.HasResult, f.LDAP.ResultCode, f.Reason, f.SASLWrapped, dump(fs))
 			}
-			if want := auth.Success; tc.result != 0 && f.Outcome != auth.Failure || tc.result == 0 && f.Outcome != want {
+			if want := findings.Success; tc.result != 0 && f.Outcome != findings.Failure || tc.result == 0 && f.Outcome != want {
 				t.Errorf("outcome %s", f.Outcome)
 			}
 			if got := epoch(f.Time); got != tc.epoch {
@@ -366,24 +367,24 @@ func TestPublicCapturesAgainstOracle(t *testing.T) {
 					continue
 				}
 				var c *count
-				var match func(f *auth.Finding) bool
+				var match func(f *findings.Finding) bool
 				switch {
 				case slices.Contains(r.ntlmTypes, "0x00000003"):
 					c = &ntlm
-					match = func(f *auth.Finding) bool {
+					match = func(f *findings.Finding) bool {
 						return f.Mechanism == "ntlm" && strings.EqualFold(f.UserName, r.user) &&
 							strings.EqualFold(f.UserDomain, r.domain) && strings.EqualFold(f.NTLM.Workstation, r.host) &&
 							strings.EqualFold(f.NTLM.Version, r.version)
 					}
 				case r.krbTypes == "14":
 					c = &krb
-					match = func(f *auth.Finding) bool {
+					match = func(f *findings.Finding) bool {
 						return f.Mechanism == "kerberos" && f.Kerberos.Request == "AP" &&
 							strings.EqualFold(f.Kerberos.Realm, r.realm) && f.Kerberos.SName == strings.ReplaceAll(r.sname, ",", "/")
 					}
 				case r.mech == "" && r.ntlmTypes[0] == "" && r.name != "":
 					c = &simple
-					match = func(f *auth.Finding) bool {
+					match = func(f *findings.Finding) bool {
 						return f.Mechanism == "simple" && f.UserName == r.name && f.LDAP.Bind == "simple"
 					}
 				default:
@@ -406,16 +407,16 @@ func TestPublicCapturesAgainstOracle(t *testing.T) {
 				used[hit] = true
 				f := finds[hit]
 				if !answered {
-					if f.Outcome != auth.Unknown || f.LDAP.HasResult {
+					if f.Outcome != findings.Unknown || f.LDAP.HasResult {
 						t.Errorf("frame %d: unanswered, reported %s", r.frame, f.Outcome)
 					}
 					c.ok++
 					continue
 				}
 				code, _ := strconv.Atoi(resp.result)
-				outcome := auth.Failure
+				outcome := findings.Failure
 				if code == 0 {
-					outcome = auth.Success
+					outcome = findings.Success
 				}
 				if !f.LDAP.HasResult || strconv.Itoa(f.LDAP.ResultCode) != resp.result || f.Outcome != outcome ||
 					f.Reason != ldap.ResultName(code) || epoch(f.Time) != resp.epoch {
@@ -427,7 +428,7 @@ func TestPublicCapturesAgainstOracle(t *testing.T) {
 			}
 			for j, f := range finds {
 				if !used[j] {
-					t.Errorf("extra finding tshark does not have: %s", dump([]*auth.Finding{f}))
+					t.Errorf("extra finding tshark does not have: %s", dump([]*findings.Finding{f}))
 				}
 			}
 		})
@@ -443,9 +444,9 @@ func TestPublicCapturesAgainstOracle(t *testing.T) {
 func TestPublicFacts(t *testing.T) {
 	type want struct {
 		bind, saslMech string
-		spnego         auth.Opt
+		spnego         findings.Opt
 		wrapped        bool
-		flags          []auth.Flag
+		flags          []findings.Flag
 	}
 	tests := []struct {
 		pcap string
@@ -453,30 +454,30 @@ func TestPublicFacts(t *testing.T) {
 	}{
 		// OpenLDAP SASL NTLM: raw NTLMSSP, NTLMv1, no sign/seal.
 		{"public/zeek/testing/btest/Traces/ldap/sasl-ntlm.pcap", []want{
-			{"sasl", "NTLM", auth.False, false, []auth.Flag{"ntlm_v1", "ntlm_direct", "ldap_unsigned"}}}},
+			{"sasl", "NTLM", findings.False, false, []findings.Flag{"ntlm_v1", "ntlm_direct", "ldap_unsigned"}}}},
 		// Windows DC, Sicily NTLM (MS-ADTS 5.1.1.1.3): raw NTLMSSP, unsigned.
 		{"public/zeek/testing/btest/Traces/ldap/aduser1-ntlm.pcap", []want{
-			{"sicily", "", auth.False, false, []auth.Flag{"ntlm_direct", "ntlm_no_mic", "ldap_unsigned"}}}},
+			{"sicily", "", findings.False, false, []findings.Flag{"ntlm_direct", "ntlm_no_mic", "ldap_unsigned"}}}},
 		{"public/suricata-verify/tests/krb5-request-frag-log/krb5-frag.pcap", []want{
-			{"sicily", "", auth.False, false, []auth.Flag{"ntlm_direct", "ntlm_no_mic", "ldap_unsigned"}}}},
+			{"sicily", "", findings.False, false, []findings.Flag{"ntlm_direct", "ntlm_no_mic", "ldap_unsigned"}}}},
 		// Kerberos in GSS-SPNEGO followed by plain LDAP: unsigned.
 		{"public/zeek/testing/btest/Traces/ldap/aduser1.pcap", []want{
-			{"sasl", "GSS-SPNEGO", auth.True, false, []auth.Flag{"ldap_unsigned"}}}},
+			{"sasl", "GSS-SPNEGO", findings.True, false, []findings.Flag{"ldap_unsigned"}}}},
 		// Kerberos in GSS-SPNEGO followed by SASL-wrapped PDUs.
 		{"public/zeek/testing/btest/Traces/ldap/krb5-sign-seal-01.pcap", []want{
-			{"sasl", "GSS-SPNEGO", auth.True, true, []auth.Flag{"krb_rc4"}}}},
+			{"sasl", "GSS-SPNEGO", findings.True, true, []findings.Flag{"krb_rc4"}}}},
 		{"public/zeek/testing/btest/Traces/ldap/missing_ldap_logs.pcapng", []want{
-			{"sasl", "GSS-SPNEGO", auth.True, true, []auth.Flag{}},
-			{"sasl", "GSS-SPNEGO", auth.True, true, []auth.Flag{}},
-			{"sasl", "GSS-SPNEGO", auth.True, true, []auth.Flag{}}}},
+			{"sasl", "GSS-SPNEGO", findings.True, true, []findings.Flag{}},
+			{"sasl", "GSS-SPNEGO", findings.True, true, []findings.Flag{}},
+			{"sasl", "GSS-SPNEGO", findings.True, true, []findings.Flag{}}}},
 		// Arkime's synthetic: an unauthenticated simple bind (name, no
 		// password: no ldap_cleartext, nothing crossed in clear), Sicily
 		// NTLMv1, SASL NTLM, a failed simple bind (name, no password).
 		{"public/arkime/tests/pcap/ntlm_synthetic.pcap", []want{
-			{"simple", "", auth.Unset, false, []auth.Flag{}},
-			{"sicily", "", auth.False, false, []auth.Flag{"ntlm_v1", "ntlm_lm", "ntlm_direct", "ldap_unsigned"}},
-			{"sasl", "NTLM", auth.False, false, []auth.Flag{"ntlm_v1", "ntlm_lm", "ntlm_direct", "ldap_unsigned"}},
-			{"simple", "", auth.Unset, false, []auth.Flag{}}}},
+			{"simple", "", findings.Unset, false, []findings.Flag{}},
+			{"sicily", "", findings.False, false, []findings.Flag{"ntlm_v1", "ntlm_lm", "ntlm_direct", "ldap_unsigned"}},
+			{"sasl", "NTLM", findings.False, false, []findings.Flag{"ntlm_v1", "ntlm_lm", "ntlm_direct", "ldap_unsigned"}},
+			{"simple", "", findings.Unset, false, []findings.Flag{}}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.pcap, func(t *testing.T) {

@@ -8,9 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"ntlmsensor/decoders/carrier"
 	"ntlmsensor/decoders/internal/pcaptest"
 	ldap "ntlmsensor/decoders/ldap"
-	"ntlmsensor/sensor/auth"
+	"ntlmsensor/findings"
 )
 
 // chunk is the payload of one segment of a connection.
@@ -38,12 +39,12 @@ func conversation(t testing.TB, rel string) []chunk {
 // more than maxBuffer unconsumed bytes is a gap.
 type driver struct {
 	tb    testing.TB
-	conn  *auth.Conn
-	h     auth.Handler
+	conn  *carrier.Conn
+	h     carrier.Handler
 	done  bool // the handler said Done and was closed, as the sensor does
 	buf   [2][]byte
 	skip  [2]int
-	out   []*auth.Finding
+	out   []*findings.Finding
 	held  int // most bytes ever left unconsumed
 	bytes int // bytes handed to Feed in all (copying cost)
 }
@@ -58,7 +59,7 @@ var (
 
 func newDriver(tb testing.TB, udp bool) *driver {
 	d := &driver{tb: tb}
-	d.conn = auth.NewConn(client, server, udp, "", func(f *auth.Finding) { d.out = append(d.out, f) })
+	d.conn = carrier.NewConn(client, server, udp, "", func(f *findings.Finding) { d.out = append(d.out, f) })
 	d.h = ldap.Carrier.New(d.conn)
 	return d
 }
@@ -119,7 +120,7 @@ func (d *driver) feed(toServer bool, b []byte, ts time.Time) {
 
 // run feeds chunks, the i-th at t0+i seconds, in pieces of at most size
 // bytes (0: whole), and closes the connection.
-func (d *driver) run(cs []chunk, size int, rng *rand.Rand) []*auth.Finding {
+func (d *driver) run(cs []chunk, size int, rng *rand.Rand) []*findings.Finding {
 	for i, c := range cs {
 		ts := t0.Add(time.Duration(i) * time.Second)
 		if c.gap {
@@ -149,24 +150,24 @@ func TestDetect(t *testing.T) {
 	for _, tc := range []struct {
 		toServer bool
 		b        []byte
-		want     auth.Verdict
+		want     carrier.Verdict
 	}{
-		{true, simple[0].data, auth.Yes},  // bindRequest
-		{false, simple[1].data, auth.Yes}, // bindResponse
-		{false, simple[0].data, auth.No},  // a request from the server
-		{true, simple[1].data, auth.No},   // a response from the client
-		{true, simple[0].data[:1], auth.Maybe},
-		{true, simple[0].data[:5], auth.Maybe},
-		{true, simple[0].data[:6], auth.Yes},
-		{true, []byte("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"), auth.No},                  // LDAPS: TLS ClientHello
-		{true, []byte("\x30\x84\x00\x00\x00\x10\x02\x01\x01\x63\x84\x00\x00\x00\x0a"), auth.Yes}, // Windows 4-octet lengths
-		{true, []byte("\x30\x0c\x02\x01\x01\x60\x07\x02\x01\x03\x04\x00\x89\x00"), auth.Yes},     // Sicily discovery
-		{true, []byte("\x30\x05\x02\x01\x01\x30\x00"), auth.No},                                  // op not APPLICATION
-		{true, []byte("\x30\x05\x02\x01\xff\x42\x00"), auth.No},                                  // negative id
-		{true, []byte("\x30\x80\x02\x01\x01\x42\x00"), auth.No},                                  // indefinite length
-		{true, []byte("\x00\x00\x00\x81\x05\x04\x00\xff"), auth.No},                              // SASL-wrapped mid-stream
-		{true, []byte("GET / HTTP/1.1\r\n"), auth.No},
-		{true, []byte("\x30\x05\x02\x01\x01\x7f\x00"), auth.No}, // high tag number form
+		{true, simple[0].data, carrier.Yes},  // bindRequest
+		{false, simple[1].data, carrier.Yes}, // bindResponse
+		{false, simple[0].data, carrier.No},  // a request from the server
+		{true, simple[1].data, carrier.No},   // a response from the client
+		{true, simple[0].data[:1], carrier.Maybe},
+		{true, simple[0].data[:5], carrier.Maybe},
+		{true, simple[0].data[:6], carrier.Yes},
+		{true, []byte("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"), carrier.No},                  // LDAPS: TLS ClientHello
+		{true, []byte("\x30\x84\x00\x00\x00\x10\x02\x01\x01\x63\x84\x00\x00\x00\x0a"), carrier.Yes}, // Windows 4-octet lengths
+		{true, []byte("\x30\x0c\x02\x01\x01\x60\x07\x02\x01\x03\x04\x00\x89\x00"), carrier.Yes},     // Sicily discovery
+		{true, []byte("\x30\x05\x02\x01\x01\x30\x00"), carrier.No},                                  // op not APPLICATION
+		{true, []byte("\x30\x05\x02\x01\xff\x42\x00"), carrier.No},                                  // negative id
+		{true, []byte("\x30\x80\x02\x01\x01\x42\x00"), carrier.No},                                  // indefinite length
+		{true, []byte("\x00\x00\x00\x81\x05\x04\x00\xff"), carrier.No},                              // SASL-wrapped mid-stream
+		{true, []byte("GET / HTTP/1.1\r\n"), carrier.No},
+		{true, []byte("\x30\x05\x02\x01\x01\x7f\x00"), carrier.No}, // high tag number form
 	} {
 		if got := ldap.Carrier.Detect(tc.toServer, tc.b); got != tc.want {
 			t.Errorf("Detect(%v, % x) = %v, want %v", tc.toServer, tc.b, got, tc.want)
@@ -265,13 +266,13 @@ func TestSimpleBinds(t *testing.T) {
 	if len(fs) != 2 {
 		t.Fatalf("%d findings:\n%s", len(fs), dump(fs))
 	}
-	if f := fs[0]; f.UserName != "cn=bob,dc=example,dc=com" || !f.HasUser || f.Outcome != auth.Failure ||
+	if f := fs[0]; f.UserName != "cn=bob,dc=example,dc=com" || !f.HasUser || f.Outcome != findings.Failure ||
 		f.Reason != "invalidCredentials" || f.LDAP.ResultCode != 49 || !f.LDAP.HasResult || f.LDAP.Bind != "simple" ||
-		f.Mechanism != "simple" || !f.Time.Equal(t0.Add(3*time.Second)) || !slices.Equal(f.Flags, []auth.Flag{"ldap_cleartext"}) ||
+		f.Mechanism != "simple" || !f.Time.Equal(t0.Add(3*time.Second)) || !slices.Equal(f.Flags, []findings.Flag{"ldap_cleartext"}) ||
 		f.Client != client || f.Server != server {
 		t.Errorf("failed bind:\n%s", dump(fs[:1]))
 	}
-	if f := fs[1]; f.UserName != "cn=carol" || f.Outcome != auth.Unknown || f.Reason != "" || f.LDAP.HasResult ||
+	if f := fs[1]; f.UserName != "cn=carol" || f.Outcome != findings.Unknown || f.Reason != "" || f.LDAP.HasResult ||
 		!f.Time.Equal(t0.Add(time.Hour)) {
 		t.Errorf("unanswered bind:\n%s", dump(fs[1:]))
 	}
@@ -288,8 +289,8 @@ func TestRebindWithoutAnswer(t *testing.T) {
 	fs := newDriver(t, false).run([]chunk{
 		cli(simpleBind(1, "cn=a", "x")), cli(simpleBind(2, "cn=b", "y")), srv(bindResp(2, 0)),
 	}, 0, nil)
-	if len(fs) != 2 || fs[0].UserName != "cn=a" || fs[0].Outcome != auth.Unknown || !fs[0].Time.Equal(t0.Add(time.Second)) ||
-		fs[1].UserName != "cn=b" || fs[1].Outcome != auth.Success {
+	if len(fs) != 2 || fs[0].UserName != "cn=a" || fs[0].Outcome != findings.Unknown || !fs[0].Time.Equal(t0.Add(time.Second)) ||
+		fs[1].UserName != "cn=b" || fs[1].Outcome != findings.Success {
 		t.Errorf("\n%s", dump(fs))
 	}
 }
@@ -314,7 +315,7 @@ func TestStartTLS(t *testing.T) {
 		cli(startTLS(1)), srv(startTLSResp(1, 2)), // protocolError: stays cleartext
 		cli(simpleBind(2, "cn=clear", "pw")), srv(bindResp(2, 0)),
 	}, 0, nil)
-	if len(fs) != 1 || fs[0].UserName != "cn=clear" || fs[0].Outcome != auth.Success || !slices.Contains(fs[0].Flags, "ldap_cleartext") {
+	if len(fs) != 1 || fs[0].UserName != "cn=clear" || fs[0].Outcome != findings.Success || !slices.Contains(fs[0].Flags, "ldap_cleartext") {
 		t.Errorf("refused StartTLS:\n%s", dump(fs))
 	}
 
@@ -331,7 +332,7 @@ func TestStartTLS(t *testing.T) {
 	cs := conversation(t, "public/zeek/testing/btest/Traces/ldap/sasl-ntlm.pcap")[:4]
 	cs = append(cs, cli(startTLS(3)), srv(startTLSResp(3, 0)), cli(tlsHello))
 	fs = newDriver(t, false).run(cs, 0, nil)
-	if len(fs) != 1 || fs[0].UserName != "sasladmin@slapd.ldap" || fs[0].Outcome != auth.Success ||
+	if len(fs) != 1 || fs[0].UserName != "sasladmin@slapd.ldap" || fs[0].Outcome != findings.Success ||
 		!fs[0].Time.Equal(t0.Add(3*time.Second)) || fs[0].SASLWrapped {
 		t.Errorf("held bind at StartTLS:\n%s", dump(fs))
 	}
@@ -345,7 +346,7 @@ func TestSASLLifecycle(t *testing.T) {
 	// No PDU after the successful bind: emitted at Close, at the bind
 	// response's time, not known to be wrapped.
 	fs := newDriver(t, false).run(cs[:4], 0, nil)
-	if len(fs) != 1 || fs[0].Outcome != auth.Success || !fs[0].Time.Equal(t0.Add(3*time.Second)) || fs[0].SASLWrapped ||
+	if len(fs) != 1 || fs[0].Outcome != findings.Success || !fs[0].Time.Equal(t0.Add(3*time.Second)) || fs[0].SASLWrapped ||
 		fs[0].LDAP.SASLMechanism != "NTLM" || fs[0].LDAP.Bind != "sasl" || fs[0].LDAP.ResultCode != 0 {
 		t.Errorf("held until close:\n%s", dump(fs))
 	}
@@ -355,7 +356,7 @@ func TestSASLLifecycle(t *testing.T) {
 	lost := slices.Clone(cs[:3])
 	lost = append(lost, cli(simpleBind(3, "", "")), srv(bindResp(3, 0)))
 	fs = newDriver(t, false).run(lost, 0, nil)
-	if len(fs) != 1 || fs[0].UserName != "sasladmin@slapd.ldap" || fs[0].Outcome != auth.Unknown ||
+	if len(fs) != 1 || fs[0].UserName != "sasladmin@slapd.ldap" || fs[0].Outcome != findings.Unknown ||
 		fs[0].LDAP.HasResult || !fs[0].Time.Equal(t0.Add(3*time.Second)) || fs[0].LDAP.Bind != "sasl" {
 		t.Errorf("lost answer:\n%s", dump(fs))
 	}
@@ -367,7 +368,7 @@ func TestSASLLifecycle(t *testing.T) {
 	resync = append(resync, cs[8:14]...)
 	resync = append(resync, cli(simpleBind(5, "cn=after", "pw")), srv(bindResp(5, 0)))
 	fs = newDriver(t, false).run(resync, 0, nil)
-	if len(fs) != 2 || fs[0].Outcome != auth.Success || fs[1].UserName != "cn=after" || fs[1].Outcome != auth.Success {
+	if len(fs) != 2 || fs[0].Outcome != findings.Success || fs[1].UserName != "cn=after" || fs[1].Outcome != findings.Success {
 		t.Errorf("after gap:\n%s", dump(fs))
 	}
 }

@@ -10,27 +10,28 @@ import (
 	"encoding/base64"
 	"time"
 
+	"ntlmsensor/decoders/carrier"
 	"ntlmsensor/decoders/ntlmssp"
-	"ntlmsensor/sensor/auth"
+	"ntlmsensor/findings"
 )
 
 // Carrier must be registered last: it takes every stream the others did
 // not, except TLS, whose content can never be read.
-var Carrier = &auth.Carrier{
+var Carrier = &carrier.Carrier{
 	Name:   "unknown",
 	Detect: detect,
-	New:    func(c *auth.Conn) auth.Handler { return &handler{conn: c} },
+	New:    func(c *carrier.Conn) carrier.Handler { return &handler{conn: c} },
 }
 
-func detect(toServer bool, b []byte) auth.Verdict {
+func detect(toServer bool, b []byte) carrier.Verdict {
 	if len(b) < 3 {
-		return auth.Maybe
+		return carrier.Maybe
 	}
 	// TLS record header [RFC 8446 5.1]: handshake/alert/CCS/app-data, version 3.x
 	if b[0] >= 0x14 && b[0] <= 0x17 && b[1] == 3 && b[2] <= 4 {
-		return auth.No
+		return carrier.No
 	}
-	return auth.Yes
+	return carrier.Yes
 }
 
 var (
@@ -46,8 +47,8 @@ const (
 )
 
 type handler struct {
-	conn    *auth.Conn
-	x       *auth.Exchange // made at the first message: most streams never have one
+	conn    *carrier.Conn
+	x       *carrier.Exchange // made at the first message: most streams never have one
 	tok     []byte
 	last    time.Time
 	scanned [2]int // bytes scanned per direction since the last message
@@ -168,7 +169,7 @@ func (h *handler) token(toServer bool, msg []byte, ts time.Time) bool {
 		return false
 	}
 	if h.x == nil {
-		h.x = new(auth.Exchange)
+		h.x = new(carrier.Exchange)
 	}
 	if toServer {
 		if h.x.Pending() {
@@ -188,7 +189,7 @@ func (h *handler) token(toServer bool, msg []byte, ts time.Time) bool {
 
 // emit reports the attempt: no carrier says how it ended.
 func (h *handler) emit(ts time.Time) {
-	h.conn.Emit(h.x.Finish(auth.Unknown, ""), "unknown", ts)
+	h.conn.Emit(h.x.Finish(findings.Unknown, ""), "unknown", ts)
 }
 
 func (h *handler) Gap(toServer bool, ts time.Time) {}

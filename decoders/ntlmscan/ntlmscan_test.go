@@ -3,16 +3,17 @@ package ntlmscan_test
 import (
 	"testing"
 
+	"ntlmsensor/decoders/carrier"
 	"ntlmsensor/decoders/internal/pcaptest"
 	"ntlmsensor/decoders/ntlmscan"
-	"ntlmsensor/sensor/auth"
+	"ntlmsensor/findings"
 )
 
-func pieces(t testing.TB, rel string, port uint16) []auth.Piece {
-	var ps []auth.Piece
+func pieces(t testing.TB, rel string, port uint16) []carrier.Piece {
+	var ps []carrier.Piece
 	for _, s := range pcaptest.Segments(t, rel) {
 		if !s.UDP {
-			ps = append(ps, auth.Piece{ToServer: s.DstPort == port, Data: s.Payload})
+			ps = append(ps, carrier.Piece{ToServer: s.DstPort == port, Data: s.Payload})
 		}
 	}
 	return ps
@@ -23,13 +24,13 @@ func pieces(t testing.TB, rel string, port uint16) []auth.Piece {
 func TestTelnet(t *testing.T) {
 	ps := pieces(t, "public/CredSLayer/tests/samples/telnet-raw2.pcap", 23)
 	for _, chunk := range []int{1 << 20, 100, 7, 5, 1} {
-		fs := auth.Drive(ntlmscan.Carrier, ps, chunk)
+		fs := carrier.Drive(ntlmscan.Carrier, ps, chunk)
 		if len(fs) != 1 {
 			t.Fatalf("chunk %d: %d findings", chunk, len(fs))
 		}
 		f := fs[0]
 		if f.UserName != "bill" || f.UserDomain != "BILLS" || f.NTLM.Workstation != "BILLS" || f.NTLM.Version != "NTLMv2" ||
-			f.Outcome != auth.Unknown || f.Protocol != "unknown" || f.SPNEGO != auth.False {
+			f.Outcome != findings.Unknown || f.Protocol != "unknown" || f.SPNEGO != findings.False {
 			t.Fatalf("chunk %d: %+v", chunk, f)
 		}
 	}
@@ -40,7 +41,7 @@ func TestTelnet(t *testing.T) {
 func TestBase64(t *testing.T) {
 	ps := pieces(t, "real-implementations/smtp_auth_ntlm.pcap", 25)
 	for _, chunk := range []int{1 << 20, 64, 7, 3, 1} {
-		fs := auth.Drive(ntlmscan.Carrier, ps, chunk)
+		fs := carrier.Drive(ntlmscan.Carrier, ps, chunk)
 		if len(fs) != 1 {
 			t.Fatalf("chunk %d: %d findings", chunk, len(fs))
 		}
@@ -51,7 +52,7 @@ func TestBase64(t *testing.T) {
 }
 
 func TestTLSIsNotScanned(t *testing.T) {
-	if v := ntlmscan.Carrier.Detect(true, []byte{0x16, 0x03, 0x01, 0x02, 0x00}); v != auth.No {
+	if v := ntlmscan.Carrier.Detect(true, []byte{0x16, 0x03, 0x01, 0x02, 0x00}); v != carrier.No {
 		t.Fatalf("TLS ClientHello: %v", v)
 	}
 }
@@ -69,7 +70,7 @@ func FuzzHandler(f *testing.F) {
 	f.Add(c, s, uint16(512))
 	f.Add([]byte("AUTH NTLM TlRMTVNTUAADAAAAGAAYAEAAAAA=\r\n"), []byte("334 TlRMTVNTUAACAAAA\r\n"), uint16(7))
 	f.Fuzz(func(t *testing.T, client, server []byte, chunk uint16) {
-		for _, fd := range auth.Drive(ntlmscan.Carrier, auth.Alternate(client, server, int(chunk%2048)+1), 1460) {
+		for _, fd := range carrier.Drive(ntlmscan.Carrier, carrier.Alternate(client, server, int(chunk%2048)+1), 1460) {
 			fd.AppendJSON(nil)
 		}
 	})

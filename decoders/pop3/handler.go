@@ -4,23 +4,24 @@ import (
 	"bytes"
 	"time"
 
+	"ntlmsensor/decoders/carrier"
 	"ntlmsensor/decoders/textproto"
-	"ntlmsensor/sensor/auth"
+	"ntlmsensor/findings"
 )
 
 // Carrier registers POP3 (RFC 1939) with AUTH (RFC 5034): NTLM
 // [MS-OXPOP3], GSSAPI (RFC 4752) and GSS-SPNEGO are followed; USER/PASS,
 // APOP and the other mechanisms are passed over unread.
-var Carrier = &auth.Carrier{
+var Carrier = &carrier.Carrier{
 	Name:   "pop3",
 	Ports:  []uint16{110},
 	Detect: detect,
-	New:    func(c *auth.Conn) auth.Handler { return &handler{conn: c} },
+	New:    func(c *carrier.Conn) carrier.Handler { return &handler{conn: c} },
 }
 
 // detect: the server's "+OK" greeting (RFC 1939 4) or a client command a
 // session starts with: USER, APOP, AUTH, CAPA, STLS.
-func detect(toServer bool, b []byte) auth.Verdict {
+func detect(toServer bool, b []byte) carrier.Verdict {
 	if toServer {
 		return oneOf(b, openers)
 	}
@@ -34,16 +35,16 @@ var (
 
 // oneOf says whether b starts with one of the words, followed by SP, CR or
 // LF or the end of b; Maybe when b is a prefix of one.
-func oneOf(b []byte, words []string) auth.Verdict {
-	v := auth.No
+func oneOf(b []byte, words []string) carrier.Verdict {
+	v := carrier.No
 	for _, word := range words {
 		switch {
 		case len(b) < len(word):
 			if prefixFold(b, word) {
-				v = auth.Maybe
+				v = carrier.Maybe
 			}
 		case textproto.EqualFold(b[:len(word)], word) && (len(b) == len(word) || delim(b[len(word)])):
-			return auth.Yes
+			return carrier.Yes
 		}
 	}
 	return v
@@ -74,8 +75,8 @@ func gss(name []byte) bool {
 }
 
 type handler struct {
-	conn *auth.Conn
-	x    auth.Exchange
+	conn *carrier.Conn
+	x    carrier.Exchange
 
 	q textproto.Queue[kind] // commands awaiting their answers
 
@@ -185,7 +186,7 @@ func (h *handler) clientLine(line []byte, ts time.Time) {
 // never got one.
 func (h *handler) begin(tokens bool, ts time.Time) {
 	if h.x.Pending() {
-		h.conn.Emit(h.x.Finish(auth.Unknown, ""), "pop3", ts)
+		h.conn.Emit(h.x.Finish(findings.Unknown, ""), "pop3", ts)
 	} else {
 		h.x.Reset()
 	}
@@ -276,9 +277,9 @@ func (h *handler) finish(ok bool, ts time.Time) {
 		h.x.Reset() // cancelled or refused before the client's final token
 		return
 	}
-	outcome, reason := auth.Failure, "POP3 -ERR"
+	outcome, reason := findings.Failure, "POP3 -ERR"
 	if ok {
-		outcome, reason = auth.Success, "POP3 +OK"
+		outcome, reason = findings.Success, "POP3 +OK"
 	}
 	h.conn.Emit(h.x.Finish(outcome, reason), "pop3", ts)
 }
@@ -331,9 +332,9 @@ var verbs = []string{"USER", "PASS", "APOP", "AUTH", "CAPA", "STLS", "STAT", "LI
 // continuation (RFC 1939 3, RFC 5034 4), an NTLM response or a command.
 func startsLine(toServer bool, b []byte) bool {
 	if !toServer {
-		return oneOf(b, statuses) == auth.Yes
+		return oneOf(b, statuses) == carrier.Yes
 	}
-	return textproto.HasNTLMSSPPrefix(b) || oneOf(b, verbs) == auth.Yes
+	return textproto.HasNTLMSSPPrefix(b) || oneOf(b, verbs) == carrier.Yes
 }
 
 var statuses = []string{"+OK", "-ERR", "+"}
@@ -341,6 +342,6 @@ var statuses = []string{"+OK", "-ERR", "+"}
 // Close emits an attempt whose outcome never came.
 func (h *handler) Close(ts time.Time) {
 	if h.x.Pending() {
-		h.conn.Emit(h.x.Finish(auth.Unknown, ""), "pop3", ts)
+		h.conn.Emit(h.x.Finish(findings.Unknown, ""), "pop3", ts)
 	}
 }

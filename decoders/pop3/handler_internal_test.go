@@ -6,14 +6,15 @@ import (
 	"testing"
 	"time"
 
-	"ntlmsensor/sensor/auth"
+	"ntlmsensor/decoders/carrier"
+	"ntlmsensor/findings"
 )
 
 // TestPasswordNotKept: PASS and the credentials of PLAIN and LOGIN are
 // never decoded, so no copy of the password stays in the handler.
 func TestPasswordNotKept(t *testing.T) {
 	var n int
-	conn := auth.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:110"), false, "", func(*auth.Finding) { n++ })
+	conn := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:110"), false, "", func(*findings.Finding) { n++ })
 	h := Carrier.New(conn).(*handler)
 	ts := time.Unix(1700000000, 0)
 	for _, l := range []struct {

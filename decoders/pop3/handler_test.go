@@ -13,28 +13,29 @@ import (
 	"testing"
 	"time"
 
+	"ntlmsensor/capture"
+	"ntlmsensor/decoders/carrier"
 	"ntlmsensor/decoders/internal/pcaptest"
 	"ntlmsensor/decoders/pop3"
+	"ntlmsensor/findings"
 	"ntlmsensor/sensor"
-	"ntlmsensor/sensor/auth"
-	"ntlmsensor/sensor/capture"
 )
 
 // The only POP3 capture: Arkime's synthetic POP3DOM\liam session.
 const synthetic = "public/arkime/tests/pcap/ntlm_synthetic.pcap"
 
 // analyse runs the real pipeline over a capture with the POP3 carrier alone.
-func analyse(t testing.TB, rel string) []*auth.Finding {
+func analyse(t testing.TB, rel string) []*findings.Finding {
 	t.Helper()
 	src, err := capture.OpenFile(filepath.Join("..", "..", "pcaps", rel))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	var out []*auth.Finding
+	var out []*findings.Finding
 	cfg := sensor.DefaultConfig()
-	cfg.Carriers = []*auth.Carrier{pop3.Carrier}
-	cfg.Emit = func(f *auth.Finding) { out = append(out, f) }
+	cfg.Carriers = []*carrier.Carrier{pop3.Carrier}
+	cfg.Emit = func(f *findings.Finding) { out = append(out, f) }
 	p := sensor.NewPipeline(cfg, 1, nil)
 	if err := p.ReadSource(src); err != nil {
 		t.Log(err)
@@ -46,7 +47,7 @@ func analyse(t testing.TB, rel string) []*auth.Finding {
 }
 
 // doc is a finding as written out, parsed back.
-func doc(t testing.TB, f *auth.Finding) map[string]any {
+func doc(t testing.TB, f *findings.Finding) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(f.AppendJSON(nil), &m); err != nil {
@@ -67,7 +68,7 @@ func lookup(m map[string]any, path string) any {
 	return v
 }
 
-func flagIDs(f *auth.Finding) []string {
+func flagIDs(f *findings.Finding) []string {
 	out := []string{}
 	for _, fl := range f.Flags {
 		out = append(out, string(fl))
@@ -181,7 +182,7 @@ func TestSyntheticCapture(t *testing.T) {
 	}
 
 	// pinned: "+OK Logged in" is frame 198
-	if f.Outcome != auth.Success || f.Reason != "POP3 +OK" || !f.Time.Equal(time.Unix(1700000007, 242e6)) {
+	if f.Outcome != findings.Success || f.Reason != "POP3 +OK" || !f.Time.Equal(time.Unix(1700000007, 242e6)) {
 		t.Errorf("outcome %s %q at %v", f.Outcome, f.Reason, f.Time)
 	}
 	m := doc(t, f)
@@ -210,12 +211,12 @@ func TestSyntheticCapture(t *testing.T) {
 }
 
 // pieces are the TCP payloads of the capture's connection to port, in order.
-func pieces(t testing.TB, rel string, port uint16) []auth.Piece {
+func pieces(t testing.TB, rel string, port uint16) []carrier.Piece {
 	t.Helper()
-	var ps []auth.Piece
+	var ps []carrier.Piece
 	for _, s := range pcaptest.Segments(t, rel) {
 		if !s.UDP && (s.DstPort == port || s.SrcPort == port) {
-			ps = append(ps, auth.Piece{ToServer: s.DstPort == port, Data: s.Payload})
+			ps = append(ps, carrier.Piece{ToServer: s.DstPort == port, Data: s.Payload})
 		}
 	}
 	if len(ps) == 0 {
@@ -227,7 +228,7 @@ func pieces(t testing.TB, rel string, port uint16) []auth.Piece {
 // session is the synthetic capture's POP3 conversation, one piece per
 // segment: greeting, AUTH NTLM, "+ ", NEGOTIATE, "+ " CHALLENGE,
 // AUTHENTICATE, +OK, QUIT, +OK.
-func session(t testing.TB) []auth.Piece {
+func session(t testing.TB) []carrier.Piece {
 	ps := pieces(t, synthetic, 110)
 	if len(ps) != 9 {
 		t.Fatalf("POP3 session in %d pieces", len(ps))
@@ -236,7 +237,7 @@ func session(t testing.TB) []auth.Piece {
 }
 
 // replace swaps old for new in the first piece that holds old.
-func replace(t testing.TB, ps []auth.Piece, old, new string) []auth.Piece {
+func replace(t testing.TB, ps []carrier.Piece, old, new string) []carrier.Piece {
 	t.Helper()
 	out := slices.Clone(ps)
 	for i, p := range out {
@@ -249,11 +250,11 @@ func replace(t testing.TB, ps []auth.Piece, old, new string) []auth.Piece {
 	return nil
 }
 
-func client(s string) auth.Piece { return auth.Piece{ToServer: true, Data: []byte(s)} }
-func server(s string) auth.Piece { return auth.Piece{ToServer: false, Data: []byte(s)} }
+func client(s string) carrier.Piece { return carrier.Piece{ToServer: true, Data: []byte(s)} }
+func server(s string) carrier.Piece { return carrier.Piece{ToServer: false, Data: []byte(s)} }
 
-func join(parts ...[]auth.Piece) []auth.Piece {
-	var out []auth.Piece
+func join(parts ...[]carrier.Piece) []carrier.Piece {
+	var out []carrier.Piece
 	for _, p := range parts {
 		out = append(out, p...)
 	}
@@ -262,17 +263,17 @@ func join(parts ...[]auth.Piece) []auth.Piece {
 
 // authExchange is the session's AUTH NTLM exchange, from the command to
 // the +OK.
-func authExchange(t testing.TB) []auth.Piece { return slices.Clone(session(t)[1:7]) }
+func authExchange(t testing.TB) []carrier.Piece { return slices.Clone(session(t)[1:7]) }
 
 // drive feeds pieces whole to a fresh handler, like the reassembler, and
 // also reports whether the handler ended following the connection.
-func drive(ps []auth.Piece) ([]*auth.Finding, bool) { return feed(ps, nil) }
+func drive(ps []carrier.Piece) ([]*findings.Finding, bool) { return feed(ps, nil) }
 
 // feed is drive where the pieces whose index is in lost are lost in
 // transit: the handler is told of a gap instead.
-func feed(ps []auth.Piece, lost map[int]bool) ([]*auth.Finding, bool) {
-	var out []*auth.Finding
-	conn := auth.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:110"), false, "", func(f *auth.Finding) { out = append(out, f) })
+func feed(ps []carrier.Piece, lost map[int]bool) ([]*findings.Finding, bool) {
+	var out []*findings.Finding
+	conn := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:110"), false, "", func(f *findings.Finding) { out = append(out, f) })
 	h := pop3.Carrier.New(conn)
 	ts := time.Unix(1700000000, 0)
 	var buf [2][]byte
@@ -311,7 +312,7 @@ func feed(ps []auth.Piece, lost map[int]bool) ([]*auth.Finding, bool) {
 }
 
 // key is what the findings of two runs must agree on.
-func key(f *auth.Finding) string {
+func key(f *findings.Finding) string {
 	var m map[string]any
 	if err := json.Unmarshal(f.AppendJSON(nil), &m); err != nil {
 		return err.Error()
@@ -332,7 +333,7 @@ func TestHandlerChunking(t *testing.T) {
 		t.Fatalf("%d findings", len(ref))
 	}
 	for _, chunk := range []int{1, 7, 1 << 20} {
-		fs := auth.Drive(pop3.Carrier, session(t), chunk)
+		fs := carrier.Drive(pop3.Carrier, session(t), chunk)
 		if len(fs) != 1 || key(fs[0]) != key(ref[0]) {
 			t.Errorf("chunk %d: %v, want %s", chunk, fs, key(ref[0]))
 		}
@@ -343,26 +344,26 @@ func TestHandlerChunking(t *testing.T) {
 const tlsHello = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03AUTH NTLM\r\nTlRMTVNTUAAD\r\n"
 
 // capa is a CAPA exchange (RFC 2449 5) offering STLS and NTLM.
-var capa = []auth.Piece{client("CAPA\r\n"), server("+OK Capability list follows\r\nTOP\r\nUIDL\r\nSTLS\r\nSASL NTLM\r\n.\r\n")}
+var capa = []carrier.Piece{client("CAPA\r\n"), server("+OK Capability list follows\r\nTOP\r\nUIDL\r\nSTLS\r\nSASL NTLM\r\n.\r\n")}
 
 // TestSTLS: once the server accepts STLS nothing after is read, not even
 // the cleartext exchange replayed behind the handshake.
 func TestSTLS(t *testing.T) {
 	ses := session(t)
 	greet, after := ses[:1], ses[1:]
-	tls := join(greet, capa, []auth.Piece{client("STLS\r\n"), server("+OK Begin TLS negotiation\r\n"), client(tlsHello), server("\x16\x03\x03\x00\x7a\x02\x00\x00\x76\x03\x03")}, after)
+	tls := join(greet, capa, []carrier.Piece{client("STLS\r\n"), server("+OK Begin TLS negotiation\r\n"), client(tlsHello), server("\x16\x03\x03\x00\x7a\x02\x00\x00\x76\x03\x03")}, after)
 	fs, done := drive(tls)
 	if len(fs) != 0 || !done {
 		t.Errorf("after STLS: %d findings, done %v; want none, done", len(fs), done)
 	}
 	for _, chunk := range []int{1, 7, 1 << 20} {
-		if fs := auth.Drive(pop3.Carrier, tls, chunk); len(fs) != 0 {
+		if fs := carrier.Drive(pop3.Carrier, tls, chunk); len(fs) != 0 {
 			t.Errorf("chunk %d: %d findings after STLS", chunk, len(fs))
 		}
 	}
-	refused := join(greet, capa, []auth.Piece{client("STLS\r\n"), server("-ERR Command not permitted when TLS active\r\n")}, after)
+	refused := join(greet, capa, []carrier.Piece{client("STLS\r\n"), server("-ERR Command not permitted when TLS active\r\n")}, after)
 	fs, done = drive(refused)
-	if len(fs) != 1 || done || fs[0].UserName != "liam" || fs[0].Outcome != auth.Success {
+	if len(fs) != 1 || done || fs[0].UserName != "liam" || fs[0].Outcome != findings.Success {
 		t.Errorf("STLS refused: %d findings, done %v", len(fs), done)
 	}
 }
@@ -372,7 +373,7 @@ func TestOutcomes(t *testing.T) {
 	ex := authExchange(t)
 	failed := replace(t, ex, "+OK Logged in", "-ERR [AUTH] Authentication failed.")
 	fs, _ := drive(join(failed, ex))
-	if len(fs) != 2 || fs[0].Outcome != auth.Failure || fs[0].Reason != "POP3 -ERR" || fs[1].Outcome != auth.Success || fs[1].Reason != "POP3 +OK" {
+	if len(fs) != 2 || fs[0].Outcome != findings.Failure || fs[0].Reason != "POP3 -ERR" || fs[1].Outcome != findings.Success || fs[1].Reason != "POP3 +OK" {
 		t.Errorf("failure then success: %v", fs)
 	}
 	for _, f := range fs {
@@ -382,17 +383,17 @@ func TestOutcomes(t *testing.T) {
 	}
 
 	// the client cancels after the CHALLENGE (RFC 5034 4): no attempt
-	cancel := join(ex[:4], []auth.Piece{client("*\r\n"), server("-ERR authentication cancelled\r\n")}, ex)
-	if fs, _ := drive(cancel); len(fs) != 1 || fs[0].Outcome != auth.Success {
+	cancel := join(ex[:4], []carrier.Piece{client("*\r\n"), server("-ERR authentication cancelled\r\n")}, ex)
+	if fs, _ := drive(cancel); len(fs) != 1 || fs[0].Outcome != findings.Success {
 		t.Errorf("cancel then success: %v", fs)
 	}
 
 	// the capture ends after the AUTHENTICATE
-	if fs, _ := drive(ex[:5]); len(fs) != 1 || fs[0].Outcome != auth.Unknown || fs[0].Reason != "" || fs[0].UserName != "liam" {
+	if fs, _ := drive(ex[:5]); len(fs) != 1 || fs[0].Outcome != findings.Unknown || fs[0].Reason != "" || fs[0].UserName != "liam" {
 		t.Errorf("no answer: %v", fs)
 	}
 	// a new AUTH while the last one waits: that one's outcome is unknown
-	if fs, _ := drive(join(ex[:5], ex)); len(fs) != 2 || fs[0].Outcome != auth.Unknown || fs[1].Outcome != auth.Success {
+	if fs, _ := drive(join(ex[:5], ex)); len(fs) != 2 || fs[0].Outcome != findings.Unknown || fs[1].Outcome != findings.Success {
 		t.Errorf("unanswered then answered: %v", fs)
 	}
 }
@@ -404,11 +405,11 @@ func TestInitialResponse(t *testing.T) {
 	ex := authExchange(t)
 	ref, _ := drive(ex)
 	neg := strings.TrimSpace(string(ex[2].Data))
-	ir := join([]auth.Piece{client("AUTH NTLM " + neg + "\r\n")}, ex[3:])
+	ir := join([]carrier.Piece{client("AUTH NTLM " + neg + "\r\n")}, ex[3:])
 	mid := ex[3:] // from the CHALLENGE: the capture began mid-exchange
-	for name, ps := range map[string][]auth.Piece{"initial response": ir, "mid-exchange": mid} {
+	for name, ps := range map[string][]carrier.Piece{"initial response": ir, "mid-exchange": mid} {
 		for _, chunk := range []int{1, 1 << 20} {
-			fs := auth.Drive(pop3.Carrier, ps, chunk)
+			fs := carrier.Drive(pop3.Carrier, ps, chunk)
 			if len(fs) != 1 || key(fs[0]) != key(ref[0]) {
 				t.Errorf("%s chunk %d: %v, want %s", name, chunk, fs, key(ref[0]))
 			}
@@ -426,7 +427,7 @@ func TestMultiLine(t *testing.T) {
 	}
 	fake += "+OK\r\n-ERR\r\n..stuffed\r\n"
 	greet := session(t)[:1]
-	ps := join(greet, []auth.Piece{
+	ps := join(greet, []carrier.Piece{
 		client("USER liam\r\n"), server("+OK\r\n"), client("PASS s3cret\r\n"), server("+OK maildrop has 2 messages\r\n"),
 		client("STAT\r\n"), server("+OK 2 320\r\n"),
 		client("LIST\r\n"), server("+OK 2 messages\r\n1 120\r\n2 200\r\n.\r\n"),
@@ -443,8 +444,8 @@ func TestMultiLine(t *testing.T) {
 		client("RETR 2\r\n"), server("+OK\r\n" + fake),
 	}, ex)
 	for _, chunk := range []int{1, 7, 1 << 20} {
-		fs := auth.Drive(pop3.Carrier, ps, chunk)
-		if len(fs) != 1 || fs[0].Outcome != auth.Success || fs[0].UserName != "liam" || slices.Contains(flagIDs(fs[0]), "ntlm_fallback") {
+		fs := carrier.Drive(pop3.Carrier, ps, chunk)
+		if len(fs) != 1 || fs[0].Outcome != findings.Success || fs[0].UserName != "liam" || slices.Contains(flagIDs(fs[0]), "ntlm_fallback") {
 			t.Errorf("chunk %d: %v", chunk, fs)
 		}
 	}
@@ -454,14 +455,14 @@ func TestMultiLine(t *testing.T) {
 // passed over.
 func TestCleartextMechanisms(t *testing.T) {
 	ses := session(t)
-	ps := join(ses[:1], []auth.Piece{
+	ps := join(ses[:1], []carrier.Piece{
 		client("USER liam\r\n"), server("+OK\r\n"), client("PASS s3cret\r\n"), server("-ERR [AUTH] no\r\n"),
 		client("APOP liam c4c9334bac560ecc979e58001b3e22fb\r\n"), server("-ERR no\r\n"),
 		client("AUTH PLAIN AGxpYW0AczNjcmV0\r\n"), server("-ERR no\r\n"),
 		client("AUTH LOGIN\r\n"), server("+ VXNlcm5hbWU6\r\n"), client("bGlhbQ==\r\n"), server("+ UGFzc3dvcmQ6\r\n"), client("czNjcmV0\r\n"), server("+OK yes\r\n"),
 	}, ses[7:])
 	for _, chunk := range []int{1, 1 << 20} {
-		if fs := auth.Drive(pop3.Carrier, ps, chunk); len(fs) != 0 {
+		if fs := carrier.Drive(pop3.Carrier, ps, chunk); len(fs) != 0 {
 			t.Errorf("chunk %d: %d findings", chunk, len(fs))
 		}
 	}
@@ -517,16 +518,16 @@ func TestGSSAPI(t *testing.T) {
 	req, rep := gssTokens(t)
 	b64 := base64.StdEncoding.EncodeToString
 	greet := session(t)[:1]
-	layer := []auth.Piece{server("+ " + b64(rep) + "\r\n"), client("\r\n"), server("+ BQQG/wAMAAAAAAAAAAAAAA==\r\n"), client("BQQF/wAMAAAAAAAAAAAAAA==\r\n")}
-	plain := join(greet, []auth.Piece{client("AUTH GSSAPI\r\n"), server("+ \r\n"), client(b64(req) + "\r\n")}, layer, []auth.Piece{server("+OK done\r\n")})
-	ir := join(greet, []auth.Piece{client("AUTH GSSAPI " + b64(req) + "\r\n")}, layer, []auth.Piece{server("-ERR [AUTH] no\r\n")})
+	layer := []carrier.Piece{server("+ " + b64(rep) + "\r\n"), client("\r\n"), server("+ BQQG/wAMAAAAAAAAAAAAAA==\r\n"), client("BQQF/wAMAAAAAAAAAAAAAA==\r\n")}
+	plain := join(greet, []carrier.Piece{client("AUTH GSSAPI\r\n"), server("+ \r\n"), client(b64(req) + "\r\n")}, layer, []carrier.Piece{server("+OK done\r\n")})
+	ir := join(greet, []carrier.Piece{client("AUTH GSSAPI " + b64(req) + "\r\n")}, layer, []carrier.Piece{server("-ERR [AUTH] no\r\n")})
 	for name, c := range map[string]struct {
-		ps      []auth.Piece
-		outcome auth.Outcome
+		ps      []carrier.Piece
+		outcome findings.Outcome
 		reason  string
-	}{"gssapi": {plain, auth.Success, "POP3 +OK"}, "gssapi-ir": {ir, auth.Failure, "POP3 -ERR"}} {
+	}{"gssapi": {plain, findings.Success, "POP3 +OK"}, "gssapi-ir": {ir, findings.Failure, "POP3 -ERR"}} {
 		for _, chunk := range []int{1, 1 << 20} {
-			fs := auth.Drive(pop3.Carrier, c.ps, chunk)
+			fs := carrier.Drive(pop3.Carrier, c.ps, chunk)
 			if len(fs) != 1 {
 				t.Fatalf("%s: %d findings", name, len(fs))
 			}
@@ -539,7 +540,7 @@ func TestGSSAPI(t *testing.T) {
 	}
 
 	ex := authExchange(t)
-	for name, offer := range map[string][]auth.Piece{
+	for name, offer := range map[string][]carrier.Piece{
 		"capa":      {client("CAPA\r\n"), server("+OK\r\nUSER\r\nSASL NTLM GSSAPI\r\n.\r\n")},
 		"auth list": {client("AUTH\r\n"), server("+OK\r\nNTLM\r\ngss-spnego\r\n.\r\n")},
 	} {
@@ -548,7 +549,7 @@ func TestGSSAPI(t *testing.T) {
 			t.Errorf("NTLM with Kerberos offered by %s: %v", name, fs)
 		}
 	}
-	for name, offer := range map[string][]auth.Piece{
+	for name, offer := range map[string][]carrier.Piece{
 		"capa":           capa,
 		"refused list":   {client("AUTH\r\n"), server("-ERR GSSAPI not here\r\n")},
 		"not capa lines": {client("CAPA\r\n"), server("+OK\r\nIMPLEMENTATION GSSAPI\r\n.\r\n")},
@@ -566,17 +567,17 @@ func TestGaps(t *testing.T) {
 	ps := session(t)
 	for name, c := range map[string]struct {
 		lost    []string // prefixes of the pieces lost
-		outcome auth.Outcome
+		outcome findings.Outcome
 	}{
-		"final +OK": {[]string{"+OK Logged"}, auth.Unknown},
-		"greeting":  {[]string{"+OK POP3"}, auth.Success},
-		"first +":   {[]string{"+ \r"}, auth.Success},
-		"NEGOTIATE": {[]string{"TlRMTVNTUAAB"}, auth.Success},
-		"challenge": {[]string{"+ TlRM"}, auth.Success},
+		"final +OK": {[]string{"+OK Logged"}, findings.Unknown},
+		"greeting":  {[]string{"+OK POP3"}, findings.Success},
+		"first +":   {[]string{"+ \r"}, findings.Success},
+		"NEGOTIATE": {[]string{"TlRMTVNTUAAB"}, findings.Success},
+		"challenge": {[]string{"+ TlRM"}, findings.Success},
 	} {
 		lost := map[int]bool{}
 		for _, prefix := range c.lost {
-			i := slices.IndexFunc(ps, func(p auth.Piece) bool { return bytes.HasPrefix(p.Data, []byte(prefix)) })
+			i := slices.IndexFunc(ps, func(p carrier.Piece) bool { return bytes.HasPrefix(p.Data, []byte(prefix)) })
 			if i < 0 {
 				t.Fatalf("%s: no piece starts with %q", name, prefix)
 			}
@@ -592,9 +593,9 @@ func TestGaps(t *testing.T) {
 // TestBulkPathAllocates: commands, responses and messages without
 // authentication allocate nothing.
 func TestBulkPathAllocates(t *testing.T) {
-	h := pop3.Carrier.New(auth.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:110"), false, "", nil))
+	h := pop3.Carrier.New(carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:110"), false, "", nil))
 	ts := time.Unix(1700000000, 0)
-	steps := []auth.Piece{
+	steps := []carrier.Piece{
 		client("STAT\r\nLIST\r\n"), server("+OK 1 2400\r\n+OK\r\n1 2400\r\n.\r\n"),
 		client("RETR 1\r\n"), server("+OK\r\n" + strings.Repeat("a line of the message\r\n", 100) + ".\r\n"),
 		client("CAPA\r\n"), server("+OK\r\nTOP\r\nSASL NTLM\r\n.\r\n"),
@@ -617,30 +618,30 @@ func TestDetect(t *testing.T) {
 	tests := []struct {
 		toServer bool
 		in       string
-		want     auth.Verdict
+		want     carrier.Verdict
 	}{
-		{false, "+OK POP3 server ready\r\n", auth.Yes},
-		{false, "+OK\r\n", auth.Yes},
-		{false, "+OK", auth.Yes},
-		{false, "+O", auth.Maybe},
-		{false, "", auth.Maybe},
-		{false, "+OKAY\r\n", auth.No},
-		{false, "* OK IMAP4rev1 server ready\r\n", auth.No},
-		{false, "+ \r\n", auth.No},
-		{false, "220 mail.example.com ESMTP\r\n", auth.No},
-		{false, "HTTP/1.1 200 OK\r\n", auth.No},
-		{true, "AUTH NTLM\r\n", auth.Yes},
-		{true, "auth\r\n", auth.Yes},
-		{true, "USER liam\r\n", auth.Yes},
-		{true, "APOP liam c4c9334bac560ecc979e58001b3e22fb\r\n", auth.Yes},
-		{true, "CAPA\r\n", auth.Yes},
-		{true, "STLS\r\n", auth.Yes},
-		{true, "CA", auth.Maybe},
-		{true, "AUTHENTICATE\r\n", auth.No},
-		{true, "a001 AUTH NTLM\r\n", auth.No},
-		{true, "EHLO x\r\n", auth.No},
-		{true, "GET / HTTP/1.1\r\n", auth.No},
-		{true, "\x16\x03\x01\x02\x00", auth.No},
+		{false, "+OK POP3 server ready\r\n", carrier.Yes},
+		{false, "+OK\r\n", carrier.Yes},
+		{false, "+OK", carrier.Yes},
+		{false, "+O", carrier.Maybe},
+		{false, "", carrier.Maybe},
+		{false, "+OKAY\r\n", carrier.No},
+		{false, "* OK IMAP4rev1 server ready\r\n", carrier.No},
+		{false, "+ \r\n", carrier.No},
+		{false, "220 mail.example.com ESMTP\r\n", carrier.No},
+		{false, "HTTP/1.1 200 OK\r\n", carrier.No},
+		{true, "AUTH NTLM\r\n", carrier.Yes},
+		{true, "auth\r\n", carrier.Yes},
+		{true, "USER liam\r\n", carrier.Yes},
+		{true, "APOP liam c4c9334bac560ecc979e58001b3e22fb\r\n", carrier.Yes},
+		{true, "CAPA\r\n", carrier.Yes},
+		{true, "STLS\r\n", carrier.Yes},
+		{true, "CA", carrier.Maybe},
+		{true, "AUTHENTICATE\r\n", carrier.No},
+		{true, "a001 AUTH NTLM\r\n", carrier.No},
+		{true, "EHLO x\r\n", carrier.No},
+		{true, "GET / HTTP/1.1\r\n", carrier.No},
+		{true, "\x16\x03\x01\x02\x00", carrier.No},
 	}
 	for _, tt := range tests {
 		if got := pop3.Carrier.Detect(tt.toServer, []byte(tt.in)); got != tt.want {
@@ -667,14 +668,14 @@ func FuzzHandler(f *testing.F) {
 	f.Add([]byte("CAPA\r\nAUTH\r\nRETR 1\r\nLIST\r\nAUTH NTLM "+neg+"\r\n*\r\nSTLS\r\n"),
 		[]byte("+OK\r\nSASL GSSAPI\r\n.\r\n+OK\r\nNTLM\r\n.\r\n+OK\r\nx\r\n.\r\n-ERR\r\n+ "+neg+"\r\n-ERR\r\n+OK\r\n"), uint16(5))
 	f.Fuzz(func(t *testing.T, c, s []byte, n uint16) {
-		for _, fd := range auth.Drive(pop3.Carrier, auth.Alternate(c, s, int(n%4096)+1), int(n%61)+1) {
+		for _, fd := range carrier.Drive(pop3.Carrier, carrier.Alternate(c, s, int(n%4096)+1), int(n%61)+1) {
 			if fd.Outcome == "" || fd.Protocol != "pop3" {
 				t.Fatalf("incomplete finding %+v", fd)
 			}
 			fd.AppendJSON(nil)
 		}
 		// and with pieces lost in transit
-		ps := auth.Alternate(c, s, int(n%509)+1)
+		ps := carrier.Alternate(c, s, int(n%509)+1)
 		lost := map[int]bool{}
 		for i := int(n % 5); i < len(ps); i += int(n%7) + 2 {
 			lost[i] = true

@@ -4,39 +4,40 @@ import (
 	"bytes"
 	"time"
 
-	"ntlmsensor/sensor/auth"
+	"ntlmsensor/decoders/carrier"
+	"ntlmsensor/findings"
 )
 
 // Carrier registers SMB over direct TCP (445) and over the NetBIOS session
 // service (139).
-var Carrier = &auth.Carrier{
+var Carrier = &carrier.Carrier{
 	Name:   "smb",
 	Ports:  []uint16{445, 139},
 	Detect: detect,
-	New:    func(c *auth.Conn) auth.Handler { return &handler{conn: c} },
+	New:    func(c *carrier.Conn) carrier.Handler { return &handler{conn: c} },
 }
 
 // detect: a NetBIOS session request, or a session message carrying an SMB
 // protocol id [RFC 1002 4.3, MS-SMB2 2.1].
-func detect(toServer bool, b []byte) auth.Verdict {
+func detect(toServer bool, b []byte) carrier.Verdict {
 	if len(b) < 8 {
 		if len(b) > 0 && b[0] != NBSessionMessage && b[0] != NBSessionRequest && b[0] != NBPositiveResponse && b[0] != NBKeepAlive {
-			return auth.No
+			return carrier.No
 		}
-		return auth.Maybe
+		return carrier.Maybe
 	}
 	typ, n, _ := NetBIOSHeader(b)
 	switch typ {
 	case NBSessionMessage:
 		if ProtocolOf(b[4:]) != ProtoUnknown && n >= 4 {
-			return auth.Yes
+			return carrier.Yes
 		}
 	case NBSessionRequest, NBPositiveResponse:
 		if n <= 256 {
-			return auth.Yes
+			return carrier.Yes
 		}
 	}
-	return auth.No
+	return carrier.No
 }
 
 const (
@@ -53,22 +54,22 @@ const (
 type session struct {
 	id      uint64 // SMB2 SessionId / SMB1 UID; 0 until the server assigns it
 	used    bool
-	x       auth.Exchange
-	direct  *auth.Finding // SMB1 logon without NTLMSSP [MS-CIFS 3.2.4.2.4]
-	held    *auth.Finding // a successful logon waiting for its session facts
+	x       carrier.Exchange
+	direct  *findings.Finding // SMB1 logon without NTLMSSP [MS-CIFS 3.2.4.2.4]
+	held    *findings.Finding // a successful logon waiting for its session facts
 	heldTS  time.Time
 	tree    string
-	signed  auth.Opt
+	signed  findings.Opt
 	enc     bool
 	after   int // messages seen since the logon succeeded
 	lastUse time.Time
 }
 
 type handler struct {
-	conn            *auth.Conn
+	conn            *carrier.Conn
 	version         string
 	smb1            bool
-	signingRequired auth.Opt
+	signingRequired findings.Opt
 	offersKerberos  bool
 	sessions        []*session // made as the connection needs them, at most maxSessions
 	pipes           pipeState
@@ -223,25 +224,25 @@ func (h *handler) flush(s *session, ts time.Time) {
 	if s.direct != nil {
 		f := s.direct
 		s.direct = nil
-		f.Outcome = auth.Unknown
+		f.Outcome = findings.Unknown
 		h.emit(s, f, ts)
 	}
 	if s.x.Pending() {
-		h.emit(s, s.x.Finish(auth.Unknown, ""), ts)
+		h.emit(s, s.x.Finish(findings.Unknown, ""), ts)
 	}
 }
 
-func (h *handler) emit(s *session, f *auth.Finding, ts time.Time) {
+func (h *handler) emit(s *session, f *findings.Finding, ts time.Time) {
 	f.SMB.Version = h.version
 	f.SMB.SigningRequired = h.signingRequired
-	if f.Outcome == auth.Success {
+	if f.Outcome == findings.Success {
 		f.SMB.Tree = s.tree
 		f.SMB.Signed = s.signed
 		switch {
 		case s.enc:
-			f.SMB.Encrypted = auth.True
-		case s.signed != auth.Unset:
-			f.SMB.Encrypted = auth.False
+			f.SMB.Encrypted = findings.True
+		case s.signed != findings.Unset:
+			f.SMB.Encrypted = findings.False
 		}
 	}
 	h.conn.Emit(f, "smb", ts)
@@ -337,7 +338,7 @@ func (h *handler) smb2(toServer bool, msg []byte, ts time.Time) int {
 			s := h.sessionFor(hd.SessionID, true, ts)
 			if s.held != nil || s.direct != nil {
 				h.flush(s, ts) // re-authentication of a live session
-				s.tree, s.signed, s.enc, s.after = "", auth.Unset, false, 0
+				s.tree, s.signed, s.enc, s.after = "", findings.Unset, false, 0
 			}
 			s.x.ClientToken(req.SecurityBlob)
 		case TreeConnect2:
@@ -367,7 +368,7 @@ func (h *handler) smb2(toServer bool, msg []byte, ts time.Time) int {
 			if r, err := ParseNegotiateResponse2(msg); err == nil {
 				h.version = DialectString(r.DialectRevision)
 				h.smb1 = false
-				h.signingRequired = auth.OptOf(r.SecurityMode&SigningRequired != 0)
+				h.signingRequired = findings.OptOf(r.SecurityMode&SigningRequired != 0)
 				h.serverOffer(r.SecurityBlob)
 			}
 		case SessionSetup2:
@@ -405,7 +406,7 @@ func (h *handler) smb2(toServer bool, msg []byte, ts time.Time) int {
 
 // serverOffer reads the server's SPNEGO hint of NEGOTIATE [MS-SMB2 2.2.4].
 func (h *handler) serverOffer(blob []byte) {
-	var x auth.Exchange
+	var x carrier.Exchange
 	x.ServerOffer(blob)
 	h.offersKerberos = x.OffersKerberos()
 	for _, s := range h.sessions {
@@ -434,20 +435,20 @@ func (h *handler) setupResult(s *session, status uint32, ts time.Time) {
 		return
 	}
 	if status == 0 {
-		h.result(s, s.x.Finish(auth.Success, StatusName(status)), status, ts)
+		h.result(s, s.x.Finish(findings.Success, StatusName(status)), status, ts)
 		return
 	}
-	h.result(s, s.x.Finish(auth.Failure, StatusName(status)), status, ts)
+	h.result(s, s.x.Finish(findings.Failure, StatusName(status)), status, ts)
 }
 
-func (h *handler) result(s *session, f *auth.Finding, status uint32, ts time.Time) {
+func (h *handler) result(s *session, f *findings.Finding, status uint32, ts time.Time) {
 	f.Reason = StatusName(status)
 	if status != 0 {
-		f.Outcome = auth.Failure
+		f.Outcome = findings.Failure
 		h.emit(s, f, ts)
 		return
 	}
-	f.Outcome = auth.Success
+	f.Outcome = findings.Success
 	s.held, s.heldTS = f, ts
 	s.after = 0
 	h.settle(s)
@@ -461,8 +462,8 @@ func (h *handler) observe(id uint64, counts, signed bool, ts time.Time) {
 		return
 	}
 	s.after++
-	if counts && s.signed == auth.Unset {
-		s.signed = auth.OptOf(signed)
+	if counts && s.signed == findings.Unset {
+		s.signed = findings.OptOf(signed)
 	}
 	h.settle(s)
 }
@@ -473,7 +474,7 @@ func (h *handler) settle(s *session) {
 	if s.held == nil {
 		return
 	}
-	if s.enc || (s.signed != auth.Unset && s.tree != "") || s.after >= factsWindow {
+	if s.enc || (s.signed != findings.Unset && s.tree != "") || s.after >= factsWindow {
 		f := s.held
 		s.held = nil
 		h.emit(s, f, s.heldTS)

@@ -3,18 +3,19 @@ package smb_test
 import (
 	"testing"
 
+	"ntlmsensor/decoders/carrier"
 	"ntlmsensor/decoders/internal/pcaptest"
 	"ntlmsensor/decoders/smb"
-	"ntlmsensor/sensor/auth"
+	"ntlmsensor/findings"
 )
 
 // pieces are a capture's TCP payloads in order (the SMB server is on port
 // 445 or 139).
-func pieces(t testing.TB, rel string) []auth.Piece {
-	var ps []auth.Piece
+func pieces(t testing.TB, rel string) []carrier.Piece {
+	var ps []carrier.Piece
 	for _, s := range pcaptest.Segments(t, rel) {
 		if !s.UDP {
-			ps = append(ps, auth.Piece{ToServer: s.DstPort == 445 || s.DstPort == 139, Data: s.Payload})
+			ps = append(ps, carrier.Piece{ToServer: s.DstPort == 445 || s.DstPort == 139, Data: s.Payload})
 		}
 	}
 	return ps
@@ -40,14 +41,14 @@ func directions(t testing.TB, rel string) (client, server []byte) {
 func TestHandlerChunking(t *testing.T) {
 	pieces := pieces(t, "real-implementations/smb2_ntlmv2_hostname_signed.pcap")
 	for _, chunk := range []int{1 << 20, 1500, 64, 3, 1} {
-		fs := auth.Drive(smb.Carrier, pieces, chunk)
+		fs := carrier.Drive(smb.Carrier, pieces, chunk)
 		if len(fs) != 1 {
 			t.Fatalf("chunk %d: %d findings", chunk, len(fs))
 		}
 		f := fs[0]
 		if f.UserName != "alice" || f.UserDomain != "LAB" || f.NTLM.Workstation != "WKS01" || f.NTLM.Version != "NTLMv2" ||
 			f.NTLM.TargetName != "cifs/dc1.lab.test" || f.SMB.Tree != `\\dc1.lab.test\IPC$` || f.SMB.Version != "3.1.1" ||
-			f.SMB.SigningRequired != auth.True || f.SMB.Signed != auth.True || f.Outcome != auth.Success {
+			f.SMB.SigningRequired != findings.True || f.SMB.Signed != findings.True || f.Outcome != findings.Success {
 			t.Fatalf("chunk %d: %+v", chunk, f)
 		}
 	}
@@ -71,7 +72,7 @@ func FuzzHandler(f *testing.F) {
 		f.Add(c, s, uint16(1460))
 	}
 	f.Fuzz(func(t *testing.T, client, server []byte, chunk uint16) {
-		for _, fd := range auth.Drive(smb.Carrier, auth.Alternate(client, server, int(chunk%4096)+1), 1460) {
+		for _, fd := range carrier.Drive(smb.Carrier, carrier.Alternate(client, server, int(chunk%4096)+1), 1460) {
 			if fd.Outcome == "" || fd.Protocol != "smb" {
 				t.Fatalf("incomplete finding %+v", fd)
 			}

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"ntlmsensor/decoders/dcerpc"
-	"ntlmsensor/sensor/auth"
+	"ntlmsensor/findings"
 )
 
 const (
@@ -157,7 +157,7 @@ func (h *handler) pipeAssoc(id FileID, ts time.Time) *dcerpc.Association {
 	}
 	victim.id, victim.used = id, ts
 	victim.assoc = dcerpc.NewAssociation(h.conn, "dcerpc")
-	victim.assoc.Complete = func(f *auth.Finding) {
+	victim.assoc.Complete = func(f *findings.Finding) {
 		f.SMB.Version = h.version
 		f.SMB.SigningRequired = h.signingRequired
 	}

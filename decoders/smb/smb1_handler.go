@@ -3,7 +3,7 @@ package smb
 import (
 	"time"
 
-	"ntlmsensor/sensor/auth"
+	"ntlmsensor/findings"
 )
 
 // smb1Message handles one SMB1 message [MS-CIFS 2.2.4]: NEGOTIATE for the
@@ -26,7 +26,7 @@ func (h *handler) smb1Message(toServer bool, msg []byte, ts time.Time) {
 			return
 		}
 		if r, err := ParseNegotiateResponse1(msg); err == nil {
-			h.signingRequired = auth.OptOf(r.SecurityMode&0x08 != 0)
+			h.signingRequired = findings.OptOf(r.SecurityMode&0x08 != 0)
 			if r.SecurityBlob != nil {
 				h.serverOffer(r.SecurityBlob)
 			}
@@ -62,7 +62,7 @@ func (h *handler) smb1SetupRequest(hd *Header1, msg []byte, ts time.Time) {
 	s := h.sessionFor(uint64(hd.UID), true, ts)
 	if s.held != nil {
 		h.flush(s, ts)
-		s.tree, s.signed, s.enc, s.after = "", auth.Unset, false, 0
+		s.tree, s.signed, s.enc, s.after = "", findings.Unset, false, 0
 	}
 	if req.Extended {
 		s.x.ClientToken(req.SecurityBlob)
@@ -106,8 +106,8 @@ func (h *handler) smb1Tree(uid uint64, msg []byte, off int, ts time.Time) {
 
 // rawLogon makes the finding of an SMB1 logon without NTLMSSP: the LM and
 // NT challenge responses sit in the request itself [MS-CIFS 2.2.4.53.1].
-func rawLogon(r *SessionSetupRequest1) *auth.Finding {
-	f := &auth.Finding{HasUser: true, UserName: r.Account, UserDomain: r.PrimaryDomain, Mechanism: "smb1-challenge"}
+func rawLogon(r *SessionSetupRequest1) *findings.Finding {
+	f := &findings.Finding{HasUser: true, UserName: r.Account, UserDomain: r.PrimaryDomain, Mechanism: "smb1-challenge"}
 	lm, nt := r.LMResponse, r.NTResponse
 	n := &f.NTLM
 	switch {
@@ -117,10 +117,10 @@ func rawLogon(r *SessionSetupRequest1) *auth.Finding {
 		n.Version = "NTLMv2"
 	case len(nt) == 24:
 		n.Version = "NTLMv1"
-		n.LMResponse = auth.OptOf(len(lm) == 24 && !allZero(lm) && string(lm) != string(nt))
+		n.LMResponse = findings.OptOf(len(lm) == 24 && !allZero(lm) && string(lm) != string(nt))
 	case len(lm) == 24:
 		n.Version = "LM"
-		n.LMResponse = auth.True
+		n.LMResponse = findings.True
 	}
 	return f
 }

@@ -5,51 +5,52 @@ import (
 	"strconv"
 	"time"
 
+	"ntlmsensor/decoders/carrier"
 	"ntlmsensor/decoders/textproto"
-	"ntlmsensor/sensor/auth"
+	"ntlmsensor/findings"
 )
 
 // Carrier registers SMTP and submission (RFC 5321, RFC 6409) with AUTH
 // (RFC 4954): NTLM [MS-SMTPNTLM], GSSAPI (RFC 4752) and GSS-SPNEGO are
 // followed; PLAIN, LOGIN and the other mechanisms are passed over unread.
-var Carrier = &auth.Carrier{
+var Carrier = &carrier.Carrier{
 	Name:   "smtp",
 	Ports:  []uint16{25, 587},
 	Detect: detect,
-	New:    func(c *auth.Conn) auth.Handler { return &handler{conn: c} },
+	New:    func(c *carrier.Conn) carrier.Handler { return &handler{conn: c} },
 }
 
 // detect: the server's 220 greeting or the client's EHLO/HELO (RFC 5321
 // 4.1.1.1, 4.2, 4.3.1).
-func detect(toServer bool, b []byte) auth.Verdict {
+func detect(toServer bool, b []byte) carrier.Verdict {
 	if toServer {
 		return detectHello(b)
 	}
 	return detectGreeting(b)
 }
 
-func detectHello(b []byte) auth.Verdict {
+func detectHello(b []byte) carrier.Verdict {
 	if len(b) < 5 {
 		if prefixFold(b, "EHLO") || prefixFold(b, "HELO") {
-			return auth.Maybe
+			return carrier.Maybe
 		}
-		return auth.No
+		return carrier.No
 	}
 	if (textproto.EqualFold(b[:4], "EHLO") || textproto.EqualFold(b[:4], "HELO")) && (b[4] == ' ' || b[4] == '\r' || b[4] == '\n') {
-		return auth.Yes
+		return carrier.Yes
 	}
-	return auth.No
+	return carrier.No
 }
 
-func detectGreeting(b []byte) auth.Verdict {
+func detectGreeting(b []byte) carrier.Verdict {
 	if len(b) < 4 {
 		if prefixFold(b, "220") {
-			return auth.Maybe
+			return carrier.Maybe
 		}
-		return auth.No
+		return carrier.No
 	}
 	if string(b[:3]) != "220" || b[3] != ' ' && b[3] != '-' {
-		return auth.No
+		return carrier.No
 	}
 	// FTP greets with 220 too (RFC 959); its servers say so in the
 	// greeting, which is left to the catch-all carrier.
@@ -58,9 +59,9 @@ func detectGreeting(b []byte) auth.Verdict {
 		line = b[:i]
 	}
 	if !containsFold(line, "SMTP") && containsFold(line, "FTP") {
-		return auth.No
+		return carrier.No
 	}
-	return auth.Yes
+	return carrier.Yes
 }
 
 // prefixFold reports whether b is a prefix of upper, ignoring ASCII case.
@@ -93,8 +94,8 @@ const (
 )
 
 type handler struct {
-	conn *auth.Conn
-	x    auth.Exchange
+	conn *carrier.Conn
+	x    carrier.Exchange
 
 	q textproto.Queue[kind] // commands awaiting their answers
 
@@ -216,7 +217,7 @@ func chunkSize(b []byte) int {
 // never got one.
 func (h *handler) begin(tokens bool, ts time.Time) {
 	if h.x.Pending() {
-		h.conn.Emit(h.x.Finish(auth.Unknown, ""), "smtp", ts)
+		h.conn.Emit(h.x.Finish(findings.Unknown, ""), "smtp", ts)
 	} else {
 		h.x.Reset()
 	}
@@ -317,12 +318,12 @@ func (h *handler) finish(code int, ts time.Time) {
 		h.x.Reset() // cancelled or refused before the client's final token
 		return
 	}
-	outcome := auth.Unknown
+	outcome := findings.Unknown
 	switch {
 	case code == CodeAuthOK:
-		outcome = auth.Success
+		outcome = findings.Success
 	case code >= 400:
-		outcome = auth.Failure
+		outcome = findings.Failure
 	}
 	h.conn.Emit(h.x.Finish(outcome, "SMTP "+strconv.Itoa(code)), "smtp", ts)
 }
@@ -392,6 +393,6 @@ func startsLine(toServer bool, b []byte) bool {
 // Close emits an attempt whose outcome never came.
 func (h *handler) Close(ts time.Time) {
 	if h.x.Pending() {
-		h.conn.Emit(h.x.Finish(auth.Unknown, ""), "smtp", ts)
+		h.conn.Emit(h.x.Finish(findings.Unknown, ""), "smtp", ts)
 	}
 }

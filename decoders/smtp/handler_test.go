@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"ntlmsensor/capture"
+	"ntlmsensor/decoders/carrier"
 	"ntlmsensor/decoders/http"
 	"ntlmsensor/decoders/imap"
 	"ntlmsensor/decoders/internal/pcaptest"
@@ -21,9 +23,8 @@ import (
 	"ntlmsensor/decoders/pop3"
 	"ntlmsensor/decoders/smb"
 	"ntlmsensor/decoders/smtp"
+	"ntlmsensor/findings"
 	"ntlmsensor/sensor"
-	"ntlmsensor/sensor/auth"
-	"ntlmsensor/sensor/capture"
 )
 
 const (
@@ -33,7 +34,7 @@ const (
 
 // analyse runs the real pipeline over a capture with the given carriers
 // (the SMTP carrier alone when none are given).
-func analyse(t testing.TB, rel string, carriers ...*auth.Carrier) []*auth.Finding {
+func analyse(t testing.TB, rel string, carriers ...*carrier.Carrier) []*findings.Finding {
 	t.Helper()
 	src, err := capture.OpenFile(filepath.Join("..", "..", "pcaps", rel))
 	if err != nil {
@@ -41,12 +42,12 @@ func analyse(t testing.TB, rel string, carriers ...*auth.Carrier) []*auth.Findin
 	}
 	defer src.Close()
 	if len(carriers) == 0 {
-		carriers = []*auth.Carrier{smtp.Carrier}
+		carriers = []*carrier.Carrier{smtp.Carrier}
 	}
-	var out []*auth.Finding
+	var out []*findings.Finding
 	cfg := sensor.DefaultConfig()
 	cfg.Carriers = carriers
-	cfg.Emit = func(f *auth.Finding) { out = append(out, f) }
+	cfg.Emit = func(f *findings.Finding) { out = append(out, f) }
 	p := sensor.NewPipeline(cfg, 1, nil)
 	if err := p.ReadSource(src); err != nil {
 		t.Log(err)
@@ -58,7 +59,7 @@ func analyse(t testing.TB, rel string, carriers ...*auth.Carrier) []*auth.Findin
 }
 
 // doc is a finding as written out, parsed back.
-func doc(t testing.TB, f *auth.Finding) map[string]any {
+func doc(t testing.TB, f *findings.Finding) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(f.AppendJSON(nil), &m); err != nil {
@@ -79,7 +80,7 @@ func lookup(m map[string]any, path string) any {
 	return v
 }
 
-func flagIDs(f *auth.Finding) []string {
+func flagIDs(f *findings.Finding) []string {
 	out := []string{}
 	for _, fl := range f.Flags {
 		out = append(out, string(fl))
@@ -113,7 +114,7 @@ func expected(t testing.TB, name string) []expectation {
 
 // matchExpected: each expectation is met by a finding of its own, and there
 // is no other finding.
-func matchExpected(t *testing.T, finds []*auth.Finding, exps []expectation) {
+func matchExpected(t *testing.T, finds []*findings.Finding, exps []expectation) {
 	t.Helper()
 	if len(finds) != len(exps) {
 		for _, f := range finds {
@@ -310,10 +311,10 @@ func TestSyntheticCapture(t *testing.T) {
 	}
 
 	// pinned: the oracle shows 235 in frame 150
-	if f.Outcome != auth.Success || f.Reason != "SMTP 235" || !f.Time.Equal(time.Unix(1700000005, 946e6)) {
+	if f.Outcome != findings.Success || f.Reason != "SMTP 235" || !f.Time.Equal(time.Unix(1700000005, 946e6)) {
 		t.Errorf("outcome %s %q at %v", f.Outcome, f.Reason, f.Time)
 	}
-	if f.Protocol != "smtp" || f.Mechanism != "ntlm" || f.SPNEGO != auth.False || f.NTLM.LMResponse != auth.True ||
+	if f.Protocol != "smtp" || f.Mechanism != "ntlm" || f.SPNEGO != findings.False || f.NTLM.LMResponse != findings.True ||
 		f.NTLM.ClientVersion != "10.0.19041" || f.NTLM.ServerVersion != "10.0.19041" || f.NTLM.Flags != 0x02000205 {
 		t.Errorf("finding %+v", f)
 	}
@@ -325,7 +326,7 @@ func TestSyntheticCapture(t *testing.T) {
 // TestCarriersTogether: in the registration order, SMTP, IMAP and POP3 each
 // take their own stream and leave the others' (and HTTP's, SMB's) alone.
 func TestCarriersTogether(t *testing.T) {
-	all := []*auth.Carrier{smb.Carrier, http.Carrier, smtp.Carrier, imap.Carrier, pop3.Carrier, ntlmscan.Carrier}
+	all := []*carrier.Carrier{smb.Carrier, http.Carrier, smtp.Carrier, imap.Carrier, pop3.Carrier, ntlmscan.Carrier}
 	got := map[string]string{}
 	for _, f := range analyse(t, synthetic, all...) {
 		switch f.Server.Port() {
@@ -358,12 +359,12 @@ func mapsEqual(a, b map[string]string) bool {
 }
 
 // pieces are the TCP payloads of the capture's connection to port, in order.
-func pieces(t testing.TB, rel string, port uint16) []auth.Piece {
+func pieces(t testing.TB, rel string, port uint16) []carrier.Piece {
 	t.Helper()
-	var ps []auth.Piece
+	var ps []carrier.Piece
 	for _, s := range pcaptest.Segments(t, rel) {
 		if !s.UDP && (s.DstPort == port || s.SrcPort == port) {
-			ps = append(ps, auth.Piece{ToServer: s.DstPort == port, Data: s.Payload})
+			ps = append(ps, carrier.Piece{ToServer: s.DstPort == port, Data: s.Payload})
 		}
 	}
 	if len(ps) == 0 {
@@ -373,10 +374,10 @@ func pieces(t testing.TB, rel string, port uint16) []auth.Piece {
 }
 
 // session is the real capture's conversation, one piece per segment.
-func session(t testing.TB) []auth.Piece { return pieces(t, realCapture, 25) }
+func session(t testing.TB) []carrier.Piece { return pieces(t, realCapture, 25) }
 
 // cut returns the pieces before (and from) the first one that starts with prefix.
-func cut(t testing.TB, ps []auth.Piece, prefix string) (before, after []auth.Piece) {
+func cut(t testing.TB, ps []carrier.Piece, prefix string) (before, after []carrier.Piece) {
 	t.Helper()
 	for i, p := range ps {
 		if bytes.HasPrefix(p.Data, []byte(prefix)) {
@@ -388,7 +389,7 @@ func cut(t testing.TB, ps []auth.Piece, prefix string) (before, after []auth.Pie
 }
 
 // replace swaps old for new in the first piece that holds old.
-func replace(t testing.TB, ps []auth.Piece, old, new string) []auth.Piece {
+func replace(t testing.TB, ps []carrier.Piece, old, new string) []carrier.Piece {
 	t.Helper()
 	out := slices.Clone(ps)
 	for i, p := range out {
@@ -401,11 +402,11 @@ func replace(t testing.TB, ps []auth.Piece, old, new string) []auth.Piece {
 	return nil
 }
 
-func client(s string) auth.Piece { return auth.Piece{ToServer: true, Data: []byte(s)} }
-func server(s string) auth.Piece { return auth.Piece{ToServer: false, Data: []byte(s)} }
+func client(s string) carrier.Piece { return carrier.Piece{ToServer: true, Data: []byte(s)} }
+func server(s string) carrier.Piece { return carrier.Piece{ToServer: false, Data: []byte(s)} }
 
-func join(parts ...[]auth.Piece) []auth.Piece {
-	var out []auth.Piece
+func join(parts ...[]carrier.Piece) []carrier.Piece {
+	var out []carrier.Piece
 	for _, p := range parts {
 		out = append(out, p...)
 	}
@@ -414,7 +415,7 @@ func join(parts ...[]auth.Piece) []auth.Piece {
 
 // authExchange is the real capture's AUTH NTLM exchange, from the AUTH
 // command to the 235.
-func authExchange(t testing.TB) []auth.Piece {
+func authExchange(t testing.TB) []carrier.Piece {
 	_, rest := cut(t, session(t), "AUTH NTLM")
 	ex, _ := cut(t, rest, "MAIL FROM")
 	return ex
@@ -422,13 +423,13 @@ func authExchange(t testing.TB) []auth.Piece {
 
 // drive feeds pieces whole to a fresh handler, like the reassembler, and
 // also reports whether the handler ended following the connection.
-func drive(ps []auth.Piece) ([]*auth.Finding, bool) { return feed(ps, nil) }
+func drive(ps []carrier.Piece) ([]*findings.Finding, bool) { return feed(ps, nil) }
 
 // feed is drive where the pieces whose index is in lost are lost in
 // transit: the handler is told of a gap instead.
-func feed(ps []auth.Piece, lost map[int]bool) ([]*auth.Finding, bool) {
-	var out []*auth.Finding
-	conn := auth.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:25"), false, "", func(f *auth.Finding) { out = append(out, f) })
+func feed(ps []carrier.Piece, lost map[int]bool) ([]*findings.Finding, bool) {
+	var out []*findings.Finding
+	conn := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:25"), false, "", func(f *findings.Finding) { out = append(out, f) })
 	h := smtp.Carrier.New(conn)
 	ts := time.Unix(1700000000, 0)
 	var buf [2][]byte
@@ -467,7 +468,7 @@ func feed(ps []auth.Piece, lost map[int]bool) ([]*auth.Finding, bool) {
 }
 
 // key is what the findings of two runs must agree on.
-func key(f *auth.Finding) string {
+func key(f *findings.Finding) string {
 	var m map[string]any
 	if err := json.Unmarshal(f.AppendJSON(nil), &m); err != nil {
 		return err.Error()
@@ -493,7 +494,7 @@ func TestHandlerChunking(t *testing.T) {
 		}
 		ps := pieces(t, c.rel, 25)
 		for _, chunk := range []int{1, 7, 1 << 20} {
-			fs := auth.Drive(smtp.Carrier, ps, chunk)
+			fs := carrier.Drive(smtp.Carrier, ps, chunk)
 			if len(fs) != len(ref) {
 				t.Fatalf("%s chunk %d: %d findings, want %d", c.rel, chunk, len(fs), len(ref))
 			}
@@ -514,27 +515,27 @@ const tlsHello = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03AUTH NTLM\r\nTlRMT
 func TestStartTLS(t *testing.T) {
 	before, after := cut(t, session(t), "AUTH NTLM")
 	before = replace(t, before, "250-AUTH NTLM", "250-STARTTLS\r\n250-AUTH NTLM")
-	tls := join(before, []auth.Piece{client("STARTTLS\r\n"), server("220 2.0.0 Ready to start TLS\r\n"), client(tlsHello), server("\x16\x03\x03\x00\x7a\x02\x00\x00\x76\x03\x03")}, after)
+	tls := join(before, []carrier.Piece{client("STARTTLS\r\n"), server("220 2.0.0 Ready to start TLS\r\n"), client(tlsHello), server("\x16\x03\x03\x00\x7a\x02\x00\x00\x76\x03\x03")}, after)
 	fs, done := drive(tls)
 	if len(fs) != 0 || !done {
 		t.Errorf("after STARTTLS: %d findings, done %v; want none, done", len(fs), done)
 	}
 	for _, chunk := range []int{1, 7, 1 << 20} {
-		if fs := auth.Drive(smtp.Carrier, tls, chunk); len(fs) != 0 {
+		if fs := carrier.Drive(smtp.Carrier, tls, chunk); len(fs) != 0 {
 			t.Errorf("chunk %d: %d findings after STARTTLS", chunk, len(fs))
 		}
 	}
 
 	// refused: the session goes on in clear and its AUTH is read
-	refused := join(before, []auth.Piece{client("STARTTLS\r\n"), server("454 4.7.0 TLS not available due to temporary reason\r\n")}, after)
+	refused := join(before, []carrier.Piece{client("STARTTLS\r\n"), server("454 4.7.0 TLS not available due to temporary reason\r\n")}, after)
 	fs, done = drive(refused)
-	if len(fs) != 1 || done || fs[0].UserName != "alice" || fs[0].Outcome != auth.Success {
+	if len(fs) != 1 || done || fs[0].UserName != "alice" || fs[0].Outcome != findings.Success {
 		t.Errorf("STARTTLS refused: %d findings, done %v", len(fs), done)
 	}
 
 	// pipelined after EHLO (RFC 2920): the 220 answers STARTTLS, not EHLO
 	greet, _ := cut(t, before, "EHLO")
-	piped := join(greet, []auth.Piece{client("EHLO x\r\nSTARTTLS\r\n"), server("250-mx\r\n250 STARTTLS\r\n"), server("220 go ahead\r\n"), client(tlsHello)}, after)
+	piped := join(greet, []carrier.Piece{client("EHLO x\r\nSTARTTLS\r\n"), server("250-mx\r\n250 STARTTLS\r\n"), server("220 go ahead\r\n"), client(tlsHello)}, after)
 	if fs, done := drive(piped); len(fs) != 0 || !done {
 		t.Errorf("pipelined STARTTLS: %d findings, done %v", len(fs), done)
 	}
@@ -545,7 +546,7 @@ func TestOutcomes(t *testing.T) {
 	ex := authExchange(t)
 	failed := replace(t, ex, "235 2.7.0 Authentication successful", "535 5.7.8 Authentication credentials invalid")
 	fs, _ := drive(join(failed, ex))
-	if len(fs) != 2 || fs[0].Outcome != auth.Failure || fs[0].Reason != "SMTP 535" || fs[1].Outcome != auth.Success || fs[1].Reason != "SMTP 235" {
+	if len(fs) != 2 || fs[0].Outcome != findings.Failure || fs[0].Reason != "SMTP 535" || fs[1].Outcome != findings.Success || fs[1].Reason != "SMTP 235" {
 		t.Errorf("failure then success: %v", fs)
 	}
 	for _, f := range fs {
@@ -555,22 +556,22 @@ func TestOutcomes(t *testing.T) {
 	}
 
 	temp := replace(t, ex, "235 2.7.0 Authentication successful", "454 4.7.0 Temporary authentication failure")
-	if fs, _ := drive(temp); len(fs) != 1 || fs[0].Outcome != auth.Failure || fs[0].Reason != "SMTP 454" {
+	if fs, _ := drive(temp); len(fs) != 1 || fs[0].Outcome != findings.Failure || fs[0].Reason != "SMTP 454" {
 		t.Errorf("454: %v", fs)
 	}
 
 	// the client cancels after the CHALLENGE (RFC 4954 4): no attempt
-	cancel := join(ex[:4], []auth.Piece{client("*\r\n"), server("501 5.7.0 Authentication cancelled\r\n")}, ex)
-	if fs, _ := drive(cancel); len(fs) != 1 || fs[0].Outcome != auth.Success {
+	cancel := join(ex[:4], []carrier.Piece{client("*\r\n"), server("501 5.7.0 Authentication cancelled\r\n")}, ex)
+	if fs, _ := drive(cancel); len(fs) != 1 || fs[0].Outcome != findings.Success {
 		t.Errorf("cancel then success: %v", fs)
 	}
 
 	// the capture ends after the AUTHENTICATE
-	if fs, _ := drive(ex[:len(ex)-1]); len(fs) != 1 || fs[0].Outcome != auth.Unknown || fs[0].Reason != "" || fs[0].UserName != "alice" {
+	if fs, _ := drive(ex[:len(ex)-1]); len(fs) != 1 || fs[0].Outcome != findings.Unknown || fs[0].Reason != "" || fs[0].UserName != "alice" {
 		t.Errorf("no answer: %v", fs)
 	}
 	// a new AUTH while the last one waits: that one's outcome is unknown
-	if fs, _ := drive(join(ex[:len(ex)-1], ex)); len(fs) != 2 || fs[0].Outcome != auth.Unknown || fs[1].Outcome != auth.Success {
+	if fs, _ := drive(join(ex[:len(ex)-1], ex)); len(fs) != 2 || fs[0].Outcome != findings.Unknown || fs[1].Outcome != findings.Success {
 		t.Errorf("unanswered then answered: %v", fs)
 	}
 }
@@ -597,7 +598,7 @@ func TestInitialResponse(t *testing.T) {
 	ex := authExchange(t)
 	ref, _ := drive(ex)
 	neg, _ := tokens(t)
-	var ir []auth.Piece
+	var ir []carrier.Piece
 	for _, p := range ex {
 		switch {
 		case bytes.Equal(p.Data, []byte("AUTH NTLM\r\n")):
@@ -611,7 +612,7 @@ func TestInitialResponse(t *testing.T) {
 		t.Fatalf("initial response session: %d pieces", len(ir))
 	}
 	mid := ex[3:] // from the CHALLENGE: the capture began mid-exchange
-	for name, ps := range map[string][]auth.Piece{"initial response": ir, "mid-exchange": mid} {
+	for name, ps := range map[string][]carrier.Piece{"initial response": ir, "mid-exchange": mid} {
 		fs, _ := drive(ps)
 		if len(fs) != 1 || key(fs[0]) != key(ref[0]) {
 			t.Errorf("%s: %v, want %s", name, fs, key(ref[0]))
@@ -623,20 +624,20 @@ func TestInitialResponse(t *testing.T) {
 func TestCleartextMechanisms(t *testing.T) {
 	before, after := cut(t, session(t), "AUTH NTLM")
 	_, mail := cut(t, after, "MAIL FROM")
-	plain := join(before, []auth.Piece{client("AUTH PLAIN AGFsaWNlAHMzY3JldA==\r\n"), server("235 2.7.0 ok\r\n")}, mail)
-	login := join(before, []auth.Piece{
+	plain := join(before, []carrier.Piece{client("AUTH PLAIN AGFsaWNlAHMzY3JldA==\r\n"), server("235 2.7.0 ok\r\n")}, mail)
+	login := join(before, []carrier.Piece{
 		client("AUTH LOGIN\r\n"), server("334 VXNlcm5hbWU6\r\n"), client("YWxpY2U=\r\n"),
 		server("334 UGFzc3dvcmQ6\r\n"), client("czNjcmV0\r\n"), server("535 5.7.8 no\r\n"),
 	}, mail)
-	for name, ps := range map[string][]auth.Piece{"plain": plain, "login": login} {
+	for name, ps := range map[string][]carrier.Piece{"plain": plain, "login": login} {
 		for _, chunk := range []int{1, 1 << 20} {
-			if fs := auth.Drive(smtp.Carrier, ps, chunk); len(fs) != 0 {
+			if fs := carrier.Drive(smtp.Carrier, ps, chunk); len(fs) != 0 {
 				t.Errorf("%s: %d findings", name, len(fs))
 			}
 		}
 	}
 	// an NTLM exchange after a refused LOGIN is read
-	if fs, _ := drive(join(login[:len(login)-len(mail)], authExchange(t))); len(fs) != 1 || fs[0].Outcome != auth.Success {
+	if fs, _ := drive(join(login[:len(login)-len(mail)], authExchange(t))); len(fs) != 1 || fs[0].Outcome != findings.Success {
 		t.Errorf("LOGIN then NTLM: %v", fs)
 	}
 }
@@ -648,22 +649,22 @@ func TestMessageContent(t *testing.T) {
 	fake := "AUTH NTLM\r\n" + neg + "\r\n" + authn + "\r\n235 ok\r\n..leading dot\r\n"
 	greet, rest := cut(t, session(t), "AUTH NTLM")
 	ex, _ := cut(t, rest, "MAIL FROM")
-	data := join(greet, []auth.Piece{
+	data := join(greet, []carrier.Piece{
 		client("MAIL FROM:<a@lab.test>\r\n"), server("250 ok\r\n"), client("RCPT TO:<b@lab.test>\r\n"), server("250 ok\r\n"),
 		client("DATA\r\n"), server("354 go\r\n"), client("Subject: x\r\n\r\n" + fake), client(fake + ".\r\n"), server("250 queued\r\n"),
 	}, ex)
 	bdatChunk := "Subject: y\r\n\r\n" + fake
-	bdat := join(greet, []auth.Piece{
+	bdat := join(greet, []carrier.Piece{
 		client("MAIL FROM:<a@lab.test>\r\n"), server("250 ok\r\n"), client("RCPT TO:<b@lab.test>\r\n"), server("250 ok\r\n"),
 		client("BDAT " + strconv.Itoa(len(bdatChunk)) + "\r\n" + bdatChunk), server("250 chunk\r\n"),
 		client("BDAT " + strconv.Itoa(len(fake)) + " LAST\r\n"), client(fake), server("250 queued\r\n"),
 	}, ex)
 	// a body whose end is not seen ends with the server's reply
-	lost := join(greet, []auth.Piece{client("DATA\r\n"), server("354 go\r\n"), client(fake), server("250 queued\r\n")}, ex)
-	for name, ps := range map[string][]auth.Piece{"data": data, "bdat": bdat, "unterminated": lost} {
+	lost := join(greet, []carrier.Piece{client("DATA\r\n"), server("354 go\r\n"), client(fake), server("250 queued\r\n")}, ex)
+	for name, ps := range map[string][]carrier.Piece{"data": data, "bdat": bdat, "unterminated": lost} {
 		for _, chunk := range []int{1, 7, 1 << 20} {
-			fs := auth.Drive(smtp.Carrier, ps, chunk)
-			if len(fs) != 1 || fs[0].Outcome != auth.Success || fs[0].UserName != "alice" {
+			fs := carrier.Drive(smtp.Carrier, ps, chunk)
+			if len(fs) != 1 || fs[0].Outcome != findings.Success || fs[0].UserName != "alice" {
 				t.Errorf("%s chunk %d: %d findings", name, chunk, len(fs))
 			}
 		}
@@ -722,16 +723,16 @@ func TestGSSAPI(t *testing.T) {
 	b64 := base64.StdEncoding.EncodeToString
 	greet, _ := cut(t, session(t), "AUTH NTLM")
 	greet = replace(t, greet, "250-AUTH NTLM", "250-AUTH GSSAPI NTLM")
-	layer := []auth.Piece{server("334 " + b64(rep) + "\r\n"), client("\r\n"), server("334 BQQG/wAMAAAAAAAAAAAAAA==\r\n"), client("BQQF/wAMAAAAAAAAAAAAAA==\r\n")}
-	plain := join(greet, []auth.Piece{client("AUTH GSSAPI\r\n"), server("334 \r\n"), client(b64(req) + "\r\n")}, layer, []auth.Piece{server("235 2.7.0 ok\r\n")})
-	ir := join(greet, []auth.Piece{client("AUTH GSSAPI " + b64(req) + "\r\n")}, layer, []auth.Piece{server("535 5.7.8 no\r\n")})
+	layer := []carrier.Piece{server("334 " + b64(rep) + "\r\n"), client("\r\n"), server("334 BQQG/wAMAAAAAAAAAAAAAA==\r\n"), client("BQQF/wAMAAAAAAAAAAAAAA==\r\n")}
+	plain := join(greet, []carrier.Piece{client("AUTH GSSAPI\r\n"), server("334 \r\n"), client(b64(req) + "\r\n")}, layer, []carrier.Piece{server("235 2.7.0 ok\r\n")})
+	ir := join(greet, []carrier.Piece{client("AUTH GSSAPI " + b64(req) + "\r\n")}, layer, []carrier.Piece{server("535 5.7.8 no\r\n")})
 	for name, c := range map[string]struct {
-		ps      []auth.Piece
-		outcome auth.Outcome
+		ps      []carrier.Piece
+		outcome findings.Outcome
 		reason  string
-	}{"gssapi": {plain, auth.Success, "SMTP 235"}, "gssapi-ir": {ir, auth.Failure, "SMTP 535"}} {
+	}{"gssapi": {plain, findings.Success, "SMTP 235"}, "gssapi-ir": {ir, findings.Failure, "SMTP 535"}} {
 		for _, chunk := range []int{1, 1 << 20} {
-			fs := auth.Drive(smtp.Carrier, c.ps, chunk)
+			fs := carrier.Drive(smtp.Carrier, c.ps, chunk)
 			if len(fs) != 1 {
 				t.Fatalf("%s: %d findings", name, len(fs))
 			}
@@ -755,19 +756,19 @@ func TestGaps(t *testing.T) {
 	ps := session(t)
 	for name, c := range map[string]struct {
 		lost    []string // prefixes of the pieces lost
-		outcome auth.Outcome
+		outcome findings.Outcome
 	}{
-		"final reply":        {[]string{"235 "}, auth.Unknown},
-		"EHLO reply":         {[]string{"250-mail"}, auth.Success},
-		"first 334":          {[]string{"334 \r"}, auth.Success},
-		"NEGOTIATE":          {[]string{"TlRMTVNTUAAB"}, auth.Success},
-		"challenge":          {[]string{"334 TlRM"}, auth.Success},
-		"message content":    {[]string{"Subject:"}, auth.Success},
-		"message terminator": {[]string{".\r\n"}, auth.Success},
+		"final reply":        {[]string{"235 "}, findings.Unknown},
+		"EHLO reply":         {[]string{"250-mail"}, findings.Success},
+		"first 334":          {[]string{"334 \r"}, findings.Success},
+		"NEGOTIATE":          {[]string{"TlRMTVNTUAAB"}, findings.Success},
+		"challenge":          {[]string{"334 TlRM"}, findings.Success},
+		"message content":    {[]string{"Subject:"}, findings.Success},
+		"message terminator": {[]string{".\r\n"}, findings.Success},
 	} {
 		lost := map[int]bool{}
 		for _, prefix := range c.lost {
-			i := slices.IndexFunc(ps, func(p auth.Piece) bool { return bytes.HasPrefix(p.Data, []byte(prefix)) })
+			i := slices.IndexFunc(ps, func(p carrier.Piece) bool { return bytes.HasPrefix(p.Data, []byte(prefix)) })
 			if i < 0 {
 				t.Fatalf("%s: no piece starts with %q", name, prefix)
 			}
@@ -783,9 +784,9 @@ func TestGaps(t *testing.T) {
 // TestBulkPathAllocates: commands, replies and message content without
 // authentication allocate nothing.
 func TestBulkPathAllocates(t *testing.T) {
-	h := smtp.Carrier.New(auth.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:25"), false, "", nil))
+	h := smtp.Carrier.New(carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:25"), false, "", nil))
 	ts := time.Unix(1700000000, 0)
-	steps := []auth.Piece{
+	steps := []carrier.Piece{
 		client("MAIL FROM:<a@lab.test>\r\nRCPT TO:<b@lab.test>\r\nDATA\r\n"), server("250 ok\r\n250 ok\r\n354 go\r\n"),
 		client(strings.Repeat("a line of the message\r\n", 100) + ".\r\n"), server("250 queued\r\n"),
 		client("BDAT 4 LAST\r\nabcd"), server("250 ok\r\n"),
@@ -841,17 +842,17 @@ func TestGSSSPNEGO(t *testing.T) {
 	challenge := der(0xa1, der(0x30, der(0xa0, der(0x0a, []byte{1})), der(0xa1, der(0x06, ntlmOID)), der(0xa2, der(0x04, raw(chal)))))
 	b64 := base64.StdEncoding.EncodeToString
 	greet, _ := cut(t, session(t), "AUTH NTLM")
-	ps := join(greet, []auth.Piece{
+	ps := join(greet, []carrier.Piece{
 		client("AUTH GSS-SPNEGO " + b64(init) + "\r\n"), server("334 " + b64(challenge) + "\r\n"),
 		client(b64(resp) + "\r\n"), server("334 " + b64(accept) + "\r\n"), client("\r\n"), server("235 2.7.0 ok\r\n"),
 	})
-	fs := auth.Drive(smtp.Carrier, ps, 7)
+	fs := carrier.Drive(smtp.Carrier, ps, 7)
 	if len(fs) != 1 {
 		t.Fatalf("%d findings", len(fs))
 	}
 	f := fs[0]
-	if f.Mechanism != "ntlm" || f.SPNEGO != auth.True || !slices.Equal(f.Offered, []string{"ntlm"}) || f.UserName != "alice" ||
-		f.Outcome != auth.Success || !slices.Equal(flagIDs(f), []string{"ntlm_no_mic"}) {
+	if f.Mechanism != "ntlm" || f.SPNEGO != findings.True || !slices.Equal(f.Offered, []string{"ntlm"}) || f.UserName != "alice" ||
+		f.Outcome != findings.Success || !slices.Equal(flagIDs(f), []string{"ntlm_no_mic"}) {
 		t.Errorf("%s", f.AppendJSON(nil))
 	}
 }
@@ -862,31 +863,31 @@ func TestDetect(t *testing.T) {
 	tests := []struct {
 		toServer bool
 		in       string
-		want     auth.Verdict
+		want     carrier.Verdict
 	}{
-		{false, "220 mail.lab.test ESMTP ntlm-test-server\r\n", auth.Yes},
-		{false, "220-mx.example.com ESMTP\r\n220 ready\r\n", auth.Yes},
-		{false, "220 ", auth.Yes},
-		{false, "22", auth.Maybe},
-		{false, "", auth.Maybe},
-		{false, "220 ftp.example.com ESMTP Postfix\r\n", auth.Yes},
-		{false, "220 (vsFTPd 3.0.5)\r\n", auth.No},
-		{false, "220 ProFTPD Server (Debian) [::ffff:192.0.2.2]\r\n", auth.No},
-		{false, "220 Microsoft FTP Service\r\n", auth.No},
-		{false, "2200 x", auth.No},
-		{false, "250 ok\r\n", auth.No},
-		{false, "+OK POP3 server ready\r\n", auth.No},
-		{false, "* OK IMAP4rev1 server ready\r\n", auth.No},
-		{false, "HTTP/1.1 200 OK\r\n", auth.No},
-		{true, "EHLO mail.txt\r\n", auth.Yes},
-		{true, "helo x\r\n", auth.Yes},
-		{true, "EHL", auth.Maybe},
-		{true, "EHLOX\r\n", auth.No},
-		{true, "AUTH NTLM\r\n", auth.No}, // POP3's as much as SMTP's
-		{true, "USER liam\r\n", auth.No},
-		{true, "a001 AUTHENTICATE NTLM\r\n", auth.No},
-		{true, "GET / HTTP/1.1\r\n", auth.No},
-		{true, "\x00\x00\x00\x85\xffSMB", auth.No},
+		{false, "220 mail.lab.test ESMTP ntlm-test-server\r\n", carrier.Yes},
+		{false, "220-mx.example.com ESMTP\r\n220 ready\r\n", carrier.Yes},
+		{false, "220 ", carrier.Yes},
+		{false, "22", carrier.Maybe},
+		{false, "", carrier.Maybe},
+		{false, "220 ftp.example.com ESMTP Postfix\r\n", carrier.Yes},
+		{false, "220 (vsFTPd 3.0.5)\r\n", carrier.No},
+		{false, "220 ProFTPD Server (Debian) [::ffff:192.0.2.2]\r\n", carrier.No},
+		{false, "220 Microsoft FTP Service\r\n", carrier.No},
+		{false, "2200 x", carrier.No},
+		{false, "250 ok\r\n", carrier.No},
+		{false, "+OK POP3 server ready\r\n", carrier.No},
+		{false, "* OK IMAP4rev1 server ready\r\n", carrier.No},
+		{false, "HTTP/1.1 200 OK\r\n", carrier.No},
+		{true, "EHLO mail.txt\r\n", carrier.Yes},
+		{true, "helo x\r\n", carrier.Yes},
+		{true, "EHL", carrier.Maybe},
+		{true, "EHLOX\r\n", carrier.No},
+		{true, "AUTH NTLM\r\n", carrier.No}, // POP3's as much as SMTP's
+		{true, "USER liam\r\n", carrier.No},
+		{true, "a001 AUTHENTICATE NTLM\r\n", carrier.No},
+		{true, "GET / HTTP/1.1\r\n", carrier.No},
+		{true, "\x00\x00\x00\x85\xffSMB", carrier.No},
 	}
 	for _, tt := range tests {
 		if got := smtp.Carrier.Detect(tt.toServer, []byte(tt.in)); got != tt.want {
@@ -919,14 +920,14 @@ func seedPieces(f *testing.F) {
 func FuzzHandler(f *testing.F) {
 	seedPieces(f)
 	f.Fuzz(func(t *testing.T, c, s []byte, n uint16) {
-		for _, fd := range auth.Drive(smtp.Carrier, auth.Alternate(c, s, int(n%4096)+1), int(n%61)+1) {
+		for _, fd := range carrier.Drive(smtp.Carrier, carrier.Alternate(c, s, int(n%4096)+1), int(n%61)+1) {
 			if fd.Outcome == "" || fd.Protocol != "smtp" {
 				t.Fatalf("incomplete finding %+v", fd)
 			}
 			fd.AppendJSON(nil)
 		}
 		// and with pieces lost in transit
-		ps := auth.Alternate(c, s, int(n%509)+1)
+		ps := carrier.Alternate(c, s, int(n%509)+1)
 		lost := map[int]bool{}
 		for i := int(n % 5); i < len(ps); i += int(n%7) + 2 {
 			lost[i] = true

@@ -5,36 +5,37 @@ import (
 	"strconv"
 	"time"
 
-	"ntlmsensor/sensor/auth"
+	"ntlmsensor/decoders/carrier"
+	"ntlmsensor/findings"
 )
 
 // Carrier registers Microsoft SQL Server's TDS, recognised by the client's
 // first packet (PRELOGIN or LOGIN7) on any port.
-var Carrier = &auth.Carrier{
+var Carrier = &carrier.Carrier{
 	Name:   "mssql",
 	Ports:  []uint16{1433},
 	Detect: detect,
-	New:    func(c *auth.Conn) auth.Handler { return &handler{conn: c} },
+	New:    func(c *carrier.Conn) carrier.Handler { return &handler{conn: c} },
 }
 
 // detect: the client speaks first, with PRELOGIN or LOGIN7 [MS-TDS 3.2.5.1];
 // a server that speaks first is not TDS.
-func detect(toServer bool, b []byte) auth.Verdict {
+func detect(toServer bool, b []byte) carrier.Verdict {
 	if !toServer {
-		return auth.No
+		return carrier.No
 	}
 	if len(b) >= HeaderLen {
 		if LooksLikeTDS(b) {
-			return auth.Yes
+			return carrier.Yes
 		}
-		return auth.No
+		return carrier.No
 	}
 	switch {
 	case len(b) > 0 && b[0] != byte(TypePreLogin) && b[0] != byte(TypeLogin7),
 		len(b) > 1 && b[1]&^StatusEOM != 0:
-		return auth.No
+		return carrier.No
 	}
-	return auth.Maybe
+	return carrier.Maybe
 }
 
 // maxMessage bounds a message reassembled from several packets: LOGIN7
@@ -46,8 +47,8 @@ const maxMessage = 256 << 10
 func isTLSRecord(b []byte) bool { return b[0] >= 20 && b[0] <= 23 }
 
 type handler struct {
-	conn *auth.Conn
-	x    auth.Exchange
+	conn *carrier.Conn
+	x    carrier.Exchange
 	// msg gathers a message that spans packets, per direction, until the
 	// packet with StatusEOM; typ is its packet type.
 	msg  [2][]byte
@@ -215,9 +216,9 @@ func (h *handler) message(toServer bool, t PacketType, m []byte, ts time.Time) {
 			switch {
 			case !h.x.Pending():
 			case ok:
-				h.emit(auth.Success, "", ts)
+				h.emit(findings.Success, "", ts)
 			default:
-				h.emit(auth.Failure, "MSSQL "+strconv.Itoa(int(num)), ts)
+				h.emit(findings.Failure, "MSSQL "+strconv.Itoa(int(num)), ts)
 			}
 			// The login is over; the rest is queries and results.
 			h.end()
@@ -243,7 +244,7 @@ func encryptsAll(client, server uint8) bool {
 	return false
 }
 
-func (h *handler) emit(outcome auth.Outcome, reason string, ts time.Time) {
+func (h *handler) emit(outcome findings.Outcome, reason string, ts time.Time) {
 	h.conn.Emit(h.x.Finish(outcome, reason), "mssql", ts)
 }
 
@@ -264,6 +265,6 @@ func (h *handler) Gap(toServer bool, ts time.Time) {
 // Close emits an attempt whose login response never came.
 func (h *handler) Close(ts time.Time) {
 	if h.x.Pending() {
-		h.emit(auth.Unknown, "", ts)
+		h.emit(findings.Unknown, "", ts)
 	}
 }

@@ -12,12 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"ntlmsensor/capture"
+	"ntlmsensor/decoders/carrier"
 	"ntlmsensor/decoders/dcerpc"
 	"ntlmsensor/decoders/internal/pcaptest"
 	"ntlmsensor/decoders/tds"
+	"ntlmsensor/findings"
 	"ntlmsensor/sensor"
-	"ntlmsensor/sensor/auth"
-	"ntlmsensor/sensor/capture"
 )
 
 const synthetic = "public/arkime/tests/pcap/ntlm_synthetic.pcap"
@@ -40,17 +41,17 @@ func unhex(s string) []byte {
 
 // analyse runs the real pipeline, with only the TDS carrier, over a
 // capture below pcaps/.
-func analyse(t testing.TB, rel string) []*auth.Finding {
+func analyse(t testing.TB, rel string) []*findings.Finding {
 	t.Helper()
 	src, err := capture.OpenFile(filepath.Join("..", "..", "pcaps", rel))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	var out []*auth.Finding
+	var out []*findings.Finding
 	cfg := sensor.DefaultConfig()
-	cfg.Carriers = []*auth.Carrier{tds.Carrier}
-	cfg.Emit = func(f *auth.Finding) { out = append(out, f) }
+	cfg.Carriers = []*carrier.Carrier{tds.Carrier}
+	cfg.Emit = func(f *findings.Finding) { out = append(out, f) }
 	p := sensor.NewPipeline(cfg, 1, nil)
 	if err := p.ReadSource(src); err != nil {
 		t.Log(err)
@@ -61,7 +62,7 @@ func analyse(t testing.TB, rel string) []*auth.Finding {
 	return out
 }
 
-func dump(fs []*auth.Finding) string {
+func dump(fs []*findings.Finding) string {
 	var b []byte
 	for _, f := range fs {
 		b = f.AppendJSON(b)
@@ -72,14 +73,14 @@ func dump(fs []*auth.Finding) string {
 
 // frames returns the TCP payloads of the synthetic TDS connection (client
 // port 50014), in order, as pieces.
-func frames(t testing.TB) []auth.Piece {
-	var ps []auth.Piece
+func frames(t testing.TB) []carrier.Piece {
+	var ps []carrier.Piece
 	for _, s := range pcaptest.Segments(t, synthetic) {
 		switch {
 		case s.SrcPort == 50014 && s.DstPort == 1433:
-			ps = append(ps, auth.Piece{ToServer: true, Data: s.Payload})
+			ps = append(ps, carrier.Piece{ToServer: true, Data: s.Payload})
 		case s.SrcPort == 1433 && s.DstPort == 50014:
-			ps = append(ps, auth.Piece{ToServer: false, Data: s.Payload})
+			ps = append(ps, carrier.Piece{ToServer: false, Data: s.Payload})
 		}
 	}
 	if len(ps) != 3 {
@@ -137,9 +138,9 @@ func TestSynthetic(t *testing.T) {
 	// directly; the 24-byte LM response ("LLL...", tshark
 	// ntlmssp.auth.lmresponse) is not a copy of the NT response ("NNN...").
 	if f.UserName != "mona" || f.UserDomain != "TDSDOM" || f.NTLM.Workstation != "TDSHOST" || f.NTLM.ClientVersion != "10.0.19041" ||
-		f.Protocol != "mssql" || f.Mechanism != "ntlm" || f.Outcome != auth.Unknown || f.Reason != "" || f.SPNEGO != auth.False ||
-		f.NTLM.LMResponse != auth.True || !f.HasUser ||
-		!slices.Equal(f.Flags, []auth.Flag{auth.FlagNTLMv1, auth.FlagNTLMLM, auth.FlagNTLMDirect}) {
+		f.Protocol != "mssql" || f.Mechanism != "ntlm" || f.Outcome != findings.Unknown || f.Reason != "" || f.SPNEGO != findings.False ||
+		f.NTLM.LMResponse != findings.True || !f.HasUser ||
+		!slices.Equal(f.Flags, []findings.Flag{findings.FlagNTLMv1, findings.FlagNTLMLM, findings.FlagNTLMDirect}) {
 		t.Errorf("%s", f.AppendJSON(nil))
 	}
 }
@@ -230,15 +231,15 @@ func apReq(t testing.TB) []byte {
 
 type sequence struct {
 	name    string
-	pieces  []auth.Piece
+	pieces  []carrier.Piece
 	n       int
-	outcome auth.Outcome
+	outcome findings.Outcome
 	reason  string
 	done    bool // the handler is done with the connection at the end
 }
 
-func c2s(b ...[]byte) auth.Piece { return auth.Piece{ToServer: true, Data: bytes.Join(b, nil)} }
-func s2c(b ...[]byte) auth.Piece { return auth.Piece{ToServer: false, Data: bytes.Join(b, nil)} }
+func c2s(b ...[]byte) carrier.Piece { return carrier.Piece{ToServer: true, Data: bytes.Join(b, nil)} }
+func s2c(b ...[]byte) carrier.Piece { return carrier.Piece{ToServer: false, Data: bytes.Join(b, nil)} }
 
 // sequences are logins built from the synthetic capture's real NTLM
 // messages and the MS-TDS examples.
@@ -252,58 +253,58 @@ func sequences(t testing.TB) []sequence {
 	krbLogin := packet(tds.TypeLogin7, tds.StatusEOM, login7With(t, apReq(t)))
 	return []sequence{
 		{name: "challenge in a tabular result, login ack",
-			pieces: []auth.Piece{c2s(login7), s2c(sspiResult(challenge)), c2s(authPkt), s2c(specLoginAck)},
-			n:      1, outcome: auth.Success, done: true},
+			pieces: []carrier.Piece{c2s(login7), s2c(sspiResult(challenge)), c2s(authPkt), s2c(specLoginAck)},
+			n:      1, outcome: findings.Success, done: true},
 		{name: "login failed 18456",
-			pieces: []auth.Piece{c2s(login7), s2c(sspiResult(challenge)), c2s(authPkt), s2c(loginFailed())},
-			n:      1, outcome: auth.Failure, reason: "MSSQL 18456", done: true},
+			pieces: []carrier.Piece{c2s(login7), s2c(sspiResult(challenge)), c2s(authPkt), s2c(loginFailed())},
+			n:      1, outcome: findings.Failure, reason: "MSSQL 18456", done: true},
 		{name: "bare SSPI challenge, login ack",
-			pieces: []auth.Piece{c2s(login7), s2c(challengePkt), c2s(authPkt), s2c(specLoginAck)},
-			n:      1, outcome: auth.Success, done: true},
+			pieces: []carrier.Piece{c2s(login7), s2c(challengePkt), c2s(authPkt), s2c(specLoginAck)},
+			n:      1, outcome: findings.Success, done: true},
 		{name: "LOGIN7 over two packets",
-			pieces: []auth.Piece{c2s(split), s2c(sspiResult(challenge)), c2s(authPkt), s2c(specLoginAck)},
-			n:      1, outcome: auth.Success, done: true},
+			pieces: []carrier.Piece{c2s(split), s2c(sspiResult(challenge)), c2s(authPkt), s2c(specLoginAck)},
+			n:      1, outcome: findings.Success, done: true},
 		{name: "prelogin encryption off/off: only LOGIN7 in TLS",
-			pieces: []auth.Piece{
+			pieces: []carrier.Piece{
 				c2s(preLogin(tds.TypePreLogin, tds.EncryptOff)), s2c(preLogin(tds.TypeTabularResult, tds.EncryptOff)),
 				c2s(packet(tds.TypePreLogin, tds.StatusEOM, tlsRecord(22, 180))), s2c(packet(tds.TypePreLogin, tds.StatusEOM, tlsRecord(22, 900))),
 				c2s(packet(tds.TypePreLogin, tds.StatusEOM, tlsRecord(20, 1)), packet(tds.TypePreLogin, tds.StatusEOM, tlsRecord(22, 40))),
 				s2c(packet(tds.TypePreLogin, tds.StatusEOM, append(tlsRecord(20, 1), tlsRecord(22, 40)...))),
 				c2s(tlsRecord(23, len(login7)+40)), // the LOGIN7, encrypted
 				s2c(sspiResult(challenge)), c2s(authPkt), s2c(specLoginAck)},
-			n: 1, outcome: auth.Success, done: true},
+			n: 1, outcome: findings.Success, done: true},
 		{name: "prelogin not supported both ways",
-			pieces: []auth.Piece{c2s(preLogin(tds.TypePreLogin, tds.EncryptNotSup)), s2c(preLogin(tds.TypeTabularResult, tds.EncryptNotSup)),
+			pieces: []carrier.Piece{c2s(preLogin(tds.TypePreLogin, tds.EncryptNotSup)), s2c(preLogin(tds.TypeTabularResult, tds.EncryptNotSup)),
 				c2s(login7), s2c(sspiResult(challenge)), c2s(authPkt), s2c(loginFailed())},
-			n: 1, outcome: auth.Failure, reason: "MSSQL 18456", done: true},
+			n: 1, outcome: findings.Failure, reason: "MSSQL 18456", done: true},
 		{name: "prelogin encryption on (MS-TDS 4.1) answered on",
-			pieces: []auth.Piece{c2s(specPreLogin), s2c(preLogin(tds.TypeTabularResult, tds.EncryptOn)),
+			pieces: []carrier.Piece{c2s(specPreLogin), s2c(preLogin(tds.TypeTabularResult, tds.EncryptOn)),
 				c2s(login7), s2c(sspiResult(challenge)), c2s(authPkt), s2c(specLoginAck)},
 			done: true},
 		{name: "prelogin encryption off answered required",
-			pieces: []auth.Piece{c2s(preLogin(tds.TypePreLogin, tds.EncryptOff)), s2c(preLogin(tds.TypeTabularResult, tds.EncryptReq)),
+			pieces: []carrier.Piece{c2s(preLogin(tds.TypePreLogin, tds.EncryptOff)), s2c(preLogin(tds.TypeTabularResult, tds.EncryptReq)),
 				c2s(login7), s2c(sspiResult(challenge)), c2s(authPkt), s2c(specLoginAck)},
 			done: true},
 		{name: "SQL authentication (MS-TDS 4.2, 4.4)",
-			pieces: []auth.Piece{c2s(specLogin7), s2c(specLoginAck)},
+			pieces: []carrier.Piece{c2s(specLogin7), s2c(specLoginAck)},
 			done:   true},
 		{name: "kerberos AP-REQ in LOGIN7",
-			pieces: []auth.Piece{c2s(krbLogin), s2c(specLoginAck)},
-			n:      1, outcome: auth.Success, done: true},
+			pieces: []carrier.Piece{c2s(krbLogin), s2c(specLoginAck)},
+			n:      1, outcome: findings.Success, done: true},
 		{name: "no login response",
-			pieces: []auth.Piece{c2s(login7), s2c(sspiResult(challenge)), c2s(authPkt)},
-			n:      1, outcome: auth.Unknown},
+			pieces: []carrier.Piece{c2s(login7), s2c(sspiResult(challenge)), c2s(authPkt)},
+			n:      1, outcome: findings.Unknown},
 		{name: "no AUTHENTICATE",
-			pieces: []auth.Piece{c2s(login7), s2c(sspiResult(challenge)), s2c(loginFailed())},
+			pieces: []carrier.Piece{c2s(login7), s2c(sspiResult(challenge)), s2c(loginFailed())},
 			done:   true},
 	}
 }
 
 // drive runs the pieces through a handler and reports the findings and
 // whether the handler said it was done.
-func drive(t testing.TB, ps []auth.Piece) ([]*auth.Finding, bool) {
-	var out []*auth.Finding
-	c := auth.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:1433"), false, "", func(f *auth.Finding) { out = append(out, f) })
+func drive(t testing.TB, ps []carrier.Piece) ([]*findings.Finding, bool) {
+	var out []*findings.Finding
+	c := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:1433"), false, "", func(f *findings.Finding) { out = append(out, f) })
 	h := tds.Carrier.New(c)
 	ts := time.Unix(1700000000, 0)
 	for _, p := range ps {
@@ -339,7 +340,7 @@ func TestSequences(t *testing.T) {
 			if f.Mechanism == "ntlm" && (f.UserName != "mona" || f.UserDomain != "TDSDOM" || f.NTLM.Version != "NTLMv1") {
 				t.Errorf("%s", f.AppendJSON(nil))
 			}
-			if f.Mechanism == "kerberos" && (f.Kerberos.SName != "RPCSS/BLACKCLOVER-DC.SRT-AD.local" || f.Kerberos.Realm != "SRT-AD.LOCAL" || f.SPNEGO != auth.True) {
+			if f.Mechanism == "kerberos" && (f.Kerberos.SName != "RPCSS/BLACKCLOVER-DC.SRT-AD.local" || f.Kerberos.Realm != "SRT-AD.LOCAL" || f.SPNEGO != findings.True) {
 				t.Errorf("%s", f.AppendJSON(nil))
 			}
 		})
@@ -350,23 +351,23 @@ func TestSequences(t *testing.T) {
 func TestHandlerChunking(t *testing.T) {
 	cases := []struct {
 		name   string
-		pieces []auth.Piece
+		pieces []carrier.Piece
 	}{{"synthetic capture", frames(t)}}
 	for _, sq := range sequences(t) {
 		cases = append(cases, struct {
 			name   string
-			pieces []auth.Piece
+			pieces []carrier.Piece
 		}{sq.name, sq.pieces})
 	}
 	for _, c := range cases {
-		want := dump(auth.Drive(tds.Carrier, c.pieces, 1<<20))
+		want := dump(carrier.Drive(tds.Carrier, c.pieces, 1<<20))
 		for _, chunk := range []int{7, 1} {
-			if got := dump(auth.Drive(tds.Carrier, c.pieces, chunk)); got != want {
+			if got := dump(carrier.Drive(tds.Carrier, c.pieces, chunk)); got != want {
 				t.Errorf("%s chunk %d:\n%s\nwant\n%s", c.name, chunk, got, want)
 			}
 		}
 	}
-	if n := strings.Count(dump(auth.Drive(tds.Carrier, frames(t), 1)), "\n"); n != 1 {
+	if n := strings.Count(dump(carrier.Drive(tds.Carrier, frames(t), 1)), "\n"); n != 1 {
 		t.Errorf("synthetic: %d findings", n)
 	}
 }
@@ -374,8 +375,8 @@ func TestHandlerChunking(t *testing.T) {
 // TestGap: lost server bytes leave the attempt's outcome unknown.
 func TestGap(t *testing.T) {
 	syn := frames(t)
-	var out []*auth.Finding
-	c := auth.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:1433"), false, "", func(f *auth.Finding) { out = append(out, f) })
+	var out []*findings.Finding
+	c := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:1433"), false, "", func(f *findings.Finding) { out = append(out, f) })
 	h := tds.Carrier.New(c)
 	ts := time.Unix(1700000000, 0)
 	h.Feed(true, syn[0].Data, ts)
@@ -386,7 +387,7 @@ func TestGap(t *testing.T) {
 		t.Errorf("after the gap: %d consumed", n)
 	}
 	h.Close(ts)
-	if len(out) != 1 || out[0].Outcome != auth.Unknown || out[0].UserName != "mona" {
+	if len(out) != 1 || out[0].Outcome != findings.Unknown || out[0].UserName != "mona" {
 		t.Fatalf("%s", dump(out))
 	}
 }
@@ -394,7 +395,7 @@ func TestGap(t *testing.T) {
 // TestSkip: packets that are not part of a login are skipped unread, by
 // over-consumption.
 func TestSkip(t *testing.T) {
-	c := auth.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:1433"), false, "", func(*auth.Finding) {})
+	c := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:1433"), false, "", func(*findings.Finding) {})
 	h := tds.Carrier.New(c)
 	batch := packet(tds.TypeSQLBatch, tds.StatusEOM, make([]byte, 5000))
 	if n := h.Feed(true, batch[:100], time.Now()); n != len(batch) {
@@ -412,16 +413,16 @@ func TestDetect(t *testing.T) {
 		name     string
 		toServer bool
 		b        []byte
-		want     auth.Verdict
+		want     carrier.Verdict
 	}{
-		{"LOGIN7", true, login7, auth.Yes},
-		{"PRELOGIN", true, specPreLogin, auth.Yes},
-		{"header prefix", true, login7[:5], auth.Maybe},
-		{"server first", false, specLoginAck, auth.No},
-		{"SQL batch first", true, packet(tds.TypeSQLBatch, 1, []byte("select 1")), auth.No},
-		{"http", true, []byte("GET / HTTP/1.1\r\n\r\n"), auth.No},
-		{"tls client hello", true, tlsRecord(22, 100), auth.No},
-		{"bad status", true, []byte{0x12, 0x40}, auth.No},
+		{"LOGIN7", true, login7, carrier.Yes},
+		{"PRELOGIN", true, specPreLogin, carrier.Yes},
+		{"header prefix", true, login7[:5], carrier.Maybe},
+		{"server first", false, specLoginAck, carrier.No},
+		{"SQL batch first", true, packet(tds.TypeSQLBatch, 1, []byte("select 1")), carrier.No},
+		{"http", true, []byte("GET / HTTP/1.1\r\n\r\n"), carrier.No},
+		{"tls client hello", true, tlsRecord(22, 100), carrier.No},
+		{"bad status", true, []byte{0x12, 0x40}, carrier.No},
 	}
 	for _, tt := range tests {
 		if got := tds.Carrier.Detect(tt.toServer, tt.b); got != tt.want {
@@ -434,7 +435,7 @@ func TestDetect(t *testing.T) {
 // directions, cut at arbitrary points: no panic, and every finding is
 // complete enough to write.
 func FuzzHandler(f *testing.F) {
-	seed := func(ps []auth.Piece) {
+	seed := func(ps []carrier.Piece) {
 		var client, server []byte
 		for _, p := range ps {
 			if p.ToServer {
@@ -450,7 +451,7 @@ func FuzzHandler(f *testing.F) {
 		seed(sq.pieces)
 	}
 	f.Fuzz(func(t *testing.T, client, server []byte, chunk uint16) {
-		for _, fd := range auth.Drive(tds.Carrier, auth.Alternate(client, server, int(chunk%4096)+1), 1460) {
+		for _, fd := range carrier.Drive(tds.Carrier, carrier.Alternate(client, server, int(chunk%4096)+1), 1460) {
 			if fd.Outcome == "" || fd.Protocol != "mssql" || fd.Mechanism == "" {
 				t.Fatalf("incomplete finding %+v", fd)
 			}

@@ -3,7 +3,7 @@ package textproto
 import (
 	"bytes"
 
-	"ntlmsensor/sensor/auth"
+	"ntlmsensor/decoders/carrier"
 )
 
 // SASL follows one SASL exchange (RFC 4422 3) of a mail protocol: SMTP AUTH
@@ -41,7 +41,7 @@ func (s *SASL) IsResponse(line []byte) bool {
 // Response takes a client response line (or a command's initial response)
 // into the exchange x. After the client's final token the rest (the GSSAPI
 // security layer) is not read.
-func (s *SASL) Response(x *auth.Exchange, b []byte) {
+func (s *SASL) Response(x *carrier.Exchange, b []byte) {
 	if !s.tokens || x.Pending() || IsCancel(b) {
 		return
 	}
@@ -53,7 +53,7 @@ func (s *SASL) Response(x *auth.Exchange, b []byte) {
 }
 
 // Challenge takes the text of a server challenge into the exchange x.
-func (s *SASL) Challenge(x *auth.Exchange, text []byte) {
+func (s *SASL) Challenge(x *carrier.Exchange, text []byte) {
 	if !s.tokens || len(text) == 0 {
 		return
 	}

@@ -5,14 +5,14 @@ import (
 	"encoding/base64"
 	"testing"
 
-	"ntlmsensor/sensor/auth"
+	"ntlmsensor/decoders/carrier"
 )
 
 // A mechanism whose lines carry no token the sensor reads (PLAIN) is
 // passed over unread: its password is never decoded.
 func TestSASLPlainIsNotRead(t *testing.T) {
 	var s SASL
-	var x auth.Exchange
+	var x carrier.Exchange
 	s.Begin(TokenMechanism([]byte("PLAIN")))
 	line := []byte(base64.StdEncoding.EncodeToString([]byte("\x00alice\x00s3cret")))
 	if !s.Open || !s.IsResponse(line) {

@@ -15,19 +15,20 @@ import (
 	"sync"
 	"time"
 
+	"ntlmsensor/findings"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"ntlmsensor/sensor"
-	"ntlmsensor/sensor/auth"
 )
 
 // Counters counts findings and their delivery to the sinks. Safe for
 // concurrent use.
 type Counters struct {
 	mu        sync.Mutex
-	findings  map[findingKey]uint64
+	attempts  map[findingKey]uint64
 	flags     map[flagKey]uint64
 	total     uint64
 	delivered uint64
@@ -39,15 +40,15 @@ type flagKey struct{ protocol, flag string }
 
 // NewCounters makes empty counters.
 func NewCounters() *Counters {
-	return &Counters{findings: map[findingKey]uint64{}, flags: map[flagKey]uint64{}}
+	return &Counters{attempts: map[findingKey]uint64{}, flags: map[flagKey]uint64{}}
 }
 
 // Finding counts one finding by protocol, mechanism, outcome and flags.
-func (c *Counters) Finding(f *auth.Finding) {
+func (c *Counters) Finding(f *findings.Finding) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.total++
-	c.findings[findingKey{f.Protocol, f.Mechanism, string(f.Outcome)}]++
+	c.attempts[findingKey{f.Protocol, f.Mechanism, string(f.Outcome)}]++
 	for _, fl := range f.Flags {
 		c.flags[flagKey{f.Protocol, string(fl)}]++
 	}
@@ -66,7 +67,7 @@ func (c *Counters) Delivered(err error) {
 
 // Totals returns the number of findings, and of sink writes that
 // succeeded and failed.
-func (c *Counters) Totals() (findings, delivered, failed uint64) {
+func (c *Counters) Totals() (attempts, delivered, failed uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.total, c.delivered, c.failed
@@ -165,7 +166,7 @@ var (
 	}
 	decodeErrors = prometheus.NewDesc("ntlmsensor_decode_errors_total", "Frames that could not be decoded, by reason.", []string{"reason"}, nil)
 	limitHits    = prometheus.NewDesc("ntlmsensor_limit_hits_total", "Times a memory bound was hit and state was dropped, by bound: memory (max-buffered, all streams), stream_buffer (max-stream-buffer, one direction), out_of_order (early segments of one direction).", []string{"limit"}, nil)
-	findings     = prometheus.NewDesc("ntlmsensor_findings_total", "Findings (authentication attempts) by carrier protocol, mechanism and outcome.", []string{"protocol", "mechanism", "outcome"}, nil)
+	findingsDesc = prometheus.NewDesc("ntlmsensor_findings_total", "Findings (authentication attempts) by carrier protocol, mechanism and outcome.", []string{"protocol", "mechanism", "outcome"}, nil)
 	flags        = prometheus.NewDesc("ntlmsensor_finding_flags_total", "Flags raised on findings, by carrier protocol and flag.", []string{"protocol", "flag"}, nil)
 	sinkWrites   = prometheus.NewDesc("ntlmsensor_sink_writes_total", "Findings handed to the sinks, by result.", []string{"result"}, nil)
 	workers      = prometheus.NewDesc("ntlmsensor_workers", "Worker goroutines (each with its own flow table).", nil, nil)
@@ -186,7 +187,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, m := range plain {
 		ch <- m.desc
 	}
-	for _, d := range []*prometheus.Desc{decodeErrors, limitHits, findings, flags, sinkWrites, workers, info, uptime, sinkResults, sinkBacklog} {
+	for _, d := range []*prometheus.Desc{decodeErrors, limitHits, findingsDesc, flags, sinkWrites, workers, info, uptime, sinkResults, sinkBacklog} {
 		ch <- d
 	}
 }
@@ -226,8 +227,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	c.c.mu.Lock()
 	defer c.c.mu.Unlock()
-	for k, v := range c.c.findings {
-		ch <- prometheus.MustNewConstMetric(findings, prometheus.CounterValue, float64(v), k.protocol, k.mechanism, k.outcome)
+	for k, v := range c.c.attempts {
+		ch <- prometheus.MustNewConstMetric(findingsDesc, prometheus.CounterValue, float64(v), k.protocol, k.mechanism, k.outcome)
 	}
 	for k, v := range c.c.flags {
 		ch <- prometheus.MustNewConstMetric(flags, prometheus.CounterValue, float64(v), k.protocol, k.flag)

@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"ntlmsensor/capture"
+	"ntlmsensor/findings"
 	"ntlmsensor/sensor"
-	"ntlmsensor/sensor/auth"
-	"ntlmsensor/sensor/capture"
 )
 
 func pcaps() string {
@@ -27,7 +27,7 @@ func TestMetricsOfARealCapture(t *testing.T) {
 	cfg := sensor.DefaultConfig()
 	cfg.Carriers = sensor.Carriers()
 	fail := false
-	cfg.Emit = func(f *auth.Finding) {
+	cfg.Emit = func(f *findings.Finding) {
 		c.Finding(f)
 		if fail {
 			c.Delivered(errors.New("disk full"))

@@ -16,16 +16,16 @@ import (
 	"testing"
 	"time"
 
+	"ntlmsensor/capture"
+	"ntlmsensor/findings"
 	"ntlmsensor/sensor"
-	"ntlmsensor/sensor/auth"
-	"ntlmsensor/sensor/capture"
 	"ntlmsensor/sinks/elasticsearch/vltest"
 )
 
 // realFindings: every finding of the bundled captures (deep copies).
-func realFindings(b testing.TB) []*auth.Finding {
+func realFindings(b testing.TB) []*findings.Finding {
 	_, file, _, _ := runtime.Caller(0)
-	var out []*auth.Finding
+	var out []*findings.Finding
 	filepath.WalkDir(filepath.Join(filepath.Dir(file), "..", "..", "pcaps"), func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !(strings.HasSuffix(p, ".pcap") || strings.HasSuffix(p, ".pcapng") || strings.HasSuffix(p, ".gz")) {
 			return err
@@ -38,7 +38,7 @@ func realFindings(b testing.TB) []*auth.Finding {
 		cfg := sensor.DefaultConfig()
 		cfg.Carriers = sensor.Carriers()
 		cfg.Observer = "bench"
-		cfg.Emit = func(f *auth.Finding) {
+		cfg.Emit = func(f *findings.Finding) {
 			c := *f
 			c.Offered, c.Flags = slices.Clone(f.Offered), slices.Clone(f.Flags)
 			c.Kerberos.Etypes = slices.Clone(f.Kerberos.Etypes)
@@ -118,7 +118,7 @@ func BenchmarkSinkVictoriaLogs(b *testing.B) {
 	bench(b, cfg, fs, nil)
 }
 
-func bench(b *testing.B, cfg Config, fs []*auth.Finding, received func() int64) {
+func bench(b *testing.B, cfg Config, fs []*findings.Finding, received func() int64) {
 	s, err := Open(cfg)
 	if err != nil {
 		b.Fatal(err)

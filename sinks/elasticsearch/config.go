@@ -1,7 +1,7 @@
 // Package elasticsearch ships findings to Elasticsearch 8.x with the official
 // client's bulk indexer (github.com/elastic/go-elasticsearch/v8/esutil).
 //
-// Every finding is sent as the exact document auth.Finding.AppendJSON writes.
+// Every finding is sent as the exact document findings.Finding.AppendJSON writes.
 // Delivery is at least once: a request is retried with backoff on 429 (its
 // Retry-After honoured), 5xx, connection errors and unreadable answers; an
 // item the server rejects for its content goes to a dead-letter file with the

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"ntlmsensor/sensor/auth"
+	"ntlmsensor/findings"
 )
 
 // fakeES answers like Elasticsearch 8: the product header, the bulk API
@@ -192,10 +192,10 @@ func (f *fakeES) storedDocs() [][]byte {
 
 // mkFinding is a finding identified by i (user.name "user<i>"), dated over
 // three days so that dated indices differ.
-func mkFinding(i int) *auth.Finding {
-	return &auth.Finding{
+func mkFinding(i int) *findings.Finding {
+	return &findings.Finding{
 		Time:        time.Date(2024, 3, 1+i%3, 10, 4, 5, i*1000, time.UTC),
-		Outcome:     auth.Failure,
+		Outcome:     findings.Failure,
 		Reason:      "STATUS_LOGON_FAILURE",
 		Client:      netip.AddrPortFrom(netip.MustParseAddr("10.1.2.3"), uint16(40000+i%20000)),
 		Server:      netip.MustParseAddrPort("10.1.2.10:445"),
@@ -206,10 +206,10 @@ func mkFinding(i int) *auth.Finding {
 		UserName:    fmt.Sprintf("user%d", i),
 		UserDomain:  "LAB",
 		Mechanism:   "ntlm",
-		SPNEGO:      auth.True,
+		SPNEGO:      findings.True,
 		Offered:     []string{"kerberos", "ntlm"},
-		NTLM:        auth.NTLMFacts{Version: "NTLMv2", MIC: auth.True, Workstation: "WKS01", Flags: 0x62088215, HasFlags: true},
-		Flags:       []auth.Flag{"ntlm_fallback"},
+		NTLM:        findings.NTLMFacts{Version: "NTLMv2", MIC: findings.True, Workstation: "WKS01", Flags: 0x62088215, HasFlags: true},
+		Flags:       []findings.Flag{"ntlm_fallback"},
 		Observer:    "sensor-test",
 	}
 }

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"ntlmsensor/capture"
+	"ntlmsensor/findings"
 	"ntlmsensor/sensor"
-	"ntlmsensor/sensor/auth"
-	"ntlmsensor/sensor/capture"
 	"ntlmsensor/sinks"
 	"ntlmsensor/sinks/elasticsearch"
 	"ntlmsensor/sinks/elasticsearch/vltest"
@@ -52,7 +52,7 @@ func captures(t testing.TB) []string {
 
 // analyse runs the sensor over each capture (one pipeline per file, as
 // separate runs would) and hands every finding to emit.
-func analyse(t testing.TB, paths []string, emit func(*auth.Finding) error) int {
+func analyse(t testing.TB, paths []string, emit func(*findings.Finding) error) int {
 	t.Helper()
 	n := 0
 	for _, path := range paths {
@@ -63,7 +63,7 @@ func analyse(t testing.TB, paths []string, emit func(*auth.Finding) error) int {
 		cfg := sensor.DefaultConfig()
 		cfg.Carriers = sensor.Carriers()
 		cfg.Observer = "it"
-		cfg.Emit = func(f *auth.Finding) {
+		cfg.Emit = func(f *findings.Finding) {
 			n++
 			if err := emit(f); err != nil {
 				t.Errorf("%s: write: %v", path, err)

@@ -14,7 +14,7 @@ import (
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/elastic/go-elasticsearch/v8/esutil"
 
-	"ntlmsensor/sensor/auth"
+	"ntlmsensor/findings"
 )
 
 // Sink sends findings to Elasticsearch. Write never waits for the network:
@@ -197,7 +197,7 @@ func (s *Sink) closingWithSpool() bool {
 }
 
 // Write queues one finding. It does not keep f.
-func (s *Sink) Write(f *auth.Finding) error {
+func (s *Sink) Write(f *findings.Finding) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {

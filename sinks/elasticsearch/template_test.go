@@ -12,23 +12,23 @@ import (
 	"testing"
 	"time"
 
+	"ntlmsensor/capture"
+	"ntlmsensor/findings"
 	"ntlmsensor/sensor"
-	"ntlmsensor/sensor/auth"
-	"ntlmsensor/sensor/capture"
 )
 
 // fullFinding sets every field AppendJSON can write.
-func fullFinding() *auth.Finding {
+func fullFinding() *findings.Finding {
 	f := mkFinding(1)
-	f.NTLM = auth.NTLMFacts{
-		Version: "NTLMv1", LMResponse: auth.True, Workstation: "W", TargetName: "cifs/x", MIC: auth.False,
-		Sign: auth.True, Seal: auth.False, Flags: 1, HasFlags: true, ClientVersion: "10.0.19041", ServerVersion: "6.1.7601",
+	f.NTLM = findings.NTLMFacts{
+		Version: "NTLMv1", LMResponse: findings.True, Workstation: "W", TargetName: "cifs/x", MIC: findings.False,
+		Sign: findings.True, Seal: findings.False, Flags: 1, HasFlags: true, ClientVersion: "10.0.19041", ServerVersion: "6.1.7601",
 		ServerNbName: "DC1", ServerNbDom: "LAB", ServerDNSName: "dc1.lab", ServerDNSDom: "lab", ServerDNSTree: "lab",
 	}
-	f.Kerberos = auth.KerberosFacts{Request: "TGS", Realm: "LAB", SName: "cifs/x", Etypes: []int32{18, 23}, TicketEtype: 23, SessionEtype: 18, Error: "KDC_ERR_S_PRINCIPAL_UNKNOWN"}
-	f.SMB = auth.SMBFacts{Version: "3.1.1", SigningRequired: auth.True, Signed: auth.False, Encrypted: auth.False, Tree: `\\x\IPC$`}
-	f.HTTP = auth.HTTPFacts{Method: "GET", StatusCode: 401, Host: "intranet"}
-	f.LDAP = auth.LDAPFacts{Bind: "sasl", SASLMechanism: "GSS-SPNEGO", ResultCode: 49, HasResult: true}
+	f.Kerberos = findings.KerberosFacts{Request: "TGS", Realm: "LAB", SName: "cifs/x", Etypes: []int32{18, 23}, TicketEtype: 23, SessionEtype: 18, Error: "KDC_ERR_S_PRINCIPAL_UNKNOWN"}
+	f.SMB = findings.SMBFacts{Version: "3.1.1", SigningRequired: findings.True, Signed: findings.False, Encrypted: findings.False, Tree: `\\x\IPC$`}
+	f.HTTP = findings.HTTPFacts{Method: "GET", StatusCode: 401, Host: "intranet"}
+	f.LDAP = findings.LDAPFacts{Bind: "sasl", SASLMechanism: "GSS-SPNEGO", ResultCode: 49, HasResult: true}
 	f.Server = netip.MustParseAddrPort("[2001:db8::1]:445")
 	return f
 }
@@ -155,7 +155,7 @@ func TestTemplateFitsAllCaptures(t *testing.T) {
 		cfg := sensor.DefaultConfig()
 		cfg.Carriers = sensor.Carriers()
 		cfg.Observer = "t"
-		cfg.Emit = func(f *auth.Finding) { checkTyped(t, f.AppendJSON(nil)); n++ }
+		cfg.Emit = func(f *findings.Finding) { checkTyped(t, f.AppendJSON(nil)); n++ }
 		pl := sensor.NewPipeline(cfg, 1, nil)
 		pl.ReadSource(src)
 		pl.Close()

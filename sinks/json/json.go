@@ -9,7 +9,7 @@ import (
 	"os"
 	"sync"
 
-	"ntlmsensor/sensor/auth"
+	"ntlmsensor/findings"
 )
 
 // Options for a file sink.
@@ -72,7 +72,7 @@ func (s *Sink) open() error {
 }
 
 // Write appends one finding as a line.
-func (s *Sink) Write(f *auth.Finding) error {
+func (s *Sink) Write(f *findings.Finding) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.buf = append(f.AppendJSON(s.buf[:0]), '\n')

@@ -22,9 +22,9 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
+	"ntlmsensor/capture"
+	"ntlmsensor/findings"
 	"ntlmsensor/sensor"
-	"ntlmsensor/sensor/auth"
-	"ntlmsensor/sensor/capture"
 	sinkjson "ntlmsensor/sinks/json"
 )
 
@@ -121,7 +121,7 @@ func main() {
 		cfg := sensor.DefaultConfig()
 		cfg.Carriers = sensor.Carriers()
 		cfg.Observer = "bench"
-		cfg.Emit = func(fd *auth.Finding) { check(sink.Write(fd)) }
+		cfg.Emit = func(fd *findings.Finding) { check(sink.Write(fd)) }
 		n := *workers
 		if n == 0 {
 			n = runtime.NumCPU()

@@ -1,18 +1,22 @@
-package auth
+// Package carrier is the seam between the sensor and the protocols that
+// carry authentication: a Carrier registers a protocol (ports, Detect, New),
+// its Handler is fed one connection's reassembled bytes, and an Exchange
+// follows the SPNEGO / NTLMSSP / Kerberos tokens of one attempt until it
+// becomes a findings.Finding, emitted through Conn.
+package carrier
 
 import (
-	"crypto/sha1"
-	"encoding/base64"
-	"encoding/binary"
 	"net/netip"
 	"time"
+
+	"ntlmsensor/findings"
 )
 
 // Conn is what a carrier knows of its connection, and where its findings go.
 type Conn struct {
 	Client, Server netip.AddrPort
 	UDP            bool
-	emit           func(*Finding)
+	emit           func(*findings.Finding)
 	observer       string
 	communityID    string
 	done           bool
@@ -27,13 +31,13 @@ func (c *Conn) Done() { c.done = true }
 func (c *Conn) IsDone() bool { return c.done }
 
 // NewConn makes the connection context handed to a carrier.
-func NewConn(client, server netip.AddrPort, udp bool, observer string, emit func(*Finding)) *Conn {
+func NewConn(client, server netip.AddrPort, udp bool, observer string, emit func(*findings.Finding)) *Conn {
 	return &Conn{Client: client, Server: server, UDP: udp, observer: observer, emit: emit}
 }
 
 // Emit completes a finding with the connection's facts, raises its flags and
 // hands it to the sinks.
-func (c *Conn) Emit(f *Finding, protocol string, ts time.Time) {
+func (c *Conn) Emit(f *findings.Finding, protocol string, ts time.Time) {
 	f.Time = ts
 	f.Client, f.Server = c.Client, c.Server
 	f.Transport = "tcp"
@@ -42,7 +46,7 @@ func (c *Conn) Emit(f *Finding, protocol string, ts time.Time) {
 	}
 	f.Protocol = protocol
 	if c.communityID == "" {
-		c.communityID = CommunityID(c.Client, c.Server, c.UDP)
+		c.communityID = findings.CommunityID(c.Client, c.Server, c.UDP)
 	}
 	f.CommunityID = c.communityID
 	f.Observer = c.observer
@@ -91,27 +95,4 @@ type Carrier struct {
 	Detect func(toServer bool, first []byte) Verdict
 	// New makes the handler for one connection.
 	New func(c *Conn) Handler
-}
-
-// CommunityID is the Community ID v1 flow hash (seed 0) of a TCP or UDP
-// connection: "1:" + base64(sha1(seed, ordered endpoints, proto, ports)).
-func CommunityID(a, b netip.AddrPort, udp bool) string {
-	proto := byte(6)
-	if udp {
-		proto = 17
-	}
-	aa, ba := a.Addr().Unmap(), b.Addr().Unmap()
-	// the smaller endpoint goes first, so both directions hash alike
-	if c := aa.Compare(ba); c > 0 || (c == 0 && a.Port() > b.Port()) {
-		a, b, aa, ba = b, a, ba, aa
-	}
-	buf := make([]byte, 0, 2+16+16+2+4)
-	buf = append(buf, 0, 0) // seed
-	buf = append(buf, aa.AsSlice()...)
-	buf = append(buf, ba.AsSlice()...)
-	buf = append(buf, proto, 0)
-	buf = binary.BigEndian.AppendUint16(buf, a.Port())
-	buf = binary.BigEndian.AppendUint16(buf, b.Port())
-	sum := sha1.Sum(buf)
-	return "1:" + base64.StdEncoding.EncodeToString(sum[:])
 }

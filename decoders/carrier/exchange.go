@@ -1,9 +1,10 @@
-package auth
+package carrier
 
 import (
 	"ntlmsensor/decoders/kerberos"
 	"ntlmsensor/decoders/ntlmssp"
 	"ntlmsensor/decoders/spnego"
+	"ntlmsensor/findings"
 )
 
 // Exchange follows one authentication exchange on a carrier (an SMB session
@@ -11,7 +12,7 @@ import (
 // side sends, until the client's final one (NTLM AUTHENTICATE or Kerberos
 // AP-REQ). The carrier then says how it ended, with Finish.
 type Exchange struct {
-	f        Finding
+	f        findings.Finding
 	pending  bool // a final client token awaits its outcome
 	spnego   bool // some token of this exchange came wrapped in SPNEGO
 	negState spnego.NegState
@@ -80,7 +81,7 @@ func (x *Exchange) ClientToken(tok []byte) bool {
 	switch t.Kind {
 	case spnego.KindInit:
 		x.spnego = true
-		x.f.SPNEGO = True
+		x.f.SPNEGO = findings.True
 		x.f.Offered = x.f.Offered[:0]
 		for _, m := range t.Mechs() {
 			if isKerberos(m) {
@@ -91,13 +92,13 @@ func (x *Exchange) ClientToken(tok []byte) bool {
 		return x.clientInner(t.MechToken)
 	case spnego.KindResp:
 		x.spnego = true
-		x.f.SPNEGO = True
+		x.f.SPNEGO = findings.True
 		return x.clientInner(t.ResponseToken)
 	case spnego.KindRawNTLM:
 		return x.clientNTLM(tok)
 	case spnego.KindMech, spnego.KindRawKerberos:
 		if !x.spnego {
-			x.f.SPNEGO = False
+			x.f.SPNEGO = findings.False
 		}
 		return x.clientKerberos(t.MechToken)
 	}
@@ -127,7 +128,7 @@ func (x *Exchange) clientInner(tok []byte) bool {
 // clientNTLM reads NEGOTIATE and AUTHENTICATE [MS-NLMP 2.2.1.1, 2.2.1.3].
 func (x *Exchange) clientNTLM(tok []byte) bool {
 	if !x.spnego {
-		x.f.SPNEGO = False
+		x.f.SPNEGO = findings.False
 	}
 	x.f.Mechanism = "ntlm"
 	typ, ok := ntlmssp.Peek(tok)
@@ -155,14 +156,14 @@ func (x *Exchange) clientNTLM(tok []byte) bool {
 		x.f.UserName, x.f.UserDomain = a.User, a.Domain
 		n.Workstation = a.Workstation
 		n.Version = string(a.Kind())
-		n.LMResponse = OptOf(a.RealLMResponse())
+		n.LMResponse = findings.OptOf(a.RealLMResponse())
 		if a.HasClientInfo {
 			n.TargetName = a.ClientInfo.TargetName
 		}
-		n.MIC = OptOf(a.HasMIC)
+		n.MIC = findings.OptOf(a.HasMIC)
 		n.Flags, n.HasFlags = uint32(a.Flags), true
-		n.Sign = OptOf(a.Flags&ntlmssp.FlagSign != 0)
-		n.Seal = OptOf(a.Flags&ntlmssp.FlagSeal != 0)
+		n.Sign = findings.OptOf(a.Flags&ntlmssp.FlagSign != 0)
+		n.Seal = findings.OptOf(a.Flags&ntlmssp.FlagSeal != 0)
 		if a.HasVersion {
 			n.ClientVersion = a.Version.String()
 		}
@@ -270,11 +271,11 @@ func (x *Exchange) serverKerberos(tok []byte) {
 // KerberosError is the KRB-ERROR the server answered with, if any.
 func (x *Exchange) KerberosError() string { return x.f.Kerberos.Error }
 
-// Finding returns the attempt's finding for the carrier to complete with
+// findings.Finding returns the attempt's finding for the carrier to complete with
 // its own facts (SMB, HTTP, LDAP fields) before it is emitted. The exchange
 // is reset: later tokens start a new attempt.
-func (x *Exchange) Finish(outcome Outcome, reason string) *Finding {
-	f := new(Finding)
+func (x *Exchange) Finish(outcome findings.Outcome, reason string) *findings.Finding {
+	f := new(findings.Finding)
 	*f = x.f
 	f.Offered = append([]string(nil), x.f.Offered...)
 	f.Outcome, f.Reason = outcome, reason

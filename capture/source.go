@@ -13,7 +13,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
-	"ntlmsensor/sensor/internal/prefetch"
+	"ntlmsensor/internal/prefetch"
 )
 
 // Source yields raw packets.

@@ -1,4 +1,4 @@
-package auth
+package findings
 
 import (
 	"encoding/json"

@@ -1,8 +1,9 @@
-// Package auth turns the authentication tokens that carriers (SMB, HTTP,
-// LDAP, ...) hand it into findings: one per authentication attempt, in the
-// shape fixed by the output contract (README "Output"), with the flags that
-// say what is wrong about it.
-package auth
+// Package findings is the output model: a Finding is one authentication
+// attempt in the shape fixed by the output contract (docs/CONTRACT.md), its
+// flags raised by Evaluate the same way for every carrier, and its JSON
+// written by hand in contract order. Carriers build findings through
+// decoders/carrier; the audit stage and the sinks read them.
+package findings
 
 import (
 	"net/netip"

@@ -1,8 +1,10 @@
-package auth
+package carrier
 
 import (
 	"net/netip"
 	"time"
+
+	"ntlmsensor/findings"
 )
 
 // Piece is bytes one side of a connection sent.
@@ -16,9 +18,9 @@ type Piece struct {
 // presented again with more, an over-consumption skips the bytes that
 // follow. It is for tests and fuzz targets of carriers; it returns the
 // findings emitted.
-func Drive(c *Carrier, pieces []Piece, chunk int) []*Finding {
-	var out []*Finding
-	conn := NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:445"), false, "", func(f *Finding) { out = append(out, f) })
+func Drive(c *Carrier, pieces []Piece, chunk int) []*findings.Finding {
+	var out []*findings.Finding
+	conn := NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:445"), false, "", func(f *findings.Finding) { out = append(out, f) })
 	h := c.New(conn)
 	ts := time.Unix(1700000000, 0)
 	type dir struct {
