@@ -10,6 +10,14 @@ import (
 	"time"
 )
 
+// Document is one output document of any of the three kinds the contract
+// names: a finding (event.kind "event"), an inventory row ("state") or an
+// alert ("alert"). Sinks take documents; each writes its own JSON object,
+// beginning with @timestamp (the Elasticsearch sink names indices from it).
+type Document interface {
+	AppendJSON(b []byte) []byte
+}
+
 // Outcome of an attempt: event.outcome.
 type Outcome string
 

@@ -9,23 +9,24 @@ import (
 	"ntlmsensor/findings"
 )
 
-// Sink takes finished findings. Write is called from one goroutine at a
-// time; the sink must not keep f after Write returns.
+// Sink takes finished documents (findings, inventory rows, alerts). Write
+// is called from one goroutine at a time; the sink must not keep d after
+// Write returns.
 type Sink interface {
-	Write(f *findings.Finding) error
+	Write(d findings.Document) error
 	// Close delivers whatever is buffered and releases the sink.
 	Close() error
 }
 
-// Multi writes every finding to each sink.
+// Multi writes every document to each sink.
 type Multi []Sink
 
-// Write hands f to every sink; errors are joined, and one failing sink does
+// Write hands d to every sink; errors are joined, and one failing sink does
 // not starve the others.
-func (m Multi) Write(f *findings.Finding) error {
+func (m Multi) Write(d findings.Document) error {
 	var errs []error
 	for _, s := range m {
-		if err := s.Write(f); err != nil {
+		if err := s.Write(d); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -52,7 +52,7 @@ func captures(t testing.TB) []string {
 
 // analyse runs the sensor over each capture (one pipeline per file, as
 // separate runs would) and hands every finding to emit.
-func analyse(t testing.TB, paths []string, emit func(*findings.Finding) error) int {
+func analyse(t testing.TB, paths []string, emit func(findings.Document) error) int {
 	t.Helper()
 	n := 0
 	for _, path := range paths {

@@ -196,15 +196,15 @@ func (s *Sink) closingWithSpool() bool {
 	return s.closing && s.spool != nil
 }
 
-// Write queues one finding. It does not keep f.
-func (s *Sink) Write(f *findings.Finding) error {
+// Write queues one document. It does not keep d.
+func (s *Sink) Write(d findings.Document) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		s.failed.Add(1)
 		return errClosed
 	}
-	s.scratch = f.AppendJSON(s.scratch[:0])
+	s.scratch = d.AppendJSON(s.scratch[:0])
 	return s.enqueueLocked(bytes.Clone(s.scratch))
 }
 

@@ -71,11 +71,11 @@ func (s *Sink) open() error {
 	return nil
 }
 
-// Write appends one finding as a line.
-func (s *Sink) Write(f *findings.Finding) error {
+// Write appends one document as a line.
+func (s *Sink) Write(d findings.Document) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.buf = append(f.AppendJSON(s.buf[:0]), '\n')
+	s.buf = append(d.AppendJSON(s.buf[:0]), '\n')
 	if s.file != nil && s.opts.MaxBytes > 0 && s.size > 0 && s.size+int64(len(s.buf)) > s.opts.MaxBytes {
 		if err := s.rotate(); err != nil {
 			return err
