@@ -54,7 +54,7 @@ func TestDecodeEveryCapture(t *testing.T) {
 		// tunnels and delivers the outer UDP datagram.
 		"public/arkime/tests/pcap/arkime_synthetic.pcap": {918, 733, 146},
 	}
-	root := filepath.Join("..", "..", "pcaps")
+	root := filepath.Join("..", "pcaps")
 	seen := 0
 	err := filepath.WalkDir(root, func(path string, e os.DirEntry, err error) error {
 		if err != nil || e.IsDir() {

@@ -19,7 +19,7 @@ import (
 
 // capturePath returns the path of a capture given relative to pcaps/.
 func capturePath(rel string) string {
-	return filepath.Join("..", "..", "pcaps", filepath.FromSlash(rel))
+	return filepath.Join("..", "pcaps", filepath.FromSlash(rel))
 }
 
 // frame is one packet read from a capture, copied out of the reader's buffer.
