@@ -7,25 +7,18 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 
-	"github.com/gopacket/gopacket"
-
-	"ntlmsensor/capture"
 	"ntlmsensor/findings"
 	"ntlmsensor/sensor"
-	"ntlmsensor/sinks"
 	"ntlmsensor/sinks/elasticsearch"
 	"ntlmsensor/sinks/json"
 )
@@ -37,72 +30,6 @@ func (l *fileList) Set(v string) error { *l = append(*l, v); return nil }
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
-}
-
-// stoppable ends a source early (io.EOF) once stop is set: SIGINT/SIGTERM
-// end the reading, then what is pending is emitted and the sinks flushed.
-type stoppable struct {
-	capture.Source
-	stop *atomic.Bool
-}
-
-func (s stoppable) ReadPacket() ([]byte, gopacket.CaptureInfo, error) {
-	if s.stop.Load() {
-		return nil, gopacket.CaptureInfo{}, io.EOF
-	}
-	return s.Source.ReadPacket()
-}
-
-// stoppableBatches is stoppable for a source that reads straight into
-// batches: the wrapper must not hide that (the pipeline would copy).
-type stoppableBatches struct {
-	stoppable
-	br capture.BatchReader
-}
-
-func (s stoppableBatches) ReadBatch(b *capture.Batch) error {
-	if s.stop.Load() {
-		b.Reset()
-		return io.EOF
-	}
-	return s.br.ReadBatch(b)
-}
-
-// stopping wraps src so that it ends once stop is set.
-func stopping(src capture.Source, stop *atomic.Bool) capture.Source {
-	if br, ok := src.(capture.BatchReader); ok {
-		return stoppableBatches{stoppable{src, stop}, br}
-	}
-	return stoppable{src, stop}
-}
-
-// esSetup installs the Elasticsearch index template.
-func esSetup(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("ntlmsensor es-setup", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	es := elasticsearch.Defaults()
-	es.AddFlags(fs)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: ntlmsensor es-setup -es URL [-es-index PATTERN | -es-data-stream NAME] [-es-template NAME] [TLS and credential options]\n\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if !es.Enabled() || fs.NArg() > 0 {
-		fs.Usage()
-		return 2
-	}
-	if err := elasticsearch.Setup(context.Background(), es); err != nil {
-		fmt.Fprintf(stderr, "ntlmsensor: %v\n", err)
-		return 1
-	}
-	pat, _ := es.IndexPattern()
-	fmt.Fprintf(stdout, "index template %q installed for %s\n", es.Template, pat)
-	return 0
 }
 
 // lockedWriter: stderr is written from the sinks' goroutines too.
@@ -169,141 +96,46 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	wSet := false
 	fs.Visit(func(f *flag.Flag) { wSet = wSet || f.Name == "w" })
-	var sink sinks.Multi
-	var jsonSink *json.Sink
-	closeAll := func() {
-		for _, k := range sink {
-			k.Close()
-		}
-	}
-	if !es.Enabled() || wSet {
-		if *out == "-" || *out == "" {
-			jsonSink = json.New(stdout)
-		} else {
-			var err error
-			if jsonSink, err = json.Open(*out, json.Options{MaxBytes: *rotate, MaxFiles: *keep}); err != nil {
-				fmt.Fprintf(stderr, "ntlmsensor: %v\n", err)
-				return 1
-			}
-		}
-		sink = append(sink, jsonSink)
-	}
-	var esSink *elasticsearch.Sink
-	if es.Enabled() {
-		es.Logf = func(format string, args ...any) { fmt.Fprintf(stderr, "ntlmsensor: "+format+"\n", args...) }
-		var err error
-		if esSink, err = elasticsearch.Open(es); err != nil {
-			fmt.Fprintf(stderr, "ntlmsensor: %v\n", err)
-			closeAll()
-			return 2
-		}
-		sink = append(sink, esSink)
+	outs, status := openOutputs(outputOptions{
+		jsonPath: *out, jsonWanted: !es.Enabled() || wSet,
+		json: json.Options{MaxBytes: *rotate, MaxFiles: *keep}, es: es,
+	}, stdout, stderr)
+	if outs == nil {
+		return status
 	}
 
-	// SIGINT/SIGTERM: stop reading, emit what is pending, flush or spool
-	// what the sinks buffer (a second signal kills). SIGHUP: reopen the -w
-	// file (after logrotate moved it).
 	var stop atomic.Bool
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	sigDone := make(chan struct{})
-	defer func() {
-		signal.Stop(sigs)
-		close(sigDone)
-	}()
-	go func() {
-		for {
-			select {
-			case <-sigDone:
-				return
-			case sig := <-sigs:
-				if sig == syscall.SIGHUP {
-					if jsonSink != nil {
-						if err := jsonSink.Reopen(); err != nil {
-							fmt.Fprintf(stderr, "ntlmsensor: %v\n", err)
-						}
-					}
-					continue
-				}
-				if !stop.Swap(true) {
-					fmt.Fprintf(stderr, "ntlmsensor: %v: stopping (flushing findings)\n", sig)
-				}
-				signal.Reset(syscall.SIGINT, syscall.SIGTERM)
-			}
-		}
-	}()
+	defer watchSignals(&stop, outs.json, stderr)()
 
-	var sinkErr error
 	cfg := sensor.DefaultConfig()
 	cfg.Carriers = sensor.Carriers()
 	cfg.Observer = *observer
 	cfg.MaxFlows = *maxFlows
 	svc.apply(&cfg)
-	cfg.Emit = func(f *findings.Finding) {
-		if err := sink.Write(f); err != nil && sinkErr == nil {
-			sinkErr = err
-		}
-	}
+	cfg.Emit = outs.emit
 	expr := svc.filterExpr(fs.Args())
 	if svc.enabled() {
-		return svc.run(cfg, sink, &stop, *quiet, stderr) // live.go
+		return svc.run(cfg, outs.all, &stop, *quiet, stderr) // live.go
 	}
 
-	var p *sensor.Pipeline
-	opened := 0
-	for _, path := range reads {
-		if stop.Load() {
-			break
-		}
-		src, err := capture.OpenFile(path)
-		if err != nil {
-			fmt.Fprintf(stderr, "ntlmsensor: %v\n", err)
-			continue
-		}
-		if p == nil {
-			var filter *capture.Filter
-			if expr != "" {
-				filter, err = capture.NewFilter(src.LinkType(), 262144, expr)
-				if err != nil {
-					fmt.Fprintf(stderr, "ntlmsensor: filter %q: %v\n", expr, err)
-					src.Close()
-					closeAll()
-					return 2
-				}
-			}
-			p = sensor.NewPipeline(cfg, *workers, filter)
-		}
-		opened++
-		if err := p.ReadSource(stopping(src, &stop)); err != nil {
-			fmt.Fprintf(stderr, "ntlmsensor: %v\n", err)
-		}
-		src.Close()
+	r := readFiles(reads, cfg, *workers, expr, &stop, stderr) // offline.go
+	if r.badFilter {
+		outs.all.Close()
+		return 2
 	}
-	status := 0
-	if p == nil {
+	status = 0
+	if r.pipeline == nil {
 		status = 1
 	} else {
-		if err := p.Close(); err != nil {
+		if err := r.pipeline.Close(); err != nil {
 			fmt.Fprintf(stderr, "ntlmsensor: %v\n", err)
 			status = 1
 		}
 		if !*quiet {
-			st, ds := p.Stats()
-			fmt.Fprintf(stderr, "ntlmsensor: %d files, %d frames, %d TCP/UDP packets, %d flows (%d ignored, %d evicted, %d idle), %d UDP datagrams of no carrier, %d findings; decode: %d malformed, %d truncated, %d non-IP; streams: %d gaps, %d out-of-order, %d buffer limit hits, %d memory limit hits, %d MiB skipped\n",
-				opened, p.Read(), st.Packets, st.Flows, st.FlowsIgnored, st.FlowsEvicted, st.FlowsIdle, st.UDPIgnored, st.Findings,
-				ds.Malformed, ds.Truncated, ds.Skipped, st.Gaps, st.OutOfOrder, st.BufferLimitHits+st.OutOfOrderLimitHits, st.MemoryLimitHits, st.SkippedBytes>>20)
+			printSummary(stderr, r)
 		}
 	}
-	if err := sink.Close(); err != nil && sinkErr == nil {
-		sinkErr = err
-	}
-	if esSink != nil {
-		if st := esSink.Stats(); !*quiet || st.Failed > 0 {
-			fmt.Fprintf(stderr, "ntlmsensor: elasticsearch: %v\n", st)
-		}
-	}
-	if sinkErr != nil {
-		fmt.Fprintf(stderr, "ntlmsensor: %v\n", sinkErr)
+	if outs.close(*quiet, stderr) != nil {
 		status = 1
 	}
 	return status
