@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"ntlmsensor/decoders/internal/decodeerr"
 )
 
 // Signature starts every NTLMSSP message [MS-NLMP 2.2.1].
@@ -179,15 +181,8 @@ func dataStart(msg []byte, bufs ...secBuf) int {
 	return start
 }
 
-type wrapped struct {
-	sentinel error
-	what     string
-}
-
-func (e *wrapped) Error() string { return e.sentinel.Error() + ": " + e.what }
-func (e *wrapped) Unwrap() error { return e.sentinel }
-
-func wrap(sentinel error, what string) error { return &wrapped{sentinel, what} }
+// wrap says what was being read when decoding failed.
+func wrap(sentinel error, what string) error { return decodeerr.New(sentinel, what) }
 
 // span is the [start,end) of one decoded field in a message's text buffer.
 // All text fields of a message are decoded into one byte slice (on the
