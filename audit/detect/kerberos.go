@@ -44,13 +44,18 @@ func offersAES(es []int32) bool {
 
 // roaster is one client's service-ticket requests in the current window.
 type roaster struct {
-	spns    []uint64 // distinct SPNs asked for (keys), first maxAccounts
-	rc4     int      // of which asked with RC4 preferred
-	names   []string // SPNs for the message, first maxList
+	spns    []spnAsked // distinct SPNs asked for, first maxAccounts
+	rc4     int        // of which asked with RC4 preferred
+	names   []string   // SPNs for the message, first maxList
 	users   []string
 	cids    []string
 	servers []netip.Addr
 	alerted bool
+}
+
+type spnAsked struct {
+	key uint64
+	rc4 bool // asked for with RC4 preferred at least once
 }
 
 func (d *Detector) kerberos(f *findings.Finding, emit func(findings.Document)) {
@@ -83,20 +88,25 @@ func (d *Detector) roast(f *findings.Finding, emit func(findings.Document)) {
 		r.servers = append(r.servers, srv)
 	}
 	sk := key(netip.Addr{}, k.SName)
-	for _, x := range r.spns {
-		if x == sk {
-			return
+	var asked *spnAsked
+	for i := range r.spns {
+		if r.spns[i].key == sk {
+			asked = &r.spns[i]
 		}
 	}
-	if len(r.spns) == maxAccounts {
-		d.stats.LimitHits++
-		return
+	if asked == nil {
+		if len(r.spns) == maxAccounts {
+			d.stats.LimitHits++
+			return
+		}
+		r.spns = append(r.spns, spnAsked{key: sk})
+		asked = &r.spns[len(r.spns)-1]
+		if len(r.names) < maxList {
+			r.names = append(r.names, k.SName)
+		}
 	}
-	r.spns = append(r.spns, sk)
-	if len(r.names) < maxList {
-		r.names = append(r.names, k.SName)
-	}
-	if rc4Preferred(k.Etypes) {
+	if !asked.rc4 && rc4Preferred(k.Etypes) {
+		asked.rc4 = true
 		r.rc4++
 	}
 	if r.alerted || (r.rc4 < d.cfg.RoastSPNs && len(r.spns) < d.cfg.RoastAnySPNs) {
