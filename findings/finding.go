@@ -109,7 +109,17 @@ type AttackFacts struct {
 	// Preauth: an AS-REQ carried pre-authentication (PA-ENC-TIMESTAMP,
 	// PA-PK-AS-REQ or FAST armour) [RFC 4120 5.2.7.2, RFC 6113].
 	Preauth bool
+	// CoercionCall, when set, makes the Finding an observation, not an
+	// authentication: an RPC call known to coerce authentication was seen
+	// on this connection ("MS-RPRN opnum 65"). The sensor passes
+	// observations on only when sensor.Config.Observations asks for them,
+	// for the audit stage's detectors; sinks never write them.
+	CoercionCall string
 }
+
+// Observation reports whether f is an observation for the detectors
+// (AttackFacts.CoercionCall) rather than a finding: it is never written.
+func (f *Finding) Observation() bool { return f.Attack.CoercionCall != "" }
 
 // NTLMFacts are the ntlm.* fields.
 type NTLMFacts struct {

@@ -142,6 +142,8 @@ type Detector struct {
 	roasts     *table[roaster]   // client -> service tickets asked
 	aesOffers  *table[struct{}]  // client+account -> offered AES in an AS-REQ
 	raised     *table[struct{}]  // rule+client+account -> alerted already (per KrbWindow)
+	coercions  *table[coercion]  // coerced host -> the coercing call
+	kdcs       *table[struct{}]  // addresses that answered Kerberos on 88
 
 	fixedChallenge uint64 // Digest of 1122334455667788
 }
@@ -157,6 +159,8 @@ func New(cfg Config) *Detector {
 	d.roasts = newTable[roaster](cfg.MaxEntries, cfg.RoastWindow, h)
 	d.aesOffers = newTable[struct{}](cfg.MaxEntries, cfg.KrbWindow, h)
 	d.raised = newTable[struct{}](cfg.MaxEntries, cfg.KrbWindow, h)
+	d.coercions = newTable[coercion](cfg.MaxEntries, cfg.CoercionWindow, h)
+	d.kdcs = newTable[struct{}](cfg.MaxEntries, cfg.KrbWindow, h)
 	// Responder, Inveigh and Metasploit's capture modules answer with this
 	// challenge by default so their captures crack with rainbow tables.
 	d.fixedChallenge = findings.Digest([]byte{0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88})
@@ -177,14 +181,22 @@ func (d *Detector) Flush(emit func(findings.Document)) {
 	d.roasts.reset()
 	d.aesOffers.reset()
 	d.raised.reset()
+	d.coercions.reset()
+	d.kdcs.reset()
 }
 
 // Observe takes the next finding in capture-time order.
 func (d *Detector) Observe(f *findings.Finding, emit func(findings.Document)) {
+	if f.Observation() {
+		d.coercionCall(f)
+		return
+	}
+	d.noteKDC(f)
 	switch f.Mechanism {
 	case "ntlm", "smb1-challenge":
 		d.ntlm(f, emit)
 		d.guess(f, emit)
+		d.coerced(f, emit)
 	case "kerberos":
 		d.kerberos(f, emit)
 	}

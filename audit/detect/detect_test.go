@@ -330,3 +330,35 @@ func TestTablesBounded(t *testing.T) {
 		t.Errorf("after expiry: limit hits %d, entries %d", s.LimitHits, len(d.guesses.m))
 	}
 }
+
+// TestCoercion: 127.0.0.66 calls MS-RPRN opnum 65 on the DC 127.0.0.10,
+// which then logs on as DC1$ with NTLM to 127.0.0.66 (the real NTLM logon
+// of the lab, re-addressed as the callback). The same logon to a KDC, or
+// long after the call, raises nothing.
+func TestCoercion(t *testing.T) {
+	krb := first(t, real("krb_as_tgs_aes_success.pcap"), func(f *findings.Finding) bool { return f.Kerberos.Request == "AS" })
+	logon := first(t, real("smb2_ntlmv2_hostname_signed.pcap"), isNTLM)
+	dc, atk := netip.MustParseAddr("127.0.0.10"), netip.MustParseAddr("127.0.0.66")
+	call := &findings.Finding{Time: logon.Time.Add(-time.Second), Client: netip.AddrPortFrom(atk, 50001), Server: netip.AddrPortFrom(dc, 445), CommunityID: "call"}
+	call.Attack.CoercionCall = "MS-RPRN opnum 65"
+	back := *logon
+	back.UserName, back.UserDomain = "DC1$", "LAB"
+	back.Client, back.Server = netip.AddrPortFrom(dc, 50002), netip.AddrPortFrom(atk, 445)
+	back.CommunityID = "callback"
+	got := alertsOf(DefaultConfig(), []*findings.Finding{krb, call, &back})
+	if len(got) != 1 || got[0].Rule != Coercion ||
+		got[0].Message != `127.0.0.66 called MS-RPRN opnum 65 on 127.0.0.10; domain controller then logged on as LAB\DC1$ with NTLM to 127.0.0.66` ||
+		!slices.Equal(got[0].CommunityIDs, []string{"call", "callback"}) {
+		t.Fatalf("alerts:%s", summary(got))
+	}
+	checkDocument(t, got[0])
+	toKDC := back
+	toKDC.Server = netip.AddrPortFrom(dc, 445)
+	late := back
+	late.Time = call.Time.Add(time.Minute)
+	for _, f := range []*findings.Finding{&toKDC, &late} {
+		if got := alertsOf(DefaultConfig(), []*findings.Finding{krb, call, f}); len(got) != 0 {
+			t.Errorf("alerts:%s", summary(got))
+		}
+	}
+}

@@ -30,6 +30,7 @@ func findingsOf(tb testing.TB, workers int, paths ...string) []*findings.Finding
 	cfg := sensor.DefaultConfig()
 	cfg.Carriers = sensor.Carriers()
 	cfg.Observer = "test"
+	cfg.Observations = true
 	cfg.Emit = func(f *findings.Finding) { out = append(out, f) }
 	p := sensor.NewPipeline(cfg, workers, nil)
 	for _, path := range paths {

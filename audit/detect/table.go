@@ -78,6 +78,13 @@ func (t *table[V]) put(k uint64, now time.Time) *entry[V] {
 	return e
 }
 
+// pop1 forgets e (its queue slot goes when it reaches the front).
+func (t *table[V]) pop1(e *entry[V]) {
+	if t.m[e.key] == e {
+		delete(t.m, e.key)
+	}
+}
+
 // getOrPut returns the live entry for k, making it when there is none.
 func (t *table[V]) getOrPut(k uint64, now time.Time) (e *entry[V], fresh bool) {
 	if e = t.get(k, now); e != nil {
