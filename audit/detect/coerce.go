@@ -26,7 +26,7 @@ type coercion struct {
 // kdcs are the addresses seen answering Kerberos on port 88: domain
 // controllers. A machine account's logon to one is ordinary.
 func (d *Detector) noteKDC(f *findings.Finding) {
-	if f.Protocol == "kerberos" && f.Server.Port() == 88 {
+	if f.Protocol == findings.ProtoKerberos && f.Server.Port() == 88 {
 		d.kdcs.getOrPut(key(f.Server.Addr()), f.Time)
 	}
 }
@@ -37,7 +37,7 @@ func (d *Detector) coercionCall(f *findings.Finding) {
 }
 
 func (d *Detector) coerced(f *findings.Finding, emit func(findings.Document)) {
-	if !strings.HasSuffix(f.UserName, "$") || f.NTLM.Version == "anonymous" {
+	if !strings.HasSuffix(f.UserName, "$") || f.NTLM.Version == findings.NTLMAnonymous {
 		return
 	}
 	host := f.Client.Addr().Unmap()

@@ -193,11 +193,11 @@ func (d *Detector) Observe(f *findings.Finding, emit func(findings.Document)) {
 	}
 	d.noteKDC(f)
 	switch f.Mechanism {
-	case "ntlm", "smb1-challenge":
+	case findings.MechNTLM, findings.MechSMB1Challenge:
 		d.ntlm(f, emit)
 		d.guess(f, emit)
 		d.coerced(f, emit)
-	case "kerberos":
+	case findings.MechKerberos:
 		d.kerberos(f, emit)
 	}
 }
@@ -244,7 +244,7 @@ func account(f *findings.Finding) string {
 		return ""
 	case f.UserDomain == "":
 		return f.UserName
-	case f.Mechanism == "kerberos":
+	case f.Mechanism == findings.MechKerberos:
 		return f.UserName + "@" + f.UserDomain
 	}
 	return f.UserDomain + `\` + f.UserName
@@ -285,12 +285,12 @@ func (d *Detector) ntlm(f *findings.Finding, emit func(findings.Document)) {
 		d.challenge(f, server, relayed, emit)
 	}
 	d.targetMismatch(f, server, emit)
-	if f.NTLM.Version == "NTLMv2" && af.AvFlagsMIC && !af.MICSent {
+	if f.NTLM.Version == findings.NTLMv2 && af.AvFlagsMIC && !af.MICSent {
 		a, s := newAlert(MICRemoved, f, fmt.Sprintf("NTLMv2 AUTHENTICATE from %s to %s: MsvAvFlags announces a MIC, the message carries none", f.Client.Addr(), server))
 		a.take(s)
 		d.alert(emit, a)
 	}
-	if af.HasNegotiate && af.HasChallenge && f.NTLM.HasFlags && f.NTLM.Version != "anonymous" {
+	if af.HasNegotiate && af.HasChallenge && f.NTLM.HasFlags && f.NTLM.Version != findings.NTLMAnonymous {
 		const guarded = uint32(ntlmssp.FlagSign | ntlmssp.FlagKeyExchange)
 		if lost := af.NegotiateFlags & af.ChallengeFlags & guarded &^ f.NTLM.Flags; lost != 0 {
 			var names []string

@@ -36,11 +36,11 @@ func failedLogon(f *findings.Finding) bool {
 		return false
 	}
 	switch f.Mechanism {
-	case "ntlm", "smb1-challenge":
-		return f.NTLM.Version != "anonymous"
-	case "kerberos":
-		return f.Kerberos.Request == "AS" &&
-			(f.Kerberos.Error == "KDC_ERR_PREAUTH_FAILED" || f.Kerberos.Error == "KDC_ERR_C_PRINCIPAL_UNKNOWN")
+	case findings.MechNTLM, findings.MechSMB1Challenge:
+		return f.NTLM.Version != findings.NTLMAnonymous
+	case findings.MechKerberos:
+		return f.Kerberos.Request == findings.KerberosAS &&
+			(f.Kerberos.Error == findings.KrbErrPreauthFailed || f.Kerberos.Error == findings.KrbErrCPrincipalUnknown)
 	}
 	return false
 }
@@ -119,7 +119,7 @@ func (g *guesser) related(client netip.Addr) *set {
 }
 
 func mechOf(f *findings.Finding) string {
-	if f.Mechanism == "kerberos" {
+	if f.Mechanism == findings.MechKerberos {
 		return "Kerberos " + strings.TrimPrefix(f.Kerberos.Error, "KDC_ERR_")
 	}
 	return "NTLM"

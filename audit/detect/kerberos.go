@@ -61,11 +61,11 @@ type spnAsked struct {
 func (d *Detector) kerberos(f *findings.Finding, emit func(findings.Document)) {
 	k := &f.Kerberos
 	switch k.Request {
-	case "AS":
+	case findings.KerberosAS:
 		d.guess(f, emit)
 		d.asrep(f, emit)
 		d.downgrade(f, emit)
-	case "TGS":
+	case findings.KerberosTGS:
 		d.roast(f, emit)
 	}
 }

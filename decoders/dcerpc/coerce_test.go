@@ -30,7 +30,7 @@ func TestCoercingCall(t *testing.T) {
 	req := pdu(t, tcpNTLM, dcerpc.TypeRequest, 21)
 	binary.LittleEndian.PutUint16(req[22:], 65)
 	var obs int
-	for _, f := range run(t, "dcerpc", bind, req) {
+	for _, f := range run(t, bind, req) {
 		if f.Observation() {
 			obs++
 			if f.Attack.CoercionCall != "MS-RPRN opnum 65" || f.Protocol != "dcerpc" || f.Server.Port() != 445 {
@@ -42,7 +42,7 @@ func TestCoercingCall(t *testing.T) {
 		t.Fatalf("%d observations, want 1", obs)
 	}
 	binary.LittleEndian.PutUint16(req[22:], 64)
-	for _, f := range run(t, "dcerpc", bind, req) {
+	for _, f := range run(t, bind, req) {
 		if f.Observation() {
 			t.Errorf("opnum 64 observed: %+v", f)
 		}
