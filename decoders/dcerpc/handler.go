@@ -412,17 +412,10 @@ type handler struct {
 	sides bool
 }
 
-func dirIndex(toServer bool) int {
-	if toServer {
-		return 0
-	}
-	return 1
-}
-
 // Feed hands each PDU to the association: whole when it may carry
 // authentication, else by header alone, its body skipped unseen.
 func (h *handler) Feed(toServer bool, b []byte, ts time.Time) int {
-	d := dirIndex(toServer)
+	d := carrier.Side(toServer)
 	used := 0
 	if h.resync[d] {
 		i := findPDU(b)
@@ -502,7 +495,7 @@ func findPDU(b []byte) int {
 
 // Gap: the direction resynchronises on the next PDU header.
 func (h *handler) Gap(toServer bool, ts time.Time) {
-	h.resync[dirIndex(toServer)] = true
+	h.resync[carrier.Side(toServer)] = true
 }
 
 // Close emits the attempts still waiting for an outcome.
