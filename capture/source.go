@@ -29,6 +29,13 @@ type Source interface {
 	Close() error
 }
 
+// RecordSkipper is a Source whose file holds records that are not packets:
+// NetMon and ETL files hold ETW events of other providers, and NetMon its
+// own metadata frames. SkippedRecords counts those passed over.
+type RecordSkipper interface {
+	SkippedRecords() uint64
+}
+
 // Errors wrapped by OpenFile, NewReader and ReadPacket; the message names
 // the file, e.g. "x.pcap: truncated packet record after 1234 packets".
 var (

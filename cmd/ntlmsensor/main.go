@@ -277,6 +277,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if err := p.ReadSource(stopping(src, &stop)); err != nil {
 			fmt.Fprintf(stderr, "ntlmsensor: %v\n", err)
 		}
+		if rs, ok := src.(capture.RecordSkipper); ok && rs.SkippedRecords() > 0 && !*quiet {
+			fmt.Fprintf(stderr, "ntlmsensor: %s: %d records with no packet skipped (ETW events of other providers, NetMon metadata)\n", src.Name(), rs.SkippedRecords())
+		}
 		src.Close()
 	}
 	status := 0
