@@ -118,7 +118,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return svc.run(cfg, outs.all, &stop, *quiet, stderr) // live.go
 	}
 
-	r := readFiles(reads, cfg, *workers, expr, &stop, stderr) // offline.go
+	r := readFiles(reads, cfg, *workers, expr, &stop, *quiet, stderr) // offline.go
 	if r.badFilter {
 		outs.all.Close()
 		return 2

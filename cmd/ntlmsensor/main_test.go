@@ -127,7 +127,7 @@ func TestBadInput(t *testing.T) {
 		findings   int
 	}{
 		{"truncated", truncated, 0, "truncated", 1},
-		{"not a capture", notCapture, 1, "not a pcap or pcapng file", 0},
+		{"not a capture", notCapture, 1, "not a pcap, pcapng, NetMon 2.x or ETL file", 0},
 		{"unknown link type", unknownLink, 1, "unsupported link type 147", 0},
 		{"snaplen cut", snapped, 0, "", 0},
 		{"missing", filepath.Join(dir, "nope.pcap"), 1, "no such file", 0},
