@@ -206,7 +206,7 @@ func (c *correlator) decide(f *findings.Finding) ([]Cause, string) {
 		switch {
 		case dom == "" || dom == ".":
 			local = true
-			add(CauseLocalAccount, fmt.Sprintf("account %q has no domain (%q): a local account of the server", account, f.UserDomain))
+			add(CauseLocalAccount, fmt.Sprintf("account %q was sent with no domain (%q): the server resolves it itself", account, f.UserDomain))
 		case n.ServerNbName != "" && strings.EqualFold(dom, n.ServerNbName):
 			local = true
 			add(CauseLocalAccount, fmt.Sprintf("account %s: the domain is the server's own NetBIOS name (CHALLENGE)", account))

@@ -218,6 +218,8 @@ func sortFlags(fl []findings.Flag) []findings.Flag {
 		}
 		return len(findings.Flags)
 	}
-	slices.SortFunc(fl, func(a, b findings.Flag) int { return cmp.Or(cmp.Compare(pos(a), pos(b)), strings.Compare(string(a), string(b))) })
+	slices.SortFunc(fl, func(a, b findings.Flag) int {
+		return cmp.Or(cmp.Compare(pos(a), pos(b)), strings.Compare(string(a), string(b)))
+	})
 	return fl
 }
