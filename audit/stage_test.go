@@ -83,7 +83,9 @@ func TestOrderByWorkerClocks(t *testing.T) {
 	var got []time.Time
 	st := New(Config{Workers: 2, Delay: time.Second, Emit: func(d findings.Document) { got = append(got, d.(*findings.Finding).Time) }})
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	at := func(s int) *findings.Finding { return &findings.Finding{Time: t0.Add(time.Duration(s) * time.Second), Flags: []findings.Flag{}} }
+	at := func(s int) *findings.Finding {
+		return &findings.Finding{Time: t0.Add(time.Duration(s) * time.Second), Flags: []findings.Flag{}}
+	}
 	st.Finding(at(5)) // worker 0 is ahead
 	st.Clock(0, t0.Add(10*time.Second))
 	if len(got) != 0 {
