@@ -53,17 +53,17 @@ type Finding struct {
 	Reason      string    // event.reason
 	Client      netip.AddrPort
 	Server      netip.AddrPort
-	Transport   string // network.transport
-	Protocol    string // network.protocol
-	CommunityID string // network.community_id
+	Transport   string   // network.transport
+	Protocol    Protocol // network.protocol
+	CommunityID string   // network.community_id
 
 	HasUser    bool   // user.name is written even when empty (anonymous logon)
 	UserName   string // user.name
 	UserDomain string // user.domain
 
-	Mechanism string   // auth.mechanism
-	SPNEGO    Opt      // auth.spnego
-	Offered   []string // auth.offered
+	Mechanism Mechanism // auth.mechanism
+	SPNEGO    Opt       // auth.spnego
+	Offered   []string  // auth.offered
 
 	NTLM     NTLMFacts
 	Kerberos KerberosFacts
@@ -90,13 +90,13 @@ type Finding struct {
 
 // NTLMFacts are the ntlm.* fields.
 type NTLMFacts struct {
-	Version       string // ntlm.version
-	LMResponse    Opt    // ntlm.lm_response
-	Workstation   string // ntlm.workstation
-	TargetName    string // ntlm.target_name
-	MIC           Opt    // ntlm.mic
-	Sign, Seal    Opt    // ntlm.sign, ntlm.seal
-	Flags         uint32 // ntlm.flags
+	Version       NTLMVersion // ntlm.version
+	LMResponse    Opt         // ntlm.lm_response
+	Workstation   string      // ntlm.workstation
+	TargetName    string      // ntlm.target_name
+	MIC           Opt         // ntlm.mic
+	Sign, Seal    Opt         // ntlm.sign, ntlm.seal
+	Flags         uint32      // ntlm.flags
 	HasFlags      bool
 	ClientVersion string // ntlm.client_version
 	ServerVersion string // ntlm.server_version
@@ -109,13 +109,13 @@ type NTLMFacts struct {
 
 // KerberosFacts are the kerberos.* fields.
 type KerberosFacts struct {
-	Request      string  // kerberos.request: AS, TGS, AP
-	Realm        string  // kerberos.realm
-	SName        string  // kerberos.sname
-	Etypes       []int32 // kerberos.etypes
-	TicketEtype  int32   // kerberos.ticket_etype (0: absent)
-	SessionEtype int32   // kerberos.session_etype (0: absent)
-	Error        string  // kerberos.error
+	Request      KerberosRequest // kerberos.request: AS, TGS, AP
+	Realm        string          // kerberos.realm
+	SName        string          // kerberos.sname
+	Etypes       []int32         // kerberos.etypes
+	TicketEtype  int32           // kerberos.ticket_etype (0: absent)
+	SessionEtype int32           // kerberos.session_etype (0: absent)
+	Error        string          // kerberos.error
 }
 
 // SMBFacts are the smb.* fields.

@@ -394,7 +394,7 @@ func (s *Sensor) detect(f *flow, toServer bool, b []byte) detection {
 			}
 			f.carrier = c
 			client, server := f.endpoints()
-			f.conn = carrier.NewConn(client, server, f.udp, s.cfg.Observer, s.emit)
+			f.conn = carrier.NewConn(client, server, f.udp, c.Protocol, s.cfg.Observer, s.emit)
 			f.handler = c.New(f.conn)
 			f.state = active
 			return taken

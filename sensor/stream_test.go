@@ -47,9 +47,9 @@ func dirIndex(toServer bool) int {
 
 func recordingSensor(r *recorder) *Sensor {
 	c := &carrier.Carrier{
-		Name:   "rec",
-		Detect: func(bool, []byte) carrier.Verdict { return carrier.Yes },
-		New:    func(*carrier.Conn) carrier.Handler { return r },
+		Protocol: "rec",
+		Detect:   func(bool, []byte) carrier.Verdict { return carrier.Yes },
+		New:      func(*carrier.Conn) carrier.Handler { return r },
 	}
 	cfg := DefaultConfig()
 	cfg.Carriers = []*carrier.Carrier{c}

@@ -20,7 +20,7 @@ type Piece struct {
 // findings emitted.
 func Drive(c *Carrier, pieces []Piece, chunk int) []*findings.Finding {
 	var out []*findings.Finding
-	conn := NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:445"), false, "", func(f *findings.Finding) { out = append(out, f) })
+	conn := NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:445"), false, c.Protocol, "", func(f *findings.Finding) { out = append(out, f) })
 	h := c.New(conn)
 	ts := time.Unix(1700000000, 0)
 	type dir struct {

@@ -130,7 +130,7 @@ func (x *Exchange) clientNTLM(tok []byte) bool {
 	if !x.spnego {
 		x.f.SPNEGO = findings.False
 	}
-	x.f.Mechanism = "ntlm"
+	x.f.Mechanism = findings.MechNTLM
 	typ, ok := ntlmssp.Peek(tok)
 	if !ok {
 		return false
@@ -155,7 +155,7 @@ func (x *Exchange) clientNTLM(tok []byte) bool {
 		x.f.HasUser = true
 		x.f.UserName, x.f.UserDomain = a.User, a.Domain
 		n.Workstation = a.Workstation
-		n.Version = string(a.Kind())
+		n.Version = findings.NTLMVersion(a.Kind())
 		n.LMResponse = findings.OptOf(a.RealLMResponse())
 		if a.HasClientInfo {
 			n.TargetName = a.ClientInfo.TargetName
@@ -175,7 +175,7 @@ func (x *Exchange) clientNTLM(tok []byte) bool {
 
 // clientKerberos reads an AP-REQ [RFC 4120 5.5.1] in its GSS wrapper.
 func (x *Exchange) clientKerberos(tok []byte) bool {
-	x.f.Mechanism = "kerberos"
+	x.f.Mechanism = findings.MechKerberos
 	m, err := kerberos.ParseGSS(tok)
 	if err != nil {
 		x.Err = err
@@ -185,7 +185,7 @@ func (x *Exchange) clientKerberos(tok []byte) bool {
 		return false
 	}
 	k := &x.f.Kerberos
-	k.Request = "AP"
+	k.Request = findings.KerberosAP
 	k.Realm = m.Realm
 	k.SName = m.SName.String()
 	if m.HasTicket {

@@ -15,12 +15,12 @@ import (
 // the endpoint mapper on 135 and the dynamic ports it hands out, so it is
 // recognised by content on any port.
 var Carrier = &carrier.Carrier{
-	Name:   "dcerpc",
-	Ports:  []uint16{135},
-	Detect: detect,
+	Protocol: findings.ProtoDCERPC,
+	Ports:    []uint16{135},
+	Detect:   detect,
 	New: func(c *carrier.Conn) carrier.Handler {
 		h := &handler{}
-		h.a.Init(c, "dcerpc")
+		h.a.Init(c)
 		return h
 	},
 }
@@ -96,10 +96,9 @@ type authContext struct {
 //
 // The zero Association is not usable: make one with NewAssociation or Init.
 type Association struct {
-	conn     *carrier.Conn
-	protocol string
-	ctx      [maxAuthContexts]authContext
-	tick     uint64
+	conn *carrier.Conn
+	ctx  [maxAuthContexts]authContext
+	tick uint64
 	// Complete, when set, is called with each finding before it is
 	// emitted, for the carrier to add its own facts (an SMB pipe's session
 	// facts, say). It must not keep the finding.
@@ -107,17 +106,17 @@ type Association struct {
 }
 
 // NewAssociation follows an association on conn; its findings are
-// emitted with network.protocol set to protocol ("dcerpc" over TCP,
-// "smb" for a named pipe).
-func NewAssociation(conn *carrier.Conn, protocol string) *Association {
+// emitted with network.protocol "dcerpc", over TCP or inside an SMB
+// named pipe alike.
+func NewAssociation(conn *carrier.Conn) *Association {
 	a := new(Association)
-	a.Init(conn, protocol)
+	a.Init(conn)
 	return a
 }
 
 // Init readies an Association held by value; see NewAssociation.
-func (a *Association) Init(conn *carrier.Conn, protocol string) {
-	*a = Association{conn: conn, protocol: protocol}
+func (a *Association) Init(conn *carrier.Conn) {
+	*a = Association{conn: conn}
 }
 
 // PDU takes one PDU from its first byte. Bind, bind_ack, bind_nak,
@@ -323,7 +322,8 @@ func (a *Association) finish(c *authContext, outcome findings.Outcome, reason st
 	if a.Complete != nil {
 		a.Complete(f)
 	}
-	a.conn.Emit(f, a.protocol, ts)
+	f.Protocol = findings.ProtoDCERPC
+	a.conn.Emit(f, ts)
 }
 
 // Close emits the attempts still waiting for an outcome: unknown, or

@@ -273,7 +273,7 @@ func TestOracle(t *testing.T) {
 			found := false
 			for i, f := range fs {
 				if used[i] || f.Client.Addr() != r.src || f.Server.Addr() != r.dst || f.UserName != r.user || f.UserDomain != r.domain ||
-					f.NTLM.Workstation != r.host || f.NTLM.Version != r.ver || f.Protocol != "dcerpc" || f.Mechanism != "ntlm" {
+					f.NTLM.Workstation != r.host || string(f.NTLM.Version) != r.ver || f.Protocol != "dcerpc" || f.Mechanism != "ntlm" {
 					continue
 				}
 				used[i], found = true, true
@@ -498,7 +498,7 @@ func TestResync(t *testing.T) {
 	// The PDUs after the junk are read in the same Feed: the last bytes of
 	// a capture are not left waiting for more.
 	var got []*findings.Finding
-	c0 := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:135"), false, "", func(f *findings.Finding) { got = append(got, f) })
+	c0 := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:135"), false, dcerpc.Carrier.Protocol, "", func(f *findings.Finding) { got = append(got, f) })
 	h0 := dcerpc.Carrier.New(c0)
 	t0 := time.Unix(1700000000, 0)
 	a3, req := pdu(t, tcpNTLM, dcerpc.TypeAuth3, 20), pdu(t, tcpNTLM, dcerpc.TypeRequest, 21)
@@ -517,7 +517,7 @@ func TestResync(t *testing.T) {
 	// Gap in the server direction inside a response: the next response is
 	// found and still tells the outcome.
 	var out []*findings.Finding
-	c := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:135"), false, "", func(f *findings.Finding) { out = append(out, f) })
+	c := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:135"), false, dcerpc.Carrier.Protocol, "", func(f *findings.Finding) { out = append(out, f) })
 	h := dcerpc.Carrier.New(c)
 	ts := time.Unix(1700000000, 0)
 	var client, server []byte
@@ -597,11 +597,11 @@ func withCall(p []byte, callID uint32) []byte {
 }
 
 // run feeds PDUs to an Association (as over an SMB pipe) and closes it.
-func run(t *testing.T, protocol string, pdus ...[]byte) []*findings.Finding {
+func run(t *testing.T, pdus ...[]byte) []*findings.Finding {
 	t.Helper()
 	var out []*findings.Finding
-	c := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:445"), false, "", func(f *findings.Finding) { out = append(out, f) })
-	a := dcerpc.NewAssociation(c, protocol)
+	c := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:445"), false, dcerpc.Carrier.Protocol, "", func(f *findings.Finding) { out = append(out, f) })
+	a := dcerpc.NewAssociation(c)
 	ts := time.Unix(1700000000, 0)
 	for _, p := range pdus {
 		a.PDU(true, p, ts) // the packet type, not toServer, says who sent it
@@ -665,7 +665,7 @@ func TestAssociationOutcomes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fs := run(t, "dcerpc", tt.pdus...)
+			fs := run(t, tt.pdus...)
 			if len(fs) != tt.n {
 				t.Fatalf("%d findings, want %d:\n%s", len(fs), tt.n, dump(fs))
 			}
@@ -681,18 +681,19 @@ func TestAssociationOutcomes(t *testing.T) {
 }
 
 // TestAssociationOverSMB: the association as the SMB carrier uses it for a
-// named pipe: findings under its protocol, completed by its hook.
+// named pipe: findings name DCE/RPC, not the SMB connection's carrier, and
+// are completed by its hook.
 func TestAssociationOverSMB(t *testing.T) {
 	var out []*findings.Finding
-	c := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:445"), false, "", func(f *findings.Finding) { out = append(out, f) })
-	a := dcerpc.NewAssociation(c, "smb")
+	c := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:445"), false, findings.ProtoSMB, "", func(f *findings.Finding) { out = append(out, f) })
+	a := dcerpc.NewAssociation(c)
 	a.Complete = func(f *findings.Finding) { f.SMB.Version = "3.1.1"; f.SMB.Tree = `\\dc1\IPC$` }
 	ts := time.Unix(1700000000, 0)
 	for _, p := range conn(t, tcpNTLM, 53410, 49154) {
 		a.PDU(p.ToServer, p.Data, ts) // each segment here is one PDU
 	}
 	a.Close(ts)
-	if len(out) != 1 || out[0].Protocol != "smb" || out[0].SMB.Version != "3.1.1" || out[0].UserName != "alice" || out[0].Outcome != findings.Success {
+	if len(out) != 1 || out[0].Protocol != findings.ProtoDCERPC || out[0].SMB.Version != "3.1.1" || out[0].UserName != "alice" || out[0].Outcome != findings.Success {
 		t.Fatalf("%s", dump(out))
 	}
 }
@@ -708,7 +709,7 @@ func TestBindNakReasonName(t *testing.T) {
 // bodies skipped unseen, without allocating.
 func TestNoAllocBulk(t *testing.T) {
 	ps := conn(t, tcpNTLM, 53410, 49154)
-	c := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:135"), false, "", func(*findings.Finding) {})
+	c := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:135"), false, dcerpc.Carrier.Protocol, "", func(*findings.Finding) {})
 	h := dcerpc.Carrier.New(c)
 	ts := time.Unix(1700000000, 0)
 	for _, p := range ps[:3] { // bind, bind_ack, auth3

@@ -11,10 +11,10 @@ import (
 
 // Carrier registers HTTP/1.x, recognised by content on any port.
 var Carrier = &carrier.Carrier{
-	Name:   "http",
-	Ports:  []uint16{80, 8080, 8000, 8008, 8081, 3128, 5985, 47001},
-	Detect: detect,
-	New:    func(c *carrier.Conn) carrier.Handler { return &handler{conn: c} },
+	Protocol: findings.ProtoHTTP,
+	Ports:    []uint16{80, 8080, 8000, 8008, 8081, 3128, 5985, 47001},
+	Detect:   detect,
+	New:      func(c *carrier.Conn) carrier.Handler { return &handler{conn: c} },
 }
 
 func detect(toServer bool, b []byte) carrier.Verdict {
@@ -220,7 +220,7 @@ func (h *handler) response(b []byte, ts time.Time) (int, error) {
 		}
 		f := h.x.Finish(outcome, "HTTP "+strconv.Itoa(resp.StatusCode))
 		f.HTTP.Method, f.HTTP.Host, f.HTTP.StatusCode = h.method, h.host, resp.StatusCode
-		h.conn.Emit(f, "http", ts)
+		h.conn.Emit(f, ts)
 	}
 	var method []byte
 	if ok {
@@ -305,7 +305,7 @@ func (h *handler) Close(ts time.Time) {
 func (h *handler) unknown(ts time.Time) {
 	f := h.x.Finish(findings.Unknown, "")
 	f.HTTP.Method, f.HTTP.Host = h.method, h.host
-	h.conn.Emit(f, "http", ts)
+	h.conn.Emit(f, ts)
 }
 
 func (h *handler) exchange() *carrier.Exchange {

@@ -287,7 +287,7 @@ func TestSyntheticCapture(t *testing.T) {
 	}
 	r := rows[0]
 	if f.UserName != r["ntlmssp.auth.username"] || f.UserDomain != r["ntlmssp.auth.domain"] ||
-		f.NTLM.Workstation != r["ntlmssp.auth.hostname"] || f.NTLM.Version != r["ntlm_version"] {
+		f.NTLM.Workstation != r["ntlmssp.auth.hostname"] || string(f.NTLM.Version) != r["ntlm_version"] {
 		t.Errorf("finding %s\\%s from %s %s; tshark %v", f.UserDomain, f.UserName, f.NTLM.Workstation, f.NTLM.Version, r)
 	}
 	src := netip.MustParseAddrPort("[" + r["ipv6.src"] + "]:" + r["tcp.srcport"])
@@ -391,7 +391,7 @@ func drive(ps []carrier.Piece) ([]*findings.Finding, bool) { return feed(ps, nil
 // transit: the handler is told of a gap instead.
 func feed(ps []carrier.Piece, lost map[int]bool) ([]*findings.Finding, bool) {
 	var out []*findings.Finding
-	conn := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:143"), false, "", func(f *findings.Finding) { out = append(out, f) })
+	conn := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:143"), false, imap.Carrier.Protocol, "", func(f *findings.Finding) { out = append(out, f) })
 	h := imap.Carrier.New(conn)
 	ts := time.Unix(1700000000, 0)
 	var buf [2][]byte
@@ -734,7 +734,7 @@ func TestGaps(t *testing.T) {
 // TestBulkPathAllocates: commands, responses and literals without
 // authentication allocate nothing.
 func TestBulkPathAllocates(t *testing.T) {
-	h := imap.Carrier.New(carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:143"), false, "", nil))
+	h := imap.Carrier.New(carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:143"), false, "", "", nil))
 	ts := time.Unix(1700000000, 0)
 	msg := strings.Repeat("a line of the message\r\n", 100)
 	steps := []carrier.Piece{

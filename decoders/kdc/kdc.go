@@ -17,11 +17,11 @@ import (
 // Carrier registers Kerberos with a KDC [RFC 4120 7.2]: UDP datagrams and
 // TCP records (4-byte length prefix) on port 88, recognised by content.
 var Carrier = &carrier.Carrier{
-	Name:   "kerberos",
-	Ports:  []uint16{88},
-	UDP:    true,
-	Detect: detect,
-	New:    func(c *carrier.Conn) carrier.Handler { return &handler{conn: c, udp: c.UDP} },
+	Protocol: findings.ProtoKerberos,
+	Ports:    []uint16{88},
+	UDP:      true,
+	Detect:   detect,
+	New:      func(c *carrier.Conn) carrier.Handler { return &handler{conn: c, udp: c.UDP} },
 }
 
 // detect: a KDC request from the client, or a reply or error from the
@@ -139,11 +139,11 @@ func (h *handler) message(toServer bool, pdu []byte, ts time.Time) {
 
 // request opens an exchange [RFC 4120 5.4.1 KDC-REQ].
 func (h *handler) request(m *kerberos.Message, ts time.Time) {
-	f := &findings.Finding{Mechanism: "kerberos"}
+	f := &findings.Finding{Mechanism: findings.MechKerberos}
 	k := &f.Kerberos
-	k.Request = "AS"
+	k.Request = findings.KerberosAS
 	if m.Type == kerberos.TGSReq {
-		k.Request = "TGS"
+		k.Request = findings.KerberosTGS
 	}
 	k.Realm = m.Realm
 	k.SName = m.SName.String()
@@ -191,7 +191,7 @@ func (h *handler) reply(m *kerberos.Message, ts time.Time) {
 
 func (h *handler) emit(r request, outcome findings.Outcome, reason string, ts time.Time) {
 	r.f.Outcome, r.f.Reason = outcome, reason
-	h.conn.Emit(r.f, "kerberos", ts)
+	h.conn.Emit(r.f, ts)
 }
 
 // Gap: record marks can no longer be trusted on TCP; replies already

@@ -28,7 +28,7 @@ func TestExchanges(t *testing.T) {
 		ticket, session      int32
 		flags                []findings.Flag
 	}{
-		{"real-implementations/krb_preauth_failed.pcap", "AS", "alice", "krbtgt/LAB.TEST", findings.Failure, "KDC_ERR_PREAUTH_FAILED", 0, 0, []findings.Flag{findings.FlagKrbPreauthFaild}},
+		{"real-implementations/krb_preauth_failed.pcap", "AS", "alice", "krbtgt/LAB.TEST", findings.Failure, "KDC_ERR_PREAUTH_FAILED", 0, 0, []findings.Flag{findings.FlagKrbPreauthFailed}},
 		{"real-implementations/krb_unknown_client.pcap", "AS", "nosuchuser", "krbtgt/LAB.TEST", findings.Failure, "KDC_ERR_C_PRINCIPAL_UNKNOWN", 0, 0, []findings.Flag{}},
 		{"real-implementations/krb_clock_skew_as_impacket.pcap", "AS", "bob", "krbtgt/LAB.TEST", findings.Failure, "KRB_AP_ERR_SKEW", 0, 0, []findings.Flag{findings.FlagKrbClockSkew}},
 	} {
@@ -39,7 +39,7 @@ func TestExchanges(t *testing.T) {
 			t.Fatalf("%s: %d findings", tc.rel, len(fs))
 		}
 		f := fs[0]
-		if f.Kerberos.Request != tc.request || f.UserName != tc.user || f.UserDomain != "LAB.TEST" || f.Kerberos.SName != tc.sname ||
+		if string(f.Kerberos.Request) != tc.request || f.UserName != tc.user || f.UserDomain != "LAB.TEST" || f.Kerberos.SName != tc.sname ||
 			f.Outcome != tc.outcome || f.Kerberos.Error != tc.errName || f.Reason != tc.errName || f.Protocol != "kerberos" {
 			t.Errorf("%s: %+v", tc.rel, f)
 		}
@@ -73,7 +73,7 @@ func TestRC4OnlyClient(t *testing.T) {
 
 // TestUDP: kinit over UDP, one datagram each way per exchange.
 func TestUDP(t *testing.T) {
-	fs := carrier.Drive(&carrier.Carrier{Name: "kerberos", Detect: kdc.Carrier.Detect, New: func(c *carrier.Conn) carrier.Handler {
+	fs := carrier.Drive(&carrier.Carrier{Protocol: "kerberos", Detect: kdc.Carrier.Detect, New: func(c *carrier.Conn) carrier.Handler {
 		c.UDP = true
 		return kdc.Carrier.New(c)
 	}}, pieces(t, "public/arkime/tests/pcap/krb5-udp.pcap"), 1<<20)

@@ -13,10 +13,10 @@ import (
 // any port; 389 and the Global Catalog's 3268 are the usual ones. LDAPS (636)
 // is TLS from its first byte and is not LDAP to Detect.
 var Carrier = &carrier.Carrier{
-	Name:   "ldap",
-	Ports:  []uint16{389, 3268},
-	Detect: detect,
-	New:    newHandler,
+	Protocol: findings.ProtoLDAP,
+	Ports:    []uint16{389, 3268},
+	Detect:   detect,
+	New:      newHandler,
 }
 
 // maxWhole bounds the bind and extended messages read whole (a Kerberos
@@ -334,7 +334,7 @@ func (h *handler) nextPDU(wrapped bool) {
 func (h *handler) emitHeld() {
 	f := h.held
 	h.held = nil
-	h.conn.Emit(f, "ldap", h.heldTS)
+	h.conn.Emit(f, h.heldTS)
 }
 
 // message handles one whole bind or extended operation.
@@ -385,12 +385,12 @@ func (h *handler) abandon(ts time.Time) {
 		f := h.simple
 		h.simple = nil
 		f.Outcome = findings.Unknown
-		h.conn.Emit(f, "ldap", ts)
+		h.conn.Emit(f, ts)
 	}
 	if h.x.Pending() {
 		f := h.x.Finish(findings.Unknown, "")
 		h.fill(f)
-		h.conn.Emit(f, "ldap", ts)
+		h.conn.Emit(f, ts)
 	}
 	h.x.Reset()
 	h.fam, h.mech, h.inProgress = famNone, "", false
@@ -448,7 +448,7 @@ func (h *handler) bindRequest(id int64, br *BindRequest, ts time.Time) {
 	case famSimple:
 		// RFC 4513 5.1.1: an empty name is an anonymous bind, no attempt.
 		if br.Name != "" {
-			h.simple = &findings.Finding{Mechanism: "simple", HasUser: true, UserName: br.Name,
+			h.simple = &findings.Finding{Mechanism: findings.MechSimple, HasUser: true, UserName: br.Name,
 				LDAP: findings.LDAPFacts{Bind: "simple"}, PasswordSent: br.PasswordSent}
 		}
 	case famSASL, famSicily:
@@ -475,7 +475,7 @@ func (h *handler) bindResponse(id int64, r *BindResponse, ts time.Time) {
 			return
 		}
 		h.result(f, code)
-		h.conn.Emit(f, "ldap", ts)
+		h.conn.Emit(f, ts)
 		return
 	case famSASL:
 		if len(r.ServerSASLCreds) > 0 {
@@ -501,7 +501,7 @@ func (h *handler) bindResponse(id int64, r *BindResponse, ts time.Time) {
 	h.result(f, code)
 	h.fam, h.mech, h.inProgress = famNone, "", false
 	if code != 0 {
-		h.conn.Emit(f, "ldap", ts)
+		h.conn.Emit(f, ts)
 		return
 	}
 	// success: hold it until the next PDU says whether a security layer

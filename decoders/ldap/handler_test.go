@@ -206,7 +206,7 @@ func TestRealImplementationsFacts(t *testing.T) {
 				t.Fatalf("%d findings:\n%s", len(fs), dump(fs))
 			}
 			f := fs[0]
-			if f.Mechanism != tc.mech || f.LDAP.Bind != tc.bind || f.LDAP.SASLMechanism != tc.saslMech ||
+			if string(f.Mechanism) != tc.mech || f.LDAP.Bind != tc.bind || f.LDAP.SASLMechanism != tc.saslMech ||
 				f.UserName != tc.user || f.UserDomain != tc.domain || f.SPNEGO != tc.spnego {
 				t.Errorf("facts:\n%s", dump(fs))
 			}
@@ -374,7 +374,7 @@ func TestPublicCapturesAgainstOracle(t *testing.T) {
 					match = func(f *findings.Finding) bool {
 						return f.Mechanism == "ntlm" && strings.EqualFold(f.UserName, r.user) &&
 							strings.EqualFold(f.UserDomain, r.domain) && strings.EqualFold(f.NTLM.Workstation, r.host) &&
-							strings.EqualFold(f.NTLM.Version, r.version)
+							strings.EqualFold(string(f.NTLM.Version), r.version)
 					}
 				case r.krbTypes == "14":
 					c = &krb

@@ -167,7 +167,7 @@ func TestSyntheticCapture(t *testing.T) {
 	}
 	r := rows[0]
 	if f.UserName != r["ntlmssp.auth.username"] || f.UserDomain != r["ntlmssp.auth.domain"] ||
-		f.NTLM.Workstation != r["ntlmssp.auth.hostname"] || f.NTLM.Version != r["ntlm_version"] {
+		f.NTLM.Workstation != r["ntlmssp.auth.hostname"] || string(f.NTLM.Version) != r["ntlm_version"] {
 		t.Errorf("finding %s\\%s from %s %s; tshark %v", f.UserDomain, f.UserName, f.NTLM.Workstation, f.NTLM.Version, r)
 	}
 	if f.Client.String() != r["ip.src"]+":"+r["tcp.srcport"] || f.Server.String() != r["ip.dst"]+":"+r["tcp.dstport"] {
@@ -273,7 +273,7 @@ func drive(ps []carrier.Piece) ([]*findings.Finding, bool) { return feed(ps, nil
 // transit: the handler is told of a gap instead.
 func feed(ps []carrier.Piece, lost map[int]bool) ([]*findings.Finding, bool) {
 	var out []*findings.Finding
-	conn := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:110"), false, "", func(f *findings.Finding) { out = append(out, f) })
+	conn := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:110"), false, pop3.Carrier.Protocol, "", func(f *findings.Finding) { out = append(out, f) })
 	h := pop3.Carrier.New(conn)
 	ts := time.Unix(1700000000, 0)
 	var buf [2][]byte
@@ -593,7 +593,7 @@ func TestGaps(t *testing.T) {
 // TestBulkPathAllocates: commands, responses and messages without
 // authentication allocate nothing.
 func TestBulkPathAllocates(t *testing.T) {
-	h := pop3.Carrier.New(carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:110"), false, "", nil))
+	h := pop3.Carrier.New(carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:110"), false, "", "", nil))
 	ts := time.Unix(1700000000, 0)
 	steps := []carrier.Piece{
 		client("STAT\r\nLIST\r\n"), server("+OK 1 2400\r\n+OK\r\n1 2400\r\n.\r\n"),

@@ -11,10 +11,10 @@ import (
 // Carrier registers SMB over direct TCP (445) and over the NetBIOS session
 // service (139).
 var Carrier = &carrier.Carrier{
-	Name:   "smb",
-	Ports:  []uint16{445, 139},
-	Detect: detect,
-	New:    func(c *carrier.Conn) carrier.Handler { return &handler{conn: c} },
+	Protocol: findings.ProtoSMB,
+	Ports:    []uint16{445, 139},
+	Detect:   detect,
+	New:      func(c *carrier.Conn) carrier.Handler { return &handler{conn: c} },
 }
 
 // detect: a NetBIOS session request, or a session message carrying an SMB
@@ -245,7 +245,7 @@ func (h *handler) emit(s *session, f *findings.Finding, ts time.Time) {
 			f.SMB.Encrypted = findings.False
 		}
 	}
-	h.conn.Emit(f, "smb", ts)
+	h.conn.Emit(f, ts)
 }
 
 // sessionFor finds the session with this id; with create, a setup request

@@ -296,7 +296,7 @@ func TestSyntheticCapture(t *testing.T) {
 	}
 	r := rows[0]
 	if f.UserName != r["ntlmssp.auth.username"] || f.UserDomain != r["ntlmssp.auth.domain"] ||
-		f.NTLM.Workstation != r["ntlmssp.auth.hostname"] || f.NTLM.Version != r["ntlm_version"] {
+		f.NTLM.Workstation != r["ntlmssp.auth.hostname"] || string(f.NTLM.Version) != r["ntlm_version"] {
 		t.Errorf("finding %s\\%s from %s %s; tshark %v", f.UserDomain, f.UserName, f.NTLM.Workstation, f.NTLM.Version, r)
 	}
 	if f.Client.String() != r["ip.src"]+":"+r["tcp.srcport"] || f.Server.String() != r["ip.dst"]+":"+r["tcp.dstport"] {
@@ -331,7 +331,7 @@ func TestCarriersTogether(t *testing.T) {
 	for _, f := range analyse(t, synthetic, all...) {
 		switch f.Server.Port() {
 		case 25, 143, 110:
-			got[f.Protocol] += f.UserDomain + `\` + f.UserName + " "
+			got[string(f.Protocol)] += f.UserDomain + `\` + f.UserName + " "
 		}
 	}
 	want := map[string]string{"smtp": `SMTPDOM\jack `, "imap": `IMAPDOM\kate `, "pop3": `POP3DOM\liam `}
@@ -340,7 +340,7 @@ func TestCarriersTogether(t *testing.T) {
 	}
 	for rel, proto := range map[string]string{realCapture: "smtp", "real-implementations/imap_auth_ntlm.pcap": "imap"} {
 		fs := analyse(t, rel, all...)
-		if len(fs) != 1 || fs[0].Protocol != proto {
+		if len(fs) != 1 || string(fs[0].Protocol) != proto {
 			t.Errorf("%s: %d findings, want one of %s", rel, len(fs), proto)
 		}
 	}
@@ -429,7 +429,7 @@ func drive(ps []carrier.Piece) ([]*findings.Finding, bool) { return feed(ps, nil
 // transit: the handler is told of a gap instead.
 func feed(ps []carrier.Piece, lost map[int]bool) ([]*findings.Finding, bool) {
 	var out []*findings.Finding
-	conn := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:25"), false, "", func(f *findings.Finding) { out = append(out, f) })
+	conn := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:25"), false, smtp.Carrier.Protocol, "", func(f *findings.Finding) { out = append(out, f) })
 	h := smtp.Carrier.New(conn)
 	ts := time.Unix(1700000000, 0)
 	var buf [2][]byte
@@ -784,7 +784,7 @@ func TestGaps(t *testing.T) {
 // TestBulkPathAllocates: commands, replies and message content without
 // authentication allocate nothing.
 func TestBulkPathAllocates(t *testing.T) {
-	h := smtp.Carrier.New(carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:25"), false, "", nil))
+	h := smtp.Carrier.New(carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:25"), false, "", "", nil))
 	ts := time.Unix(1700000000, 0)
 	steps := []carrier.Piece{
 		client("MAIL FROM:<a@lab.test>\r\nRCPT TO:<b@lab.test>\r\nDATA\r\n"), server("250 ok\r\n250 ok\r\n354 go\r\n"),

@@ -12,10 +12,10 @@ import (
 // Carrier registers Microsoft SQL Server's TDS, recognised by the client's
 // first packet (PRELOGIN or LOGIN7) on any port.
 var Carrier = &carrier.Carrier{
-	Name:   "mssql",
-	Ports:  []uint16{1433},
-	Detect: detect,
-	New:    func(c *carrier.Conn) carrier.Handler { return &handler{conn: c} },
+	Protocol: findings.ProtoMSSQL,
+	Ports:    []uint16{1433},
+	Detect:   detect,
+	New:      func(c *carrier.Conn) carrier.Handler { return &handler{conn: c} },
 }
 
 // detect: the client speaks first, with PRELOGIN or LOGIN7 [MS-TDS 3.2.5.1];
@@ -245,7 +245,7 @@ func encryptsAll(client, server uint8) bool {
 }
 
 func (h *handler) emit(outcome findings.Outcome, reason string, ts time.Time) {
-	h.conn.Emit(h.x.Finish(outcome, reason), "mssql", ts)
+	h.conn.Emit(h.x.Finish(outcome, reason), ts)
 }
 
 // end: nothing more to learn from the connection.

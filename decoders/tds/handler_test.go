@@ -130,7 +130,7 @@ func TestSynthetic(t *testing.T) {
 	if f.Client.Addr() != netip.MustParseAddr(r("ipv6.src")) || f.Server.Addr() != netip.MustParseAddr(r("ipv6.dst")) ||
 		f.Client.Port() != 50014 || f.Server.Port() != 1433 ||
 		f.UserName != r("ntlmssp.auth.username") || f.UserDomain != r("ntlmssp.auth.domain") ||
-		f.NTLM.Workstation != r("ntlmssp.auth.hostname") || f.NTLM.Version != r("ntlm_version") {
+		f.NTLM.Workstation != r("ntlmssp.auth.hostname") || string(f.NTLM.Version) != r("ntlm_version") {
 		t.Errorf("oracle row %v: %s", rows[0], f.AppendJSON(nil))
 	}
 	// Arkime's expectation and the rest of the facts: no login response,
@@ -304,7 +304,7 @@ func sequences(t testing.TB) []sequence {
 // whether the handler said it was done.
 func drive(t testing.TB, ps []carrier.Piece) ([]*findings.Finding, bool) {
 	var out []*findings.Finding
-	c := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:1433"), false, "", func(f *findings.Finding) { out = append(out, f) })
+	c := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:1433"), false, tds.Carrier.Protocol, "", func(f *findings.Finding) { out = append(out, f) })
 	h := tds.Carrier.New(c)
 	ts := time.Unix(1700000000, 0)
 	for _, p := range ps {
@@ -376,7 +376,7 @@ func TestHandlerChunking(t *testing.T) {
 func TestGap(t *testing.T) {
 	syn := frames(t)
 	var out []*findings.Finding
-	c := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:1433"), false, "", func(f *findings.Finding) { out = append(out, f) })
+	c := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:1433"), false, tds.Carrier.Protocol, "", func(f *findings.Finding) { out = append(out, f) })
 	h := tds.Carrier.New(c)
 	ts := time.Unix(1700000000, 0)
 	h.Feed(true, syn[0].Data, ts)
@@ -395,7 +395,7 @@ func TestGap(t *testing.T) {
 // TestSkip: packets that are not part of a login are skipped unread, by
 // over-consumption.
 func TestSkip(t *testing.T) {
-	c := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:1433"), false, "", func(*findings.Finding) {})
+	c := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:1433"), false, tds.Carrier.Protocol, "", func(*findings.Finding) {})
 	h := tds.Carrier.New(c)
 	batch := packet(tds.TypeSQLBatch, tds.StatusEOM, make([]byte, 5000))
 	if n := h.Feed(true, batch[:100], time.Now()); n != len(batch) {
