@@ -89,7 +89,7 @@ func (c *correlator) observe(f *findings.Finding) {
 	if fresh || m.addr != cl {
 		*m = clientMem{addr: cl}
 	}
-	e := krbEvent{t: f.Time, req: f.Kerberos.Request, sname: f.Kerberos.SName, err: f.Kerberos.Error, outcome: f.Outcome, server: f.Server.Addr().Unmap()}
+	e := krbEvent{t: f.Time, req: string(f.Kerberos.Request), sname: f.Kerberos.SName, err: f.Kerberos.Error, outcome: f.Outcome, server: f.Server.Addr().Unmap()}
 	m.events[m.next] = e
 	m.next = (m.next + 1) % krbMemory
 	m.n = min(m.n+1, krbMemory)
@@ -222,7 +222,7 @@ func (c *correlator) decide(f *findings.Finding) ([]Cause, string) {
 	case f.Mechanism == "smb1-challenge":
 		add(CauseNTLMDirect, "SMB1 logon without extended security: a raw challenge/response, no SPNEGO")
 	case f.SPNEGO == findings.False:
-		how := "raw NTLMSSP over " + f.Protocol + ", no SPNEGO"
+		how := "raw NTLMSSP over " + string(f.Protocol) + ", no SPNEGO"
 		if f.Protocol == "http" {
 			how = "Authorization: NTLM, not Negotiate"
 		}

@@ -82,10 +82,10 @@ func (inv *Inventory) Evicted() uint64 { return inv.rows.evicted }
 // and Kerberos exchanges flagged krb_rc4; others are not dependencies.
 func (inv *Inventory) Add(f *findings.Finding) {
 	r := Row{Client: f.Client.Addr().Unmap(), Server: f.Server.Addr().Unmap(), Port: f.Server.Port(),
-		Protocol: f.Protocol, UserName: f.UserName, UserDomain: f.UserDomain, Mechanism: f.Mechanism}
+		Protocol: string(f.Protocol), UserName: f.UserName, UserDomain: f.UserDomain, Mechanism: string(f.Mechanism)}
 	switch {
 	case isNTLM(f):
-		r.Version, r.Cause = f.NTLM.Version, Cause(f.Cause)
+		r.Version, r.Cause = string(f.NTLM.Version), Cause(f.Cause)
 	case f.Mechanism == "kerberos" && hasFlag(f, findings.FlagKrbRC4):
 		r.SName = f.Kerberos.SName
 		r.Etype = f.Kerberos.TicketEtype

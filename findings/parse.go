@@ -43,14 +43,14 @@ func ParseJSON(line []byte) (*Finding, error) {
 	if f.Server, err = d.Destination.addrPort(); err != nil {
 		return nil, fmt.Errorf("destination: %w", err)
 	}
-	f.Transport, f.Protocol, f.CommunityID = d.Network.Transport, d.Network.Protocol, d.Network.CommunityID
+	f.Transport, f.Protocol, f.CommunityID = d.Network.Transport, Protocol(d.Network.Protocol), d.Network.CommunityID
 	if d.User != nil {
 		f.HasUser, f.UserName, f.UserDomain = true, d.User.Name, d.User.Domain
 	}
-	f.Mechanism, f.SPNEGO, f.Offered = d.Auth.Mechanism, opt(d.Auth.SPNEGO), d.Auth.Offered
+	f.Mechanism, f.SPNEGO, f.Offered = Mechanism(d.Auth.Mechanism), opt(d.Auth.SPNEGO), d.Auth.Offered
 
 	n, x := &f.NTLM, &d.NTLM
-	n.Version, n.LMResponse, n.Workstation, n.TargetName = x.Version, opt(x.LMResponse), x.Workstation, x.TargetName
+	n.Version, n.LMResponse, n.Workstation, n.TargetName = NTLMVersion(x.Version), opt(x.LMResponse), x.Workstation, x.TargetName
 	n.MIC, n.Sign, n.Seal = opt(x.MIC), opt(x.Sign), opt(x.Seal)
 	if x.Flags != "" {
 		v, err := strconv.ParseUint(strings.TrimPrefix(x.Flags, "0x"), 16, 32)
@@ -65,7 +65,7 @@ func ParseJSON(line []byte) (*Finding, error) {
 	f.Cause, f.Causes, f.CauseEvidence = x.Cause, x.Causes, x.CauseEvidence
 
 	k := &d.Kerberos
-	f.Kerberos = KerberosFacts{Request: k.Request, Realm: k.Realm, SName: k.SName, Etypes: k.Etypes,
+	f.Kerberos = KerberosFacts{Request: KerberosRequest(k.Request), Realm: k.Realm, SName: k.SName, Etypes: k.Etypes,
 		TicketEtype: k.TicketEtype, SessionEtype: k.SessionEtype, Error: k.Error}
 	s := &d.SMB
 	f.SMB = SMBFacts{Version: s.Version, SigningRequired: opt(s.SigningRequired), Signed: opt(s.Signed),
