@@ -63,6 +63,14 @@ func (o *outputs) emit(f *findings.Finding) {
 	}
 }
 
+// emitDocument writes any document (a finding, an inventory row, an
+// alert) to every sink.
+func (o *outputs) emitDocument(d findings.Document) {
+	if err := o.all.Write(d); err != nil && o.sinkErr == nil {
+		o.sinkErr = err
+	}
+}
+
 // close delivers what the sinks buffer and reports the Elasticsearch
 // delivery counters (always when something failed). It returns the first
 // sink error, already printed.
