@@ -22,19 +22,31 @@ import (
 type auditOptions struct {
 	maxRows  *int
 	interval *time.Duration
+	delay    *time.Duration
 }
 
 func addAuditFlags(fs *flag.FlagSet) auditOptions {
 	return auditOptions{
 		maxRows:  fs.Int("max-inventory-rows", audit.DefaultMaxRows, "inventory rows kept; a full table evicts the least recently seen row"),
 		interval: fs.Duration("inventory-interval", time.Hour, "on a live interface, write the inventory this often (and at exit)"),
+		delay:    fs.Duration("audit-delay", 0, "hold findings this long (capture time) to put the workers' findings in order; 0: the TCP idle timeout and 30 s reading files (exact order), 10 s live"),
 	}
 }
 
 // newStage makes the stage for a pipeline of workers workers: findings go
 // through it to emit, in capture-time order, with their causes.
-func (o auditOptions) newStage(cfg *sensor.Config, workers int, emit func(findings.Document)) *audit.Stage {
-	st := audit.New(audit.Config{Workers: max(workers, 1), Delay: cfg.TCPIdle + 30*time.Second, MaxRows: *o.maxRows, Emit: emit})
+func (o auditOptions) newStage(cfg *sensor.Config, workers int, live bool, emit func(findings.Document)) *audit.Stage {
+	delay := cfg.TCPIdle + 30*time.Second
+	if live {
+		// findings reach the sinks within seconds; a finding a worker
+		// emits later than this (an unanswered KDC request, after the UDP
+		// idle timeout) is counted out of order
+		delay = 10 * time.Second
+	}
+	if o.delay != nil && *o.delay > 0 {
+		delay = *o.delay
+	}
+	st := audit.New(audit.Config{Workers: max(workers, 1), Delay: delay, MaxRows: *o.maxRows, Emit: emit})
 	cfg.Emit, cfg.Clock = st.Finding, st.Clock
 	return st
 }
@@ -93,7 +105,7 @@ func inventoryCmd(args []string, stdout, stderr io.Writer) int {
 		cfg.Carriers = sensor.Carriers()
 		host, _ := os.Hostname()
 		cfg.Observer = host
-		st = auditOptions{maxRows: maxRows}.newStage(&cfg, *workers, func(findings.Document) {})
+		st = auditOptions{maxRows: maxRows}.newStage(&cfg, *workers, false, func(findings.Document) {})
 		var stop atomic.Bool
 		r := readFiles(reads, cfg, *workers, "", &stop, stderr)
 		if r.pipeline == nil {

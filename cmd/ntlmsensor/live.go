@@ -33,7 +33,7 @@ type live struct {
 	ln      net.Listener // metrics
 	workers int
 	audit   auditOptions // set by run before run()
-	fanout  bool // one ring per worker
+	fanout  bool         // one ring per worker
 	started time.Time
 }
 
@@ -127,7 +127,7 @@ func (o *serviceOptions) run(cfg sensor.Config, sink sinks.Sink, stop *atomic.Bo
 	if o.fanout {
 		workers = len(o.srcs)
 	}
-	stage := o.audit.newStage(&cfg, workers, emit) // audit.go
+	stage := o.audit.newStage(&cfg, workers, true, emit) // audit.go
 	var p *sensor.Pipeline
 	if o.fanout {
 		p = sensor.NewFanoutPipeline(cfg, len(o.srcs))

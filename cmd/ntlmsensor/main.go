@@ -128,7 +128,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		svc.audit = auditOpts
 		return svc.run(cfg, outs.all, &stop, *quiet, stderr) // live.go
 	}
-	stage := auditOpts.newStage(&cfg, *workers, outs.emitDocument)
+	stage := auditOpts.newStage(&cfg, *workers, false, outs.emitDocument)
 
 	r := readFiles(reads, cfg, *workers, expr, &stop, stderr) // offline.go
 	if r.badFilter {
