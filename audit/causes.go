@@ -1,5 +1,10 @@
 package audit
 
+import (
+	"fmt"
+	"strings"
+)
+
 // Cause is why an NTLM logon was not Kerberos: the ids of ntlm.cause in
 // the output contract (docs/CONTRACT.md).
 type Cause string
@@ -69,7 +74,7 @@ const ntlmEvents = "4624 on the server with Authentication Package NTLM and Pack
 var Causes = []CauseInfo{
 	{CauseLocalAccount, "the account's domain is the server's NetBIOS name, or the client's own workstation name, or empty / .",
 		"use a domain account, or LocalKDC for local accounts once available", "LocalKDC",
-		"4624 on the server with Account Domain = the server's (or client's) name and Authentication Package NTLM; no 4776 on any DC (the server validated it itself); " + ntlmEvents,
+		"4624 on the server with Account Domain = the server's (or client's) name and Authentication Package NTLM; no 4776 on any DC (the server validated it itself); 4020-4023 in the NTLM Operational log on Windows 11 24H2 / Server 2025",
 		[]string{docEvent4624, docEnhancedNTLMAudit}},
 	{CauseIPTarget, "the client named the service by IP (NTLM target name, SMB tree, HTTP Host, Kerberos sname)",
 		"connect by DNS name (or register IP SPNs and allow them, TryIPSPN)", "a name instead of an IP",
@@ -129,4 +134,15 @@ func Info(c Cause) (CauseInfo, bool) {
 		return CauseInfo{}, false
 	}
 	return Causes[i], true
+}
+
+// CauseTable is the README's table of causes, made from Causes (a test
+// keeps the README equal to it).
+func CauseTable() string {
+	var b strings.Builder
+	b.WriteString("| cause | when | remediation | removed by | Windows events that confirm it |\n|---|---|---|---|---|\n")
+	for _, c := range Causes {
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", c.ID, c.When, c.Remediation, c.RemovedBy, c.Events)
+	}
+	return b.String()
 }
