@@ -28,16 +28,6 @@ func newLRU[V any](max int) *lru[V] {
 
 func (l *lru[V]) len() int { return len(l.idx) }
 
-// get returns the value under k, made the most recent, or nil.
-func (l *lru[V]) get(k uint64) *V {
-	i, ok := l.idx[k]
-	if !ok {
-		return nil
-	}
-	l.front(i)
-	return &l.ents[i].v
-}
-
 // peek returns the value under k without touching the order.
 func (l *lru[V]) peek(k uint64) *V {
 	i, ok := l.idx[k]
@@ -70,14 +60,6 @@ func (l *lru[V]) put(k uint64) (v *V, fresh bool) {
 	l.idx[k] = i
 	l.pushFront(i)
 	return &l.ents[i].v, true
-}
-
-// oldest returns the least recently used value, or nil.
-func (l *lru[V]) oldest() *V {
-	if l.tail < 0 {
-		return nil
-	}
-	return &l.ents[l.tail].v
 }
 
 // each calls fn on every value, most recent first.
