@@ -155,6 +155,13 @@ func (s *Stage) releaseReady() {
 // release explains, inventories, analyses and emits one finding.
 func (s *Stage) release(f *findings.Finding) {
 	s.released, s.anyOut = f.Time, true
+	if f.Observation() {
+		// for the detectors only: never explained, counted nor written
+		for _, a := range s.cfg.Analyzers {
+			a.Observe(f, s.emit)
+		}
+		return
+	}
 	s.stats.Findings++
 	if isNTLM(f) {
 		causes, ev := s.corr.decide(f)

@@ -86,7 +86,46 @@ type Finding struct {
 	TLS                   bool // the carrier ran inside TLS (LDAPS, StartTLS)
 	SASLWrapped           bool // LDAP PDUs after the bind were SASL-wrapped
 	PasswordSent          bool // a simple bind carried a password (never the password itself)
+
+	// Facts for the attack detectors of the audit stage (audit/detect),
+	// not written out either. Secrets are kept only as Digest values, keyed
+	// per process, so a finding never holds anything crackable.
+	Attack AttackFacts
 }
+
+// AttackFacts are what the cross-connection detections (NTLM relay, rogue
+// server, Kerberos roasting and downgrade) need of one attempt. None is
+// written out.
+type AttackFacts struct {
+	// ChallengeDigest is Digest of the NTLM CHALLENGE's ServerChallenge
+	// [MS-NLMP 2.2.1.2]; 0 when no CHALLENGE was seen.
+	ChallengeDigest uint64
+	// ProofDigest is Digest of the NTLMv2 NTProofStr [MS-NLMP 2.2.2.8] (or
+	// of the whole 24-byte NTLMv1 response); 0 when there was none.
+	ProofDigest uint64
+	// AvFlagsMIC: MsvAvFlags of the client blob has 0x2, "the client is
+	// providing a MIC" [MS-NLMP 2.2.2.1]. MICSent: the AUTHENTICATE has room
+	// for a MIC and it is not all zeros. AvFlagsMIC without MICSent is a MIC
+	// removed in transit (CVE-2019-1040).
+	AvFlagsMIC, MICSent bool
+	// NegotiateFlags / ChallengeFlags: NegotiateFlags of the NEGOTIATE and
+	// CHALLENGE of the same exchange [MS-NLMP 2.2.2.5], 0 when not seen.
+	NegotiateFlags, ChallengeFlags uint32
+	HasNegotiate, HasChallenge     bool
+	// Preauth: an AS-REQ carried pre-authentication (PA-ENC-TIMESTAMP,
+	// PA-PK-AS-REQ or FAST armour) [RFC 4120 5.2.7.2, RFC 6113].
+	Preauth bool
+	// CoercionCall, when set, makes the Finding an observation, not an
+	// authentication: an RPC call known to coerce authentication was seen
+	// on this connection ("MS-RPRN opnum 65"). The sensor passes
+	// observations on only when sensor.Config.Observations asks for them,
+	// for the audit stage's detectors; sinks never write them.
+	CoercionCall string
+}
+
+// Observation reports whether f is an observation for the detectors
+// (AttackFacts.CoercionCall) rather than a finding: it is never written.
+func (f *Finding) Observation() bool { return f.Attack.CoercionCall != "" }
 
 // NTLMFacts are the ntlm.* fields.
 type NTLMFacts struct {

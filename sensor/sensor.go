@@ -24,6 +24,11 @@ type Config struct {
 	// wall clock on a quiet live link. The audit stage orders the findings
 	// of several workers with it (audit.Stage.Clock).
 	Clock func(worker int, now time.Time)
+	// Observations: Emit also gets the observations carriers make for the
+	// audit stage's detectors (findings.Finding.Observation: coercing RPC
+	// calls), which are not findings and must not reach a sink. Off, they
+	// are dropped here.
+	Observations bool
 
 	MaxFlows        int           // flows tracked at once; the least recently seen goes first
 	MaxBuffered     int           // bytes all streams may hold together
@@ -472,6 +477,12 @@ func (s *Sensor) gap(f *flow, toServer bool, ts time.Time) {
 }
 
 func (s *Sensor) emit(fd *findings.Finding) {
+	if fd.Observation() {
+		if s.cfg.Observations && s.cfg.Emit != nil {
+			s.cfg.Emit(fd)
+		}
+		return
+	}
 	s.stats.Findings++
 	if s.cfg.Emit != nil {
 		s.cfg.Emit(fd)

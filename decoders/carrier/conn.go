@@ -60,6 +60,16 @@ func (c *Conn) Emit(f *findings.Finding, ts time.Time) {
 	}
 }
 
+// Side numbers the two directions of a connection, for handlers that keep
+// per-direction state in a [2] array: 0 for the client's bytes, 1 for the
+// server's.
+func Side(toServer bool) int {
+	if toServer {
+		return 0
+	}
+	return 1
+}
+
 // Handler consumes the reassembled bytes of one connection. One handler
 // serves one connection and is driven by one goroutine.
 type Handler interface {

@@ -63,16 +63,9 @@ type handler struct {
 	answerLost bool
 }
 
-func dirIndex(toServer bool) int {
-	if toServer {
-		return 0
-	}
-	return 1
-}
-
 // Feed parses heads and passes over bodies by their framing.
 func (h *handler) Feed(toServer bool, b []byte, ts time.Time) int {
-	d := dirIndex(toServer)
+	d := carrier.Side(toServer)
 	used := 0
 	for used < len(b) {
 		if h.dead[d] {
@@ -287,7 +280,7 @@ func (h *handler) pop(status int) (request, bool) {
 
 // Gap: the direction can no longer be framed; find the next head.
 func (h *handler) Gap(toServer bool, ts time.Time) {
-	d := dirIndex(toServer)
+	d := carrier.Side(toServer)
 	h.body[d] = body{}
 	h.dead[d] = false
 	if !toServer {

@@ -155,16 +155,9 @@ type handler struct {
 	done    bool               // TLS or compression began: nothing more is readable
 }
 
-func dirIndex(toServer bool) int {
-	if toServer {
-		return 0
-	}
-	return 1
-}
-
 // Feed reads lines; literals are passed over unread.
 func (h *handler) Feed(toServer bool, b []byte, ts time.Time) int {
-	d := dirIndex(toServer)
+	d := carrier.Side(toServer)
 	used := 0
 	for used < len(b) && !h.done {
 		line, n, ok := h.lines[d].Next(b[used:], toServer, startsLine)
@@ -380,7 +373,7 @@ func (h *handler) stop(ts time.Time) {
 
 // Gap: resynchronise on the next line.
 func (h *handler) Gap(toServer bool, ts time.Time) {
-	d := dirIndex(toServer)
+	d := carrier.Side(toServer)
 	h.lines[d].Lost()
 	h.cont[d] = false
 }

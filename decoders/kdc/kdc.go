@@ -151,6 +151,7 @@ func (h *handler) request(m *kerberos.Message, ts time.Time) {
 	if m.CName.NumParts > 0 {
 		f.HasUser, f.UserName, f.UserDomain = true, m.CName.String(), m.Realm
 	}
+	f.Attack.Preauth = preauth(m)
 	if len(h.pending) == maxPending {
 		h.emit(h.pending[0], findings.Unknown, "", h.pending[0].ts)
 		h.pending = h.pending[1:]
@@ -187,6 +188,27 @@ func (h *handler) reply(m *kerberos.Message, ts time.Time) {
 		f.HasUser, f.UserName, f.UserDomain = true, m.CName.String(), m.CRealm
 	}
 	h.emit(r, findings.Success, "", ts)
+}
+
+// Pre-authentication padata types [RFC 4120 7.5.2, RFC 4556, RFC 6113]:
+// an AS-REQ with none of them asks for a reply sealed with the client's key
+// without proving knowledge of it (AS-REP roasting, MITRE T1558.004).
+const (
+	paEncTimestamp = 2
+	paPKASReqOld   = 14
+	paPKASReq      = 16
+	paFXFast       = 136
+	paEncChallenge = 138
+)
+
+func preauth(m *kerberos.Message) bool {
+	for _, t := range m.PAData[:min(m.NumPAData, len(m.PAData))] {
+		switch t {
+		case paEncTimestamp, paPKASReqOld, paPKASReq, paFXFast, paEncChallenge:
+			return true
+		}
+	}
+	return false
 }
 
 func (h *handler) emit(r request, outcome findings.Outcome, reason string, ts time.Time) {

@@ -187,17 +187,10 @@ func newHandler(c *carrier.Conn) carrier.Handler {
 	return h
 }
 
-func dirIndex(toServer bool) int {
-	if toServer {
-		return 0
-	}
-	return 1
-}
-
 // Feed frames LDAPMessages and SASL-wrapped PDUs. Bind and extended
 // operations are read whole; everything else is passed over by its length.
 func (h *handler) Feed(toServer bool, b []byte, ts time.Time) int {
-	d := dirIndex(toServer)
+	d := carrier.Side(toServer)
 	used := 0
 	if h.tls || h.dead[d] {
 		if h.tls || h.dead[1-d] {
@@ -273,7 +266,7 @@ func (h *handler) wanted(toServer bool, tag byte) bool {
 // StartTLS they are the TLS handshake; on a SASL-wrapped connection framing
 // cannot be regained; otherwise look for the next message.
 func (h *handler) lose(toServer bool, rest []byte, ts time.Time) int {
-	d := dirIndex(toServer)
+	d := carrier.Side(toServer)
 	if h.startTLS && len(rest) >= 2 && rest[0] == 0x16 && rest[1] == 0x03 {
 		// a TLS handshake record [RFC 8446 5.1]: the StartTLS response was
 		// lost, but the client has begun TLS
@@ -522,7 +515,7 @@ func (h *handler) result(f *findings.Finding, code int) {
 // Gap: bytes were lost. A SASL-wrapped direction cannot be framed again;
 // otherwise the next LDAPMessage is looked for.
 func (h *handler) Gap(toServer bool, ts time.Time) {
-	d := dirIndex(toServer)
+	d := carrier.Side(toServer)
 	if h.wrappedOn {
 		h.giveUp(d)
 		return

@@ -87,17 +87,10 @@ type handler struct {
 	done  bool               // TLS began: nothing more is readable
 }
 
-func dirIndex(toServer bool) int {
-	if toServer {
-		return 0
-	}
-	return 1
-}
-
 // Feed reads lines; the bodies of multi-line responses (messages) are
 // passed over unread.
 func (h *handler) Feed(toServer bool, b []byte, ts time.Time) int {
-	d := dirIndex(toServer)
+	d := carrier.Side(toServer)
 	used := 0
 	for used < len(b) && !h.done {
 		if !toServer && h.multi == cmdMulti {

@@ -76,17 +76,10 @@ type handler struct {
 	resync          [2]bool
 }
 
-func dirIndex(toServer bool) int {
-	if toServer {
-		return 0
-	}
-	return 1
-}
-
 // Feed walks NetBIOS frames. Auth-related messages are read whole; of all
 // others only the header is read and the rest is skipped unseen.
 func (h *handler) Feed(toServer bool, b []byte, ts time.Time) int {
-	d := dirIndex(toServer)
+	d := carrier.Side(toServer)
 	used := 0
 	if h.resync[d] {
 		i := findFrame(b)
@@ -201,7 +194,7 @@ func (h *handler) wantsWhole(p Protocol, msg []byte, n int) bool {
 
 // Gap: the direction resynchronises on the next SMB header.
 func (h *handler) Gap(toServer bool, ts time.Time) {
-	h.resync[dirIndex(toServer)] = true
+	h.resync[carrier.Side(toServer)] = true
 }
 
 // Close emits every attempt still open: held successes with what was
