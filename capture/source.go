@@ -62,7 +62,7 @@ const (
 
 // OpenFile opens a pcap or pcapng file, detected by magic number (all four
 // pcap magics incl. nanosecond and swapped; pcapng), transparently
-// gzip-decompressed (magic 1f 8b); "-" reads stdin.
+// decompressed (gzip; zstd, xz, bzip2: compress.go); "-" reads stdin.
 func OpenFile(path string) (Source, error) {
 	if path == "-" {
 		return newSource(os.Stdin, "stdin", nil)
@@ -107,6 +107,9 @@ func newSource(rd io.Reader, name string, closer io.Closer) (Source, error) {
 		base.gz = gz
 		base.r = bufio.NewReaderSize(gz, readBufferSize)
 		base.under = gz
+	}
+	if err := decompress(&base); err != nil { // zstd, xz, bzip2: compress.go
+		return nil, err
 	}
 	m, err := base.r.Peek(4)
 	if len(m) < 4 {
