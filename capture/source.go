@@ -76,6 +76,7 @@ func OpenFile(path string) (Source, error) {
 		f.Close()
 		return nil, err
 	}
+	setFile(s, f) // progress.go
 	return s, nil
 }
 
@@ -89,6 +90,7 @@ func NewReader(r io.Reader, name string) (Source, error) {
 type reader struct {
 	name    string
 	closer  io.Closer
+	file    *os.File // the file OpenFile opened, for Offset (progress.go)
 	gz      *gzip.Reader
 	r       *bufio.Reader
 	under   io.Reader // what r reads from: ReadBatch reads it directly once r is empty

@@ -15,8 +15,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"ntlmsensor/findings"
+	"ntlmsensor/report"
 	"ntlmsensor/sensor"
 	"ntlmsensor/sinks/elasticsearch"
 	"ntlmsensor/sinks/json"
@@ -112,13 +114,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cfg.Observer = *observer
 	cfg.MaxFlows = *maxFlows
 	svc.apply(&cfg)
+	tally := report.New() // for the summary at exit
 	cfg.Emit = outs.emit
+	if !svc.enabled() && !*quiet {
+		cfg.Emit = func(f *findings.Finding) { tally.Add(f); outs.emit(f) }
+	}
 	expr := svc.filterExpr(rest)
 	if svc.enabled() {
 		return svc.run(cfg, outs.all, &stop, *quiet, stderr) // live.go
 	}
 
-	r := readFiles(reads, cfg, *workers, expr, &stop, stderr) // offline.go
+	started := time.Now()
+	prog := newProgress(reads, stderr, !*quiet, fileStatsInterval(fs, svc.interval)) // progress.go
+	r := readFiles(reads, cfg, *workers, expr, &stop, prog, stderr)                  // offline.go
+	prog.finish()
 	if r.badFilter {
 		outs.all.Close()
 		return 2
@@ -132,7 +141,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			status = 1
 		}
 		if !*quiet {
-			printSummary(stderr, r)
+			printSummary(stderr, r, tally, time.Since(started))
 		}
 	}
 	if outs.close(*quiet, stderr) != nil {
