@@ -53,17 +53,17 @@ type Finding struct {
 	Reason      string    // event.reason
 	Client      netip.AddrPort
 	Server      netip.AddrPort
-	Transport   string // network.transport
-	Protocol    string // network.protocol
-	CommunityID string // network.community_id
+	Transport   string   // network.transport
+	Protocol    Protocol // network.protocol
+	CommunityID string   // network.community_id
 
 	HasUser    bool   // user.name is written even when empty (anonymous logon)
 	UserName   string // user.name
 	UserDomain string // user.domain
 
-	Mechanism string   // auth.mechanism
-	SPNEGO    Opt      // auth.spnego
-	Offered   []string // auth.offered
+	Mechanism Mechanism // auth.mechanism
+	SPNEGO    Opt       // auth.spnego
+	Offered   []string  // auth.offered
 
 	NTLM     NTLMFacts
 	Kerberos KerberosFacts
@@ -80,17 +80,56 @@ type Finding struct {
 	TLS                   bool // the carrier ran inside TLS (LDAPS, StartTLS)
 	SASLWrapped           bool // LDAP PDUs after the bind were SASL-wrapped
 	PasswordSent          bool // a simple bind carried a password (never the password itself)
+
+	// Facts for the attack detectors of the audit stage (audit/detect),
+	// not written out either. Secrets are kept only as Digest values, keyed
+	// per process, so a finding never holds anything crackable.
+	Attack AttackFacts
 }
+
+// AttackFacts are what the cross-connection detections (NTLM relay, rogue
+// server, Kerberos roasting and downgrade) need of one attempt. None is
+// written out.
+type AttackFacts struct {
+	// ChallengeDigest is Digest of the NTLM CHALLENGE's ServerChallenge
+	// [MS-NLMP 2.2.1.2]; 0 when no CHALLENGE was seen.
+	ChallengeDigest uint64
+	// ProofDigest is Digest of the NTLMv2 NTProofStr [MS-NLMP 2.2.2.8] (or
+	// of the whole 24-byte NTLMv1 response); 0 when there was none.
+	ProofDigest uint64
+	// AvFlagsMIC: MsvAvFlags of the client blob has 0x2, "the client is
+	// providing a MIC" [MS-NLMP 2.2.2.1]. MICSent: the AUTHENTICATE has room
+	// for a MIC and it is not all zeros. AvFlagsMIC without MICSent is a MIC
+	// removed in transit (CVE-2019-1040).
+	AvFlagsMIC, MICSent bool
+	// NegotiateFlags / ChallengeFlags: NegotiateFlags of the NEGOTIATE and
+	// CHALLENGE of the same exchange [MS-NLMP 2.2.2.5], 0 when not seen.
+	NegotiateFlags, ChallengeFlags uint32
+	HasNegotiate, HasChallenge     bool
+	// Preauth: an AS-REQ carried pre-authentication (PA-ENC-TIMESTAMP,
+	// PA-PK-AS-REQ or FAST armour) [RFC 4120 5.2.7.2, RFC 6113].
+	Preauth bool
+	// CoercionCall, when set, makes the Finding an observation, not an
+	// authentication: an RPC call known to coerce authentication was seen
+	// on this connection ("MS-RPRN opnum 65"). The sensor passes
+	// observations on only when sensor.Config.Observations asks for them,
+	// for the audit stage's detectors; sinks never write them.
+	CoercionCall string
+}
+
+// Observation reports whether f is an observation for the detectors
+// (AttackFacts.CoercionCall) rather than a finding: it is never written.
+func (f *Finding) Observation() bool { return f.Attack.CoercionCall != "" }
 
 // NTLMFacts are the ntlm.* fields.
 type NTLMFacts struct {
-	Version       string // ntlm.version
-	LMResponse    Opt    // ntlm.lm_response
-	Workstation   string // ntlm.workstation
-	TargetName    string // ntlm.target_name
-	MIC           Opt    // ntlm.mic
-	Sign, Seal    Opt    // ntlm.sign, ntlm.seal
-	Flags         uint32 // ntlm.flags
+	Version       NTLMVersion // ntlm.version
+	LMResponse    Opt         // ntlm.lm_response
+	Workstation   string      // ntlm.workstation
+	TargetName    string      // ntlm.target_name
+	MIC           Opt         // ntlm.mic
+	Sign, Seal    Opt         // ntlm.sign, ntlm.seal
+	Flags         uint32      // ntlm.flags
 	HasFlags      bool
 	ClientVersion string // ntlm.client_version
 	ServerVersion string // ntlm.server_version
@@ -103,13 +142,13 @@ type NTLMFacts struct {
 
 // KerberosFacts are the kerberos.* fields.
 type KerberosFacts struct {
-	Request      string  // kerberos.request: AS, TGS, AP
-	Realm        string  // kerberos.realm
-	SName        string  // kerberos.sname
-	Etypes       []int32 // kerberos.etypes
-	TicketEtype  int32   // kerberos.ticket_etype (0: absent)
-	SessionEtype int32   // kerberos.session_etype (0: absent)
-	Error        string  // kerberos.error
+	Request      KerberosRequest // kerberos.request: AS, TGS, AP
+	Realm        string          // kerberos.realm
+	SName        string          // kerberos.sname
+	Etypes       []int32         // kerberos.etypes
+	TicketEtype  int32           // kerberos.ticket_etype (0: absent)
+	SessionEtype int32           // kerberos.session_etype (0: absent)
+	Error        string          // kerberos.error
 }
 
 // SMBFacts are the smb.* fields.

@@ -10,22 +10,22 @@ import (
 type Flag string
 
 const (
-	FlagNTLMv1          Flag = "ntlm_v1"
-	FlagNTLMLM          Flag = "ntlm_lm"
-	FlagNTLMAnonymous   Flag = "ntlm_anonymous"
-	FlagIPTarget        Flag = "ip_target"
-	FlagNTLMFallback    Flag = "ntlm_fallback"
-	FlagNTLMDirect      Flag = "ntlm_direct"
-	FlagLocalAccount    Flag = "local_account"
-	FlagNTLMNoMIC       Flag = "ntlm_no_mic"
-	FlagSMBUnsigned     Flag = "smb_unsigned"
-	FlagSMB1            Flag = "smb1"
-	FlagLDAPUnsigned    Flag = "ldap_unsigned"
-	FlagLDAPCleartext   Flag = "ldap_cleartext"
-	FlagKrbRC4          Flag = "krb_rc4"
-	FlagKrbSPNUnknown   Flag = "krb_spn_unknown"
-	FlagKrbClockSkew    Flag = "krb_clock_skew"
-	FlagKrbPreauthFaild Flag = "krb_preauth_failed"
+	FlagNTLMv1           Flag = "ntlm_v1"
+	FlagNTLMLM           Flag = "ntlm_lm"
+	FlagNTLMAnonymous    Flag = "ntlm_anonymous"
+	FlagIPTarget         Flag = "ip_target"
+	FlagNTLMFallback     Flag = "ntlm_fallback"
+	FlagNTLMDirect       Flag = "ntlm_direct"
+	FlagLocalAccount     Flag = "local_account"
+	FlagNTLMNoMIC        Flag = "ntlm_no_mic"
+	FlagSMBUnsigned      Flag = "smb_unsigned"
+	FlagSMB1             Flag = "smb1"
+	FlagLDAPUnsigned     Flag = "ldap_unsigned"
+	FlagLDAPCleartext    Flag = "ldap_cleartext"
+	FlagKrbRC4           Flag = "krb_rc4"
+	FlagKrbSPNUnknown    Flag = "krb_spn_unknown"
+	FlagKrbClockSkew     Flag = "krb_clock_skew"
+	FlagKrbPreauthFailed Flag = "krb_preauth_failed"
 )
 
 // FlagInfo documents a flag: when it is raised and what to do about it.
@@ -53,7 +53,7 @@ var Flags = []FlagInfo{
 	{FlagKrbRC4, "RC4-HMAC (etype 23/24) used for a ticket or session key, or the only etypes offered are RC4/DES", "RC4 is being removed from Kerberos; enable AES on the account"},
 	{FlagKrbSPNUnknown, "KDC_ERR_S_PRINCIPAL_UNKNOWN", "missing SPN: the client falls back to NTLM"},
 	{FlagKrbClockSkew, "KRB_AP_ERR_SKEW", "clocks more than 5 min apart: Kerberos fails"},
-	{FlagKrbPreauthFaild, "KDC_ERR_PREAUTH_FAILED", "wrong password (spraying when many)"},
+	{FlagKrbPreauthFailed, "KDC_ERR_PREAUTH_FAILED", "wrong password (spraying when many)"},
 }
 
 // Evaluate sets f.Flags from the facts gathered in f. Every carrier's
@@ -62,24 +62,24 @@ func (f *Finding) Evaluate() {
 	fl := f.Flags[:0]
 	add := func(x Flag) { fl = append(fl, x) }
 	n := &f.NTLM
-	isNTLM := f.Mechanism == "ntlm" || f.Mechanism == "smb1-challenge"
+	isNTLM := f.Mechanism.IsNTLM()
 
 	if isNTLM {
 		switch n.Version {
-		case "NTLMv1", "NTLMv1-ESS":
+		case NTLMv1, NTLMv1ESS:
 			add(FlagNTLMv1)
 		}
 		if n.LMResponse == True {
 			add(FlagNTLMLM)
 		}
-		if n.Version == "anonymous" {
+		if n.Version == NTLMAnonymous {
 			add(FlagNTLMAnonymous)
 		}
 	}
 	if f.ipTarget() {
 		add(FlagIPTarget)
 	}
-	if f.Mechanism == "ntlm" {
+	if f.Mechanism == MechNTLM {
 		if f.ServerOfferedKerberos || f.ClientOfferedKerberos {
 			add(FlagNTLMFallback)
 		}
@@ -87,35 +87,35 @@ func (f *Finding) Evaluate() {
 			add(FlagNTLMDirect)
 		}
 	}
-	if isNTLM && n.Version != "anonymous" && f.localAccount() {
+	if isNTLM && n.Version != NTLMAnonymous && f.localAccount() {
 		add(FlagLocalAccount)
 	}
-	if f.Mechanism == "ntlm" && n.Version == "NTLMv2" && n.MIC == False {
+	if f.Mechanism == MechNTLM && n.Version == NTLMv2 && n.MIC == False {
 		add(FlagNTLMNoMIC)
 	}
-	if f.Protocol == "smb" && f.SMB.Encrypted != True && f.SMB.SigningRequired == False && f.SMB.Signed == False {
+	if f.Protocol == ProtoSMB && f.SMB.Encrypted != True && f.SMB.SigningRequired == False && f.SMB.Signed == False {
 		add(FlagSMBUnsigned)
 	}
-	if f.Protocol == "smb" && f.SMB.Version == "1" {
+	if f.Protocol == ProtoSMB && f.SMB.Version == "1" {
 		add(FlagSMB1)
 	}
-	if f.Protocol == "ldap" && !f.TLS && f.ldapUnsigned() {
+	if f.Protocol == ProtoLDAP && !f.TLS && f.ldapUnsigned() {
 		add(FlagLDAPUnsigned)
 	}
-	if f.Protocol == "ldap" && f.Mechanism == "simple" && f.PasswordSent && !f.TLS {
+	if f.Protocol == ProtoLDAP && f.Mechanism == MechSimple && f.PasswordSent && !f.TLS {
 		add(FlagLDAPCleartext)
 	}
 	k := &f.Kerberos
-	if isRC4(k.TicketEtype) || isRC4(k.SessionEtype) || weakOnly(k.Etypes) {
+	if IsRC4(k.TicketEtype) || IsRC4(k.SessionEtype) || weakOnly(k.Etypes) {
 		add(FlagKrbRC4)
 	}
 	switch k.Error {
-	case "KDC_ERR_S_PRINCIPAL_UNKNOWN":
+	case KrbErrSPrincipalUnknown:
 		add(FlagKrbSPNUnknown)
-	case "KRB_AP_ERR_SKEW":
+	case KrbErrSkew:
 		add(FlagKrbClockSkew)
-	case "KDC_ERR_PREAUTH_FAILED":
-		add(FlagKrbPreauthFaild)
+	case KrbErrPreauthFailed:
+		add(FlagKrbPreauthFailed)
 	}
 	if fl == nil {
 		fl = []Flag{}
@@ -149,15 +149,13 @@ func (f *Finding) localAccount() bool {
 
 func (f *Finding) ldapUnsigned() bool {
 	switch f.Mechanism {
-	case "ntlm":
+	case MechNTLM:
 		return f.NTLM.Sign != True && f.NTLM.Seal != True
-	case "kerberos":
+	case MechKerberos:
 		return f.LDAP.Bind == "sasl" && !f.SASLWrapped
 	}
 	return false
 }
-
-func isRC4(e int32) bool { return e == 23 || e == 24 }
 
 // weakOnly: every etype the client offered is RC4 or DES.
 func weakOnly(es []int32) bool {
@@ -166,7 +164,7 @@ func weakOnly(es []int32) bool {
 	}
 	for _, e := range es {
 		switch e {
-		case 1, 2, 3, 23, 24:
+		case EtypeDESCBCCRC, EtypeDESCBCMD4, EtypeDESCBCMD5, EtypeRC4HMAC, EtypeRC4HMACExp:
 		default:
 			return false
 		}

@@ -31,7 +31,7 @@ func (f *Finding) AppendJSON(b []byte) []byte {
 	b = o.open(b, "network")
 	var nw obj
 	b = nw.str(b, "transport", f.Transport)
-	b = nw.str(b, "protocol", f.Protocol)
+	b = nw.str(b, "protocol", string(f.Protocol))
 	b = nw.str(b, "community_id", f.CommunityID)
 	b = append(b, '}')
 
@@ -47,7 +47,7 @@ func (f *Finding) AppendJSON(b []byte) []byte {
 	if f.Mechanism != "" || f.SPNEGO != Unset || len(f.Offered) > 0 {
 		b = o.open(b, "auth")
 		var a obj
-		b = a.str(b, "mechanism", f.Mechanism)
+		b = a.str(b, "mechanism", string(f.Mechanism))
 		b = a.opt(b, "spnego", f.SPNEGO)
 		if len(f.Offered) > 0 {
 			b = a.key(b, "offered")
@@ -59,7 +59,7 @@ func (f *Finding) AppendJSON(b []byte) []byte {
 	if n := &f.NTLM; *n != (NTLMFacts{}) {
 		b = o.open(b, "ntlm")
 		var x obj
-		b = x.str(b, "version", n.Version)
+		b = x.str(b, "version", string(n.Version))
 		b = x.opt(b, "lm_response", n.LMResponse)
 		b = x.str(b, "workstation", n.Workstation)
 		b = x.str(b, "target_name", n.TargetName)
@@ -88,7 +88,7 @@ func (f *Finding) AppendJSON(b []byte) []byte {
 	if k := &f.Kerberos; k.Request != "" || k.Realm != "" || k.SName != "" || len(k.Etypes) > 0 || k.TicketEtype != 0 || k.SessionEtype != 0 || k.Error != "" {
 		b = o.open(b, "kerberos")
 		var x obj
-		b = x.str(b, "request", k.Request)
+		b = x.str(b, "request", string(k.Request))
 		b = x.str(b, "realm", k.Realm)
 		b = x.str(b, "sname", k.SName)
 		if len(k.Etypes) > 0 {

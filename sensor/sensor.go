@@ -19,6 +19,11 @@ type Config struct {
 	Carriers []*carrier.Carrier
 	Emit     func(*findings.Finding) // called for every finding, from the sensor's goroutine
 	Observer string                  // observer.name
+	// Observations: Emit also gets the observations carriers make for the
+	// audit stage's detectors (findings.Finding.Observation: coercing RPC
+	// calls), which are not findings and must not reach a sink. Off, they
+	// are dropped here.
+	Observations bool
 
 	MaxFlows        int           // flows tracked at once; the least recently seen goes first
 	MaxBuffered     int           // bytes all streams may hold together
@@ -389,7 +394,7 @@ func (s *Sensor) detect(f *flow, toServer bool, b []byte) detection {
 			}
 			f.carrier = c
 			client, server := f.endpoints()
-			f.conn = carrier.NewConn(client, server, f.udp, s.cfg.Observer, s.emit)
+			f.conn = carrier.NewConn(client, server, f.udp, c.Protocol, s.cfg.Observer, s.emit)
 			f.handler = c.New(f.conn)
 			f.state = active
 			return taken
@@ -467,6 +472,12 @@ func (s *Sensor) gap(f *flow, toServer bool, ts time.Time) {
 }
 
 func (s *Sensor) emit(fd *findings.Finding) {
+	if fd.Observation() {
+		if s.cfg.Observations && s.cfg.Emit != nil {
+			s.cfg.Emit(fd)
+		}
+		return
+	}
 	s.stats.Findings++
 	if s.cfg.Emit != nil {
 		s.cfg.Emit(fd)

@@ -22,7 +22,7 @@ type recorder struct {
 }
 
 func (r *recorder) Feed(toServer bool, b []byte, ts time.Time) int {
-	d := dirIndex(toServer)
+	d := carrier.Side(toServer)
 	n := len(b)
 	if r.msg > 0 {
 		n -= n % r.msg
@@ -35,21 +35,14 @@ func (r *recorder) Feed(toServer bool, b []byte, ts time.Time) int {
 	}
 	return n
 }
-func (r *recorder) Gap(toServer bool, ts time.Time) { r.gaps[dirIndex(toServer)]++ }
+func (r *recorder) Gap(toServer bool, ts time.Time) { r.gaps[carrier.Side(toServer)]++ }
 func (r *recorder) Close(ts time.Time)              { r.closed = true }
-
-func dirIndex(toServer bool) int {
-	if toServer {
-		return 0
-	}
-	return 1
-}
 
 func recordingSensor(r *recorder) *Sensor {
 	c := &carrier.Carrier{
-		Name:   "rec",
-		Detect: func(bool, []byte) carrier.Verdict { return carrier.Yes },
-		New:    func(*carrier.Conn) carrier.Handler { return r },
+		Protocol: "rec",
+		Detect:   func(bool, []byte) carrier.Verdict { return carrier.Yes },
+		New:      func(*carrier.Conn) carrier.Handler { return r },
 	}
 	cfg := DefaultConfig()
 	cfg.Carriers = []*carrier.Carrier{c}

@@ -16,6 +16,7 @@ import (
 type Conn struct {
 	Client, Server netip.AddrPort
 	UDP            bool
+	protocol       findings.Protocol
 	emit           func(*findings.Finding)
 	observer       string
 	communityID    string
@@ -30,21 +31,24 @@ func (c *Conn) Done() { c.done = true }
 // IsDone reports whether the handler called Done.
 func (c *Conn) IsDone() bool { return c.done }
 
-// NewConn makes the connection context handed to a carrier.
-func NewConn(client, server netip.AddrPort, udp bool, observer string, emit func(*findings.Finding)) *Conn {
-	return &Conn{Client: client, Server: server, UDP: udp, observer: observer, emit: emit}
+// NewConn makes the connection context handed to a carrier of protocol.
+func NewConn(client, server netip.AddrPort, udp bool, protocol findings.Protocol, observer string, emit func(*findings.Finding)) *Conn {
+	return &Conn{Client: client, Server: server, UDP: udp, protocol: protocol, observer: observer, emit: emit}
 }
 
 // Emit completes a finding with the connection's facts, raises its flags and
-// hands it to the sinks.
-func (c *Conn) Emit(f *findings.Finding, protocol string, ts time.Time) {
+// hands it to the sinks. network.protocol is the carrier's, unless the
+// finding names its own (DCE/RPC inside an SMB named pipe).
+func (c *Conn) Emit(f *findings.Finding, ts time.Time) {
 	f.Time = ts
 	f.Client, f.Server = c.Client, c.Server
 	f.Transport = "tcp"
 	if c.UDP {
 		f.Transport = "udp"
 	}
-	f.Protocol = protocol
+	if f.Protocol == "" {
+		f.Protocol = c.protocol
+	}
 	if c.communityID == "" {
 		c.communityID = findings.CommunityID(c.Client, c.Server, c.UDP)
 	}
@@ -54,6 +58,16 @@ func (c *Conn) Emit(f *findings.Finding, protocol string, ts time.Time) {
 	if c.emit != nil {
 		c.emit(f)
 	}
+}
+
+// Side numbers the two directions of a connection, for handlers that keep
+// per-direction state in a [2] array: 0 for the client's bytes, 1 for the
+// server's.
+func Side(toServer bool) int {
+	if toServer {
+		return 0
+	}
+	return 1
 }
 
 // Handler consumes the reassembled bytes of one connection. One handler
@@ -83,7 +97,8 @@ const (
 
 // Carrier is the registration of one protocol that carries authentication.
 type Carrier struct {
-	Name string
+	// Protocol is network.protocol of the carrier's findings.
+	Protocol findings.Protocol
 	// Ports the protocol is usually served on: a hint for telling client
 	// from server in captures that begin mid-connection, not a filter.
 	Ports []uint16

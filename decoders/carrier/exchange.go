@@ -130,7 +130,7 @@ func (x *Exchange) clientNTLM(tok []byte) bool {
 	if !x.spnego {
 		x.f.SPNEGO = findings.False
 	}
-	x.f.Mechanism = "ntlm"
+	x.f.Mechanism = findings.MechNTLM
 	typ, ok := ntlmssp.Peek(tok)
 	if !ok {
 		return false
@@ -146,6 +146,7 @@ func (x *Exchange) clientNTLM(tok []byte) bool {
 		if m.HasVersion {
 			n.ClientVersion = m.Version.String()
 		}
+		x.f.Attack.NegotiateFlags, x.f.Attack.HasNegotiate = uint32(m.Flags), true
 	case ntlmssp.AuthenticateType:
 		a, err := ntlmssp.ParseAuthenticate(tok)
 		if err != nil {
@@ -155,7 +156,7 @@ func (x *Exchange) clientNTLM(tok []byte) bool {
 		x.f.HasUser = true
 		x.f.UserName, x.f.UserDomain = a.User, a.Domain
 		n.Workstation = a.Workstation
-		n.Version = string(a.Kind())
+		n.Version = findings.NTLMVersion(a.Kind())
 		n.LMResponse = findings.OptOf(a.RealLMResponse())
 		if a.HasClientInfo {
 			n.TargetName = a.ClientInfo.TargetName
@@ -167,15 +168,31 @@ func (x *Exchange) clientNTLM(tok []byte) bool {
 		if a.HasVersion {
 			n.ClientVersion = a.Version.String()
 		}
+		attackFacts(&x.f.Attack, &a)
 		x.pending = true
 		return true
 	}
 	return false
 }
 
+// attackFacts keeps what the relay detections need of an AUTHENTICATE,
+// the response itself only as a keyed digest: the NTProofStr, the first 16
+// bytes of an NTLMv2 response [MS-NLMP 2.2.2.8], or a whole NTLMv1
+// response. A relayed AUTHENTICATE carries the victim's response unchanged.
+func attackFacts(af *findings.AttackFacts, a *ntlmssp.Authenticate) {
+	switch nt := a.NTResponse; {
+	case len(nt) > 24:
+		af.ProofDigest = findings.Digest(nt[:16])
+	case len(nt) == 24:
+		af.ProofDigest = findings.Digest(nt)
+	}
+	af.AvFlagsMIC = a.HasClientInfo && a.ClientInfo.Flags&ntlmssp.AvFlagMIC != 0
+	af.MICSent = a.HasMIC && a.MIC != [16]byte{}
+}
+
 // clientKerberos reads an AP-REQ [RFC 4120 5.5.1] in its GSS wrapper.
 func (x *Exchange) clientKerberos(tok []byte) bool {
-	x.f.Mechanism = "kerberos"
+	x.f.Mechanism = findings.MechKerberos
 	m, err := kerberos.ParseGSS(tok)
 	if err != nil {
 		x.Err = err
@@ -185,7 +202,7 @@ func (x *Exchange) clientKerberos(tok []byte) bool {
 		return false
 	}
 	k := &x.f.Kerberos
-	k.Request = "AP"
+	k.Request = findings.KerberosAP
 	k.Realm = m.Realm
 	k.SName = m.SName.String()
 	if m.HasTicket {
@@ -249,6 +266,8 @@ func (x *Exchange) serverNTLM(tok []byte) {
 	if c.HasVersion {
 		n.ServerVersion = c.Version.String()
 	}
+	x.f.Attack.ChallengeDigest = findings.Digest(c.ServerChallenge[:])
+	x.f.Attack.ChallengeFlags, x.f.Attack.HasChallenge = uint32(c.Flags), true
 	if c.HasTargetInfo {
 		ti := &c.TargetInfo
 		n.ServerNbName, n.ServerNbDom = ti.NbComputer, ti.NbDomain

@@ -15,12 +15,12 @@ import (
 // the endpoint mapper on 135 and the dynamic ports it hands out, so it is
 // recognised by content on any port.
 var Carrier = &carrier.Carrier{
-	Name:   "dcerpc",
-	Ports:  []uint16{135},
-	Detect: detect,
+	Protocol: findings.ProtoDCERPC,
+	Ports:    []uint16{135},
+	Detect:   detect,
 	New: func(c *carrier.Conn) carrier.Handler {
 		h := &handler{}
-		h.a.Init(c, "dcerpc")
+		h.a.Init(c)
 		return h
 	},
 }
@@ -96,10 +96,13 @@ type authContext struct {
 //
 // The zero Association is not usable: make one with NewAssociation or Init.
 type Association struct {
-	conn     *carrier.Conn
-	protocol string
-	ctx      [maxAuthContexts]authContext
-	tick     uint64
+	conn *carrier.Conn
+	ctx  [maxAuthContexts]authContext
+	tick uint64
+	// iface is the interface the last bind asked for (its first
+	// presentation context), for telling coercing calls.
+	iface    [16]byte
+	hasIface bool
 	// Complete, when set, is called with each finding before it is
 	// emitted, for the carrier to add its own facts (an SMB pipe's session
 	// facts, say). It must not keep the finding.
@@ -107,17 +110,17 @@ type Association struct {
 }
 
 // NewAssociation follows an association on conn; its findings are
-// emitted with network.protocol set to protocol ("dcerpc" over TCP,
-// "smb" for a named pipe).
-func NewAssociation(conn *carrier.Conn, protocol string) *Association {
+// emitted with network.protocol "dcerpc", over TCP or inside an SMB
+// named pipe alike.
+func NewAssociation(conn *carrier.Conn) *Association {
 	a := new(Association)
-	a.Init(conn, protocol)
+	a.Init(conn)
 	return a
 }
 
 // Init readies an Association held by value; see NewAssociation.
-func (a *Association) Init(conn *carrier.Conn, protocol string) {
-	*a = Association{conn: conn, protocol: protocol}
+func (a *Association) Init(conn *carrier.Conn) {
+	*a = Association{conn: conn}
 }
 
 // PDU takes one PDU from its first byte. Bind, bind_ack, bind_nak,
@@ -154,6 +157,7 @@ func (a *Association) PDU(toServer bool, pdu []byte, ts time.Time) {
 			}
 		}
 	case TypeRequest:
+		a.request(pdu, h, ts)
 		for i := range a.ctx {
 			if c := &a.ctx[i]; c.used && c.x.Pending() && !c.asked {
 				c.asked, c.askCall = true, h.CallID
@@ -192,6 +196,28 @@ func (a *Association) PDU(toServer bool, pdu []byte, ts time.Time) {
 	}
 }
 
+// requestHeaderLen is the request PDU's header: the common header,
+// alloc_hint(4), p_cont_id(2), opnum(2) [C706 12.6.4.9].
+const requestHeaderLen = CommonHeaderLen + 8
+
+// request tells the audit stage of a call known to coerce authentication
+// (see Coercing), as an observation (findings.Finding.Observation): a
+// finding the sinks never write, which the sensor passes on only when
+// asked to (sensor.Config.Observations).
+func (a *Association) request(pdu []byte, h Header, ts time.Time) {
+	if !a.hasIface || len(pdu) < requestHeaderLen {
+		return
+	}
+	opnum := h.u16(pdu[CommonHeaderLen+6:])
+	name := Coercing(a.iface, opnum)
+	if name == "" {
+		return
+	}
+	f := &findings.Finding{Outcome: findings.Unknown}
+	f.Attack.CoercionCall = name + " opnum " + strconv.Itoa(int(opnum))
+	a.conn.Emit(f, ts)
+}
+
 // answers: a PDU with this call_id answers the request that followed the
 // final token, or a later one (call ids grow; a window allows for wrap).
 func (c *authContext) answers(callID uint32) bool {
@@ -222,6 +248,10 @@ func (a *Association) clientAuth(pdu []byte, h Header, ts time.Time) {
 		// unanswered will not be answered now.
 		a.Close(ts)
 		a.ctx = [maxAuthContexts]authContext{}
+		a.hasIface = false
+		if b, err := ParseBind(pdu, h); err == nil {
+			a.iface, a.hasIface = b.FirstInterface, true
+		}
 	}
 	av, ok, err := ParseAuthVerifier(pdu, h)
 	if err != nil || !ok || !userAuth(av.Type) || len(av.Value) == 0 {
@@ -323,7 +353,8 @@ func (a *Association) finish(c *authContext, outcome findings.Outcome, reason st
 	if a.Complete != nil {
 		a.Complete(f)
 	}
-	a.conn.Emit(f, a.protocol, ts)
+	f.Protocol = findings.ProtoDCERPC
+	a.conn.Emit(f, ts)
 }
 
 // Close emits the attempts still waiting for an outcome: unknown, or
@@ -381,17 +412,10 @@ type handler struct {
 	sides bool
 }
 
-func dirIndex(toServer bool) int {
-	if toServer {
-		return 0
-	}
-	return 1
-}
-
 // Feed hands each PDU to the association: whole when it may carry
 // authentication, else by header alone, its body skipped unseen.
 func (h *handler) Feed(toServer bool, b []byte, ts time.Time) int {
-	d := dirIndex(toServer)
+	d := carrier.Side(toServer)
 	used := 0
 	if h.resync[d] {
 		i := findPDU(b)
@@ -429,7 +453,8 @@ func (h *handler) Feed(toServer bool, b []byte, ts time.Time) int {
 			used += n
 			continue
 		}
-		h.a.PDU(toServer, rest[:CommonHeaderLen], ts)
+		// the header alone; of a request also its opnum (coercing calls)
+		h.a.PDU(toServer, rest[:min(len(rest), n, max(requestHeaderLen, CommonHeaderLen))], ts)
 		used += n
 		if used > len(b) {
 			return used // the rest of this PDU is skipped as it arrives
@@ -470,7 +495,7 @@ func findPDU(b []byte) int {
 
 // Gap: the direction resynchronises on the next PDU header.
 func (h *handler) Gap(toServer bool, ts time.Time) {
-	h.resync[dirIndex(toServer)] = true
+	h.resync[carrier.Side(toServer)] = true
 }
 
 // Close emits the attempts still waiting for an outcome.

@@ -15,12 +15,11 @@ import (
 	"testing"
 	"time"
 
-	"ntlmsensor/capture"
 	"ntlmsensor/decoders/carrier"
+	"ntlmsensor/decoders/carrier/carriertest"
 	"ntlmsensor/decoders/dcerpc"
 	"ntlmsensor/decoders/internal/pcaptest"
 	"ntlmsensor/findings"
-	"ntlmsensor/sensor"
 )
 
 const (
@@ -35,27 +34,10 @@ const (
 	synthetic = "public/arkime/tests/pcap/ntlm_synthetic.pcap"
 )
 
-// analyse runs the real pipeline, with only the DCE/RPC carrier, over a
+// analyse runs the real pipeline, with only the dcerpc carrier, over a
 // capture below pcaps/.
 func analyse(t testing.TB, rel string) []*findings.Finding {
-	t.Helper()
-	src, err := capture.OpenFile(filepath.Join("..", "..", "pcaps", rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	var out []*findings.Finding
-	cfg := sensor.DefaultConfig()
-	cfg.Carriers = []*carrier.Carrier{dcerpc.Carrier}
-	cfg.Emit = func(f *findings.Finding) { out = append(out, f) }
-	p := sensor.NewPipeline(cfg, 1, nil)
-	if err := p.ReadSource(src); err != nil {
-		t.Log(err)
-	}
-	if err := p.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return carriertest.Analyse(t, rel, dcerpc.Carrier)
 }
 
 // doc is a finding as written, for the dotted paths of expect.json.
@@ -273,7 +255,7 @@ func TestOracle(t *testing.T) {
 			found := false
 			for i, f := range fs {
 				if used[i] || f.Client.Addr() != r.src || f.Server.Addr() != r.dst || f.UserName != r.user || f.UserDomain != r.domain ||
-					f.NTLM.Workstation != r.host || f.NTLM.Version != r.ver || f.Protocol != "dcerpc" || f.Mechanism != "ntlm" {
+					f.NTLM.Workstation != r.host || string(f.NTLM.Version) != r.ver || f.Protocol != "dcerpc" || f.Mechanism != "ntlm" {
 					continue
 				}
 				used[i], found = true, true
@@ -392,15 +374,15 @@ func TestKerberos(t *testing.T) {
 }
 
 // conn returns the TCP pieces of one connection of a capture, in order.
-func conn(t testing.TB, rel string, clientPort, serverPort uint16) []carrier.Piece {
-	var ps []carrier.Piece
+func conn(t testing.TB, rel string, clientPort, serverPort uint16) []carriertest.Piece {
+	var ps []carriertest.Piece
 	for _, s := range pcaptest.Segments(t, rel) {
 		switch {
 		case s.UDP:
 		case s.SrcPort == clientPort && s.DstPort == serverPort:
-			ps = append(ps, carrier.Piece{ToServer: true, Data: s.Payload})
+			ps = append(ps, carriertest.Piece{ToServer: true, Data: s.Payload})
 		case s.SrcPort == serverPort && s.DstPort == clientPort:
-			ps = append(ps, carrier.Piece{ToServer: false, Data: s.Payload})
+			ps = append(ps, carriertest.Piece{ToServer: false, Data: s.Payload})
 		}
 	}
 	if len(ps) == 0 {
@@ -431,12 +413,12 @@ func TestHandlerChunking(t *testing.T) {
 		{krbJoin, 55614, 1024, 1}, // a 1758-byte bind over two segments
 	} {
 		pieces := conn(t, c.rel, c.cp, c.sp)
-		want := carrier.Drive(dcerpc.Carrier, pieces, 1<<20)
+		want := carriertest.Drive(dcerpc.Carrier, pieces, 1<<20)
 		if len(want) != c.n {
 			t.Fatalf("%s: %d findings:\n%s", c.rel, len(want), dump(want))
 		}
 		for _, chunk := range []int{7, 1} {
-			if got := carrier.Drive(dcerpc.Carrier, pieces, chunk); joined(got) != joined(want) {
+			if got := carriertest.Drive(dcerpc.Carrier, pieces, chunk); joined(got) != joined(want) {
 				t.Errorf("%s chunk %d:\n%s\nwant\n%s", c.rel, chunk, joined(got), joined(want))
 			}
 		}
@@ -476,7 +458,7 @@ func TestSidesFromPDUs(t *testing.T) {
 	for i := range ps {
 		ps[i].ToServer = !ps[i].ToServer
 	}
-	fs := carrier.Drive(dcerpc.Carrier, ps, 1<<20)
+	fs := carriertest.Drive(dcerpc.Carrier, ps, 1<<20)
 	// Drive's connection is 192.0.2.1:50000 -> 192.0.2.2:445
 	if len(fs) != 1 || fs[0].Client != netip.MustParseAddrPort("192.0.2.2:445") || fs[0].UserName != "alice" || fs[0].Outcome != findings.Success {
 		t.Fatalf("%s", dump(fs))
@@ -489,8 +471,8 @@ func TestResync(t *testing.T) {
 	ps := conn(t, tcpNTLM, 53410, 49154)
 	// Start 5 bytes into the client's bind: the bind is lost, the AUTH3 and
 	// the rest are found.
-	mid := append([]carrier.Piece{{ToServer: true, Data: ps[0].Data[5:]}}, ps[1:]...)
-	fs := carrier.Drive(dcerpc.Carrier, mid, 1<<20)
+	mid := append([]carriertest.Piece{{ToServer: true, Data: ps[0].Data[5:]}}, ps[1:]...)
+	fs := carriertest.Drive(dcerpc.Carrier, mid, 1<<20)
 	if len(fs) != 1 || fs[0].UserName != "alice" || fs[0].Outcome != findings.Success || fs[0].NTLM.ServerNbName != "DC1" {
 		t.Fatalf("mid-PDU start:\n%s", dump(fs))
 	}
@@ -498,7 +480,7 @@ func TestResync(t *testing.T) {
 	// The PDUs after the junk are read in the same Feed: the last bytes of
 	// a capture are not left waiting for more.
 	var got []*findings.Finding
-	c0 := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:135"), false, "", func(f *findings.Finding) { got = append(got, f) })
+	c0 := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:135"), false, dcerpc.Carrier.Protocol, "", func(f *findings.Finding) { got = append(got, f) })
 	h0 := dcerpc.Carrier.New(c0)
 	t0 := time.Unix(1700000000, 0)
 	a3, req := pdu(t, tcpNTLM, dcerpc.TypeAuth3, 20), pdu(t, tcpNTLM, dcerpc.TypeRequest, 21)
@@ -517,7 +499,7 @@ func TestResync(t *testing.T) {
 	// Gap in the server direction inside a response: the next response is
 	// found and still tells the outcome.
 	var out []*findings.Finding
-	c := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:135"), false, "", func(f *findings.Finding) { out = append(out, f) })
+	c := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:135"), false, dcerpc.Carrier.Protocol, "", func(f *findings.Finding) { out = append(out, f) })
 	h := dcerpc.Carrier.New(c)
 	ts := time.Unix(1700000000, 0)
 	var client, server []byte
@@ -597,11 +579,11 @@ func withCall(p []byte, callID uint32) []byte {
 }
 
 // run feeds PDUs to an Association (as over an SMB pipe) and closes it.
-func run(t *testing.T, protocol string, pdus ...[]byte) []*findings.Finding {
+func run(t *testing.T, pdus ...[]byte) []*findings.Finding {
 	t.Helper()
 	var out []*findings.Finding
-	c := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:445"), false, "", func(f *findings.Finding) { out = append(out, f) })
-	a := dcerpc.NewAssociation(c, protocol)
+	c := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:445"), false, dcerpc.Carrier.Protocol, "", func(f *findings.Finding) { out = append(out, f) })
+	a := dcerpc.NewAssociation(c)
 	ts := time.Unix(1700000000, 0)
 	for _, p := range pdus {
 		a.PDU(true, p, ts) // the packet type, not toServer, says who sent it
@@ -665,7 +647,7 @@ func TestAssociationOutcomes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fs := run(t, "dcerpc", tt.pdus...)
+			fs := run(t, tt.pdus...)
 			if len(fs) != tt.n {
 				t.Fatalf("%d findings, want %d:\n%s", len(fs), tt.n, dump(fs))
 			}
@@ -681,18 +663,19 @@ func TestAssociationOutcomes(t *testing.T) {
 }
 
 // TestAssociationOverSMB: the association as the SMB carrier uses it for a
-// named pipe: findings under its protocol, completed by its hook.
+// named pipe: findings name DCE/RPC, not the SMB connection's carrier, and
+// are completed by its hook.
 func TestAssociationOverSMB(t *testing.T) {
 	var out []*findings.Finding
-	c := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:445"), false, "", func(f *findings.Finding) { out = append(out, f) })
-	a := dcerpc.NewAssociation(c, "smb")
+	c := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:445"), false, findings.ProtoSMB, "", func(f *findings.Finding) { out = append(out, f) })
+	a := dcerpc.NewAssociation(c)
 	a.Complete = func(f *findings.Finding) { f.SMB.Version = "3.1.1"; f.SMB.Tree = `\\dc1\IPC$` }
 	ts := time.Unix(1700000000, 0)
 	for _, p := range conn(t, tcpNTLM, 53410, 49154) {
 		a.PDU(p.ToServer, p.Data, ts) // each segment here is one PDU
 	}
 	a.Close(ts)
-	if len(out) != 1 || out[0].Protocol != "smb" || out[0].SMB.Version != "3.1.1" || out[0].UserName != "alice" || out[0].Outcome != findings.Success {
+	if len(out) != 1 || out[0].Protocol != findings.ProtoDCERPC || out[0].SMB.Version != "3.1.1" || out[0].UserName != "alice" || out[0].Outcome != findings.Success {
 		t.Fatalf("%s", dump(out))
 	}
 }
@@ -708,7 +691,7 @@ func TestBindNakReasonName(t *testing.T) {
 // bodies skipped unseen, without allocating.
 func TestNoAllocBulk(t *testing.T) {
 	ps := conn(t, tcpNTLM, 53410, 49154)
-	c := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:135"), false, "", func(*findings.Finding) {})
+	c := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:135"), false, dcerpc.Carrier.Protocol, "", func(*findings.Finding) {})
 	h := dcerpc.Carrier.New(c)
 	ts := time.Unix(1700000000, 0)
 	for _, p := range ps[:3] { // bind, bind_ack, auth3
@@ -759,7 +742,7 @@ func FuzzHandler(f *testing.F) {
 		f.Add(client, server, uint16(1460))
 	}
 	f.Fuzz(func(t *testing.T, client, server []byte, chunk uint16) {
-		for _, fd := range carrier.Drive(dcerpc.Carrier, carrier.Alternate(client, server, int(chunk%4096)+1), 1460) {
+		for _, fd := range carriertest.Drive(dcerpc.Carrier, carriertest.Alternate(client, server, int(chunk%4096)+1), 1460) {
 			if fd.Outcome == "" || fd.Protocol != "dcerpc" || fd.Mechanism == "" {
 				t.Fatalf("incomplete finding %+v", fd)
 			}

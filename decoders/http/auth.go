@@ -3,6 +3,8 @@ package http
 import (
 	"bytes"
 	"encoding/base64"
+
+	"ntlmsensor/decoders/internal/decodeerr"
 )
 
 // Scheme is an HTTP authentication scheme (RFC 9110 11.1).
@@ -241,7 +243,7 @@ var token68Char = func() (t [256]bool) {
 	return t
 }()
 
-var errBadToken = &decodeError{"http: invalid base64 token", ErrMalformed}
+var errBadToken = &decodeerr.Error{Kind: ErrMalformed, What: "invalid base64 token"}
 
 // DecodeToken base64-decodes an Auth token into dst (grown if needed) and
 // returns dst[:n], so a caller can reuse dst. Unpadded tokens are accepted.

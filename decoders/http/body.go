@@ -1,12 +1,16 @@
 package http
 
-import "bytes"
+import (
+	"bytes"
+
+	"ntlmsensor/decoders/internal/decodeerr"
+)
 
 var (
-	errChunkSize   = &decodeError{"http: invalid chunk size", ErrMalformed}
-	errChunkLine   = &decodeError{"http: chunk line too long", ErrMalformed}
-	errChunkEnd    = &decodeError{"http: missing CRLF after chunk data", ErrMalformed}
-	errTrailerSize = &decodeError{"http: trailer section too large", ErrMalformed}
+	errChunkSize   = &decodeerr.Error{Kind: ErrMalformed, What: "invalid chunk size"}
+	errChunkLine   = &decodeerr.Error{Kind: ErrMalformed, What: "chunk line too long"}
+	errChunkEnd    = &decodeerr.Error{Kind: ErrMalformed, What: "missing CRLF after chunk data"}
+	errTrailerSize = &decodeerr.Error{Kind: ErrMalformed, What: "trailer section too large"}
 )
 
 // Limits that make garbage fail fast instead of being skipped forever.

@@ -11,10 +11,10 @@ import (
 
 // Carrier registers HTTP/1.x, recognised by content on any port.
 var Carrier = &carrier.Carrier{
-	Name:   "http",
-	Ports:  []uint16{80, 8080, 8000, 8008, 8081, 3128, 5985, 47001},
-	Detect: detect,
-	New:    func(c *carrier.Conn) carrier.Handler { return &handler{conn: c} },
+	Protocol: findings.ProtoHTTP,
+	Ports:    []uint16{80, 8080, 8000, 8008, 8081, 3128, 5985, 47001},
+	Detect:   detect,
+	New:      func(c *carrier.Conn) carrier.Handler { return &handler{conn: c} },
 }
 
 func detect(toServer bool, b []byte) carrier.Verdict {
@@ -63,16 +63,9 @@ type handler struct {
 	answerLost bool
 }
 
-func dirIndex(toServer bool) int {
-	if toServer {
-		return 0
-	}
-	return 1
-}
-
 // Feed parses heads and passes over bodies by their framing.
 func (h *handler) Feed(toServer bool, b []byte, ts time.Time) int {
-	d := dirIndex(toServer)
+	d := carrier.Side(toServer)
 	used := 0
 	for used < len(b) {
 		if h.dead[d] {
@@ -220,7 +213,7 @@ func (h *handler) response(b []byte, ts time.Time) (int, error) {
 		}
 		f := h.x.Finish(outcome, "HTTP "+strconv.Itoa(resp.StatusCode))
 		f.HTTP.Method, f.HTTP.Host, f.HTTP.StatusCode = h.method, h.host, resp.StatusCode
-		h.conn.Emit(f, "http", ts)
+		h.conn.Emit(f, ts)
 	}
 	var method []byte
 	if ok {
@@ -287,7 +280,7 @@ func (h *handler) pop(status int) (request, bool) {
 
 // Gap: the direction can no longer be framed; find the next head.
 func (h *handler) Gap(toServer bool, ts time.Time) {
-	d := dirIndex(toServer)
+	d := carrier.Side(toServer)
 	h.body[d] = body{}
 	h.dead[d] = false
 	if !toServer {
@@ -305,7 +298,7 @@ func (h *handler) Close(ts time.Time) {
 func (h *handler) unknown(ts time.Time) {
 	f := h.x.Finish(findings.Unknown, "")
 	f.HTTP.Method, f.HTTP.Host = h.method, h.host
-	h.conn.Emit(f, "http", ts)
+	h.conn.Emit(f, ts)
 }
 
 func (h *handler) exchange() *carrier.Exchange {

@@ -3,16 +3,16 @@ package http_test
 import (
 	"testing"
 
-	"ntlmsensor/decoders/carrier"
+	"ntlmsensor/decoders/carrier/carriertest"
 	"ntlmsensor/decoders/http"
 	"ntlmsensor/decoders/internal/pcaptest"
 	"ntlmsensor/findings"
 )
 
-func pieces(t testing.TB, rel string, port uint16) []carrier.Piece {
-	var ps []carrier.Piece
+func pieces(t testing.TB, rel string, port uint16) []carriertest.Piece {
+	var ps []carriertest.Piece
 	for _, s := range pcaptest.Segments(t, rel) {
-		ps = append(ps, carrier.Piece{ToServer: s.DstPort == port, Data: s.Payload})
+		ps = append(ps, carriertest.Piece{ToServer: s.DstPort == port, Data: s.Payload})
 	}
 	return ps
 }
@@ -32,7 +32,7 @@ func directions(t testing.TB, rel string, port uint16) (client, server []byte) {
 func TestHandlerChunking(t *testing.T) {
 	pieces := pieces(t, "real-implementations/http_ntlmv1.pcap", 8081)
 	for _, chunk := range []int{1 << 20, 100, 7, 1} {
-		fs := carrier.Drive(http.Carrier, pieces, chunk)
+		fs := carriertest.Drive(http.Carrier, pieces, chunk)
 		if len(fs) != 1 {
 			t.Fatalf("chunk %d: %d findings", chunk, len(fs))
 		}
@@ -58,7 +58,7 @@ func FuzzHandler(f *testing.F) {
 		f.Add(c, s, uint16(1460))
 	}
 	f.Fuzz(func(t *testing.T, client, server []byte, chunk uint16) {
-		for _, fd := range carrier.Drive(http.Carrier, carrier.Alternate(client, server, int(chunk%4096)+1), 1460) {
+		for _, fd := range carriertest.Drive(http.Carrier, carriertest.Alternate(client, server, int(chunk%4096)+1), 1460) {
 			if fd.Outcome == "" || fd.Protocol != "http" {
 				t.Fatalf("incomplete finding %+v", fd)
 			}

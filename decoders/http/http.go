@@ -10,6 +10,8 @@ package http
 import (
 	"bytes"
 	"errors"
+
+	"ntlmsensor/decoders/internal/decodeerr"
 )
 
 // MaxHeaderBytes bounds a message head: more bytes than this without the
@@ -25,23 +27,15 @@ var (
 	ErrMalformed = errors.New("http: malformed message")
 )
 
-// decodeError is a fixed, preallocated error that wraps one of the sentinels,
-// so failing parses do not allocate and errors.Is still works.
-type decodeError struct {
-	msg  string
-	kind error
-}
-
-func (e *decodeError) Error() string { return e.msg }
-func (e *decodeError) Unwrap() error { return e.kind }
-
+// Failing parses return these, made once: they do not allocate, and
+// errors.Is finds the sentinel they wrap.
 var (
-	errRequestLine   = &decodeError{"http: malformed request line", ErrMalformed}
-	errStatusLine    = &decodeError{"http: malformed status line", ErrMalformed}
-	errFieldLine     = &decodeError{"http: malformed header field line", ErrMalformed}
-	errObsFold       = &decodeError{"http: obsolete line folding", ErrMalformed}
-	errContentLength = &decodeError{"http: invalid Content-Length", ErrMalformed}
-	errBareCR        = &decodeError{"http: bare CR in head", ErrMalformed}
+	errRequestLine   = &decodeerr.Error{Kind: ErrMalformed, What: "request line"}
+	errStatusLine    = &decodeerr.Error{Kind: ErrMalformed, What: "status line"}
+	errFieldLine     = &decodeerr.Error{Kind: ErrMalformed, What: "header field line"}
+	errObsFold       = &decodeerr.Error{Kind: ErrMalformed, What: "obsolete line folding"}
+	errContentLength = &decodeerr.Error{Kind: ErrMalformed, What: "invalid Content-Length"}
+	errBareCR        = &decodeerr.Error{Kind: ErrMalformed, What: "bare CR in head"}
 )
 
 // Request is a parsed request head. Byte slices alias the input.

@@ -13,10 +13,10 @@ import (
 // 6.2.2, SASL-IR RFC 4959): NTLM [MS-OXIMAP4], GSSAPI (RFC 4752) and
 // GSS-SPNEGO are followed; LOGIN and the other mechanisms are passed over.
 var Carrier = &carrier.Carrier{
-	Name:   "imap",
-	Ports:  []uint16{143},
-	Detect: detect,
-	New:    func(c *carrier.Conn) carrier.Handler { return &handler{conn: c} },
+	Protocol: findings.ProtoIMAP,
+	Ports:    []uint16{143},
+	Detect:   detect,
+	New:      func(c *carrier.Conn) carrier.Handler { return &handler{conn: c} },
 }
 
 // detect: the server's greeting ("* OK", "* PREAUTH", "* BYE", RFC 9051
@@ -155,16 +155,9 @@ type handler struct {
 	done    bool               // TLS or compression began: nothing more is readable
 }
 
-func dirIndex(toServer bool) int {
-	if toServer {
-		return 0
-	}
-	return 1
-}
-
 // Feed reads lines; literals are passed over unread.
 func (h *handler) Feed(toServer bool, b []byte, ts time.Time) int {
-	d := dirIndex(toServer)
+	d := carrier.Side(toServer)
 	used := 0
 	for used < len(b) && !h.done {
 		line, n, ok := h.lines[d].Next(b[used:], toServer, startsLine)
@@ -269,7 +262,7 @@ func (h *handler) clientLine(line []byte, ts time.Time) bool {
 // still waiting for its outcome never got one.
 func (h *handler) begin(tokens bool, t []byte, ts time.Time) {
 	if h.x.Pending() {
-		h.conn.Emit(h.x.Finish(findings.Unknown, ""), "imap", ts)
+		h.conn.Emit(h.x.Finish(findings.Unknown, ""), ts)
 	} else {
 		h.x.Reset()
 	}
@@ -368,7 +361,7 @@ func (h *handler) finish(status []byte, ok bool, ts time.Time) {
 	case textproto.EqualFold(status, "BAD"):
 		reason = "IMAP BAD"
 	}
-	h.conn.Emit(h.x.Finish(outcome, reason), "imap", ts)
+	h.conn.Emit(h.x.Finish(outcome, reason), ts)
 }
 
 // stop: the rest of the connection cannot be read (TLS, compression).
@@ -380,7 +373,7 @@ func (h *handler) stop(ts time.Time) {
 
 // Gap: resynchronise on the next line.
 func (h *handler) Gap(toServer bool, ts time.Time) {
-	d := dirIndex(toServer)
+	d := carrier.Side(toServer)
 	h.lines[d].Lost()
 	h.cont[d] = false
 }
@@ -409,6 +402,6 @@ var statuses = []string{"OK", "NO", "BAD"}
 // Close emits an attempt whose outcome never came.
 func (h *handler) Close(ts time.Time) {
 	if h.x.Pending() {
-		h.conn.Emit(h.x.Finish(findings.Unknown, ""), "imap", ts)
+		h.conn.Emit(h.x.Finish(findings.Unknown, ""), ts)
 	}
 }

@@ -14,12 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"ntlmsensor/capture"
 	"ntlmsensor/decoders/carrier"
+	"ntlmsensor/decoders/carrier/carriertest"
 	"ntlmsensor/decoders/imap"
 	"ntlmsensor/decoders/internal/pcaptest"
 	"ntlmsensor/findings"
-	"ntlmsensor/sensor"
 )
 
 const (
@@ -27,37 +26,14 @@ const (
 	synthetic   = "public/arkime/tests/pcap/ntlm_synthetic.pcap"
 )
 
-// analyse runs the real pipeline over a capture with the IMAP carrier alone.
+// analyse runs the real pipeline, with only the imap carrier, over a
+// capture below pcaps/.
 func analyse(t testing.TB, rel string) []*findings.Finding {
-	t.Helper()
-	src, err := capture.OpenFile(filepath.Join("..", "..", "pcaps", rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	var out []*findings.Finding
-	cfg := sensor.DefaultConfig()
-	cfg.Carriers = []*carrier.Carrier{imap.Carrier}
-	cfg.Emit = func(f *findings.Finding) { out = append(out, f) }
-	p := sensor.NewPipeline(cfg, 1, nil)
-	if err := p.ReadSource(src); err != nil {
-		t.Log(err)
-	}
-	if err := p.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return carriertest.Analyse(t, rel, imap.Carrier)
 }
 
 // doc is a finding as written out, parsed back.
-func doc(t testing.TB, f *findings.Finding) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(f.AppendJSON(nil), &m); err != nil {
-		t.Fatalf("invalid JSON %s: %v", f.AppendJSON(nil), err)
-	}
-	return m
-}
+func doc(t testing.TB, f *findings.Finding) map[string]any { return carriertest.Doc(t, f) }
 
 func lookup(m map[string]any, path string) any {
 	var v any = m
@@ -287,7 +263,7 @@ func TestSyntheticCapture(t *testing.T) {
 	}
 	r := rows[0]
 	if f.UserName != r["ntlmssp.auth.username"] || f.UserDomain != r["ntlmssp.auth.domain"] ||
-		f.NTLM.Workstation != r["ntlmssp.auth.hostname"] || f.NTLM.Version != r["ntlm_version"] {
+		f.NTLM.Workstation != r["ntlmssp.auth.hostname"] || string(f.NTLM.Version) != r["ntlm_version"] {
 		t.Errorf("finding %s\\%s from %s %s; tshark %v", f.UserDomain, f.UserName, f.NTLM.Workstation, f.NTLM.Version, r)
 	}
 	src := netip.MustParseAddrPort("[" + r["ipv6.src"] + "]:" + r["tcp.srcport"])
@@ -317,12 +293,12 @@ func TestSyntheticCapture(t *testing.T) {
 }
 
 // pieces are the TCP payloads of the capture's connection to port, in order.
-func pieces(t testing.TB, rel string, port uint16) []carrier.Piece {
+func pieces(t testing.TB, rel string, port uint16) []carriertest.Piece {
 	t.Helper()
-	var ps []carrier.Piece
+	var ps []carriertest.Piece
 	for _, s := range pcaptest.Segments(t, rel) {
 		if !s.UDP && (s.DstPort == port || s.SrcPort == port) {
-			ps = append(ps, carrier.Piece{ToServer: s.DstPort == port, Data: s.Payload})
+			ps = append(ps, carriertest.Piece{ToServer: s.DstPort == port, Data: s.Payload})
 		}
 	}
 	if len(ps) == 0 {
@@ -332,10 +308,10 @@ func pieces(t testing.TB, rel string, port uint16) []carrier.Piece {
 }
 
 // session is the real capture's conversation, one piece per segment.
-func session(t testing.TB) []carrier.Piece { return pieces(t, realCapture, 143) }
+func session(t testing.TB) []carriertest.Piece { return pieces(t, realCapture, 143) }
 
 // cut returns the pieces before (and from) the first one that starts with prefix.
-func cut(t testing.TB, ps []carrier.Piece, prefix string) (before, after []carrier.Piece) {
+func cut(t testing.TB, ps []carriertest.Piece, prefix string) (before, after []carriertest.Piece) {
 	t.Helper()
 	for i, p := range ps {
 		if bytes.HasPrefix(p.Data, []byte(prefix)) {
@@ -347,7 +323,7 @@ func cut(t testing.TB, ps []carrier.Piece, prefix string) (before, after []carri
 }
 
 // replace swaps old for new in the first piece that holds old.
-func replace(t testing.TB, ps []carrier.Piece, old, new string) []carrier.Piece {
+func replace(t testing.TB, ps []carriertest.Piece, old, new string) []carriertest.Piece {
 	t.Helper()
 	out := slices.Clone(ps)
 	for i, p := range out {
@@ -360,11 +336,11 @@ func replace(t testing.TB, ps []carrier.Piece, old, new string) []carrier.Piece 
 	return nil
 }
 
-func client(s string) carrier.Piece { return carrier.Piece{ToServer: true, Data: []byte(s)} }
-func server(s string) carrier.Piece { return carrier.Piece{ToServer: false, Data: []byte(s)} }
+func client(s string) carriertest.Piece { return carriertest.Piece{ToServer: true, Data: []byte(s)} }
+func server(s string) carriertest.Piece { return carriertest.Piece{ToServer: false, Data: []byte(s)} }
 
-func join(parts ...[]carrier.Piece) []carrier.Piece {
-	var out []carrier.Piece
+func join(parts ...[]carriertest.Piece) []carriertest.Piece {
+	var out []carriertest.Piece
 	for _, p := range parts {
 		out = append(out, p...)
 	}
@@ -374,7 +350,7 @@ func join(parts ...[]carrier.Piece) []carrier.Piece {
 // authExchange is the real capture's AUTHENTICATE NTLM exchange, from the
 // command to its tagged OK: A002 AUTHENTICATE NTLM, "+ ", NEGOTIATE,
 // "+ " CHALLENGE, AUTHENTICATE, A002 OK.
-func authExchange(t testing.TB) []carrier.Piece {
+func authExchange(t testing.TB) []carriertest.Piece {
 	_, rest := cut(t, session(t), "A002 AUTHENTICATE NTLM")
 	ex, _ := cut(t, rest, "A003 SELECT")
 	if len(ex) != 6 {
@@ -385,13 +361,13 @@ func authExchange(t testing.TB) []carrier.Piece {
 
 // drive feeds pieces whole to a fresh handler, like the reassembler, and
 // also reports whether the handler ended following the connection.
-func drive(ps []carrier.Piece) ([]*findings.Finding, bool) { return feed(ps, nil) }
+func drive(ps []carriertest.Piece) ([]*findings.Finding, bool) { return feed(ps, nil) }
 
 // feed is drive where the pieces whose index is in lost are lost in
 // transit: the handler is told of a gap instead.
-func feed(ps []carrier.Piece, lost map[int]bool) ([]*findings.Finding, bool) {
+func feed(ps []carriertest.Piece, lost map[int]bool) ([]*findings.Finding, bool) {
 	var out []*findings.Finding
-	conn := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:143"), false, "", func(f *findings.Finding) { out = append(out, f) })
+	conn := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:143"), false, imap.Carrier.Protocol, "", func(f *findings.Finding) { out = append(out, f) })
 	h := imap.Carrier.New(conn)
 	ts := time.Unix(1700000000, 0)
 	var buf [2][]byte
@@ -453,7 +429,7 @@ func TestHandlerChunking(t *testing.T) {
 		}
 		ps := pieces(t, rel, 143)
 		for _, chunk := range []int{1, 7, 1 << 20} {
-			fs := carrier.Drive(imap.Carrier, ps, chunk)
+			fs := carriertest.Drive(imap.Carrier, ps, chunk)
 			if len(fs) != len(ref) {
 				t.Fatalf("%s chunk %d: %d findings, want %d", rel, chunk, len(fs), len(ref))
 			}
@@ -474,17 +450,17 @@ const tlsHello = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03A002 AUTHENTICATE 
 func TestStartTLS(t *testing.T) {
 	before, after := cut(t, session(t), "A002 AUTHENTICATE NTLM")
 	before = replace(t, before, "* CAPABILITY IMAP4rev1 AUTH=NTLM", "* CAPABILITY IMAP4rev1 STARTTLS COMPRESS=DEFLATE AUTH=NTLM")
-	for name, ps := range map[string][]carrier.Piece{
-		"starttls":       join(before, []carrier.Piece{client("S1 STARTTLS\r\n"), server("S1 OK Begin TLS negotiation now\r\n"), client(tlsHello), server("\x16\x03\x03\x00\x7a\x02\x00\x00\x76\x03\x03")}, after),
-		"untagged first": join(before, []carrier.Piece{client("S1 STARTTLS\r\n"), server("* OK still here\r\nS1 OK go\r\n"), client(tlsHello)}, after),
-		"compress":       join(before, []carrier.Piece{client("Z1 COMPRESS DEFLATE\r\n"), server("Z1 OK DEFLATE active\r\n"), client("\x78\x9c\x4b\x4c\x4a\x06\x00")}, after),
+	for name, ps := range map[string][]carriertest.Piece{
+		"starttls":       join(before, []carriertest.Piece{client("S1 STARTTLS\r\n"), server("S1 OK Begin TLS negotiation now\r\n"), client(tlsHello), server("\x16\x03\x03\x00\x7a\x02\x00\x00\x76\x03\x03")}, after),
+		"untagged first": join(before, []carriertest.Piece{client("S1 STARTTLS\r\n"), server("* OK still here\r\nS1 OK go\r\n"), client(tlsHello)}, after),
+		"compress":       join(before, []carriertest.Piece{client("Z1 COMPRESS DEFLATE\r\n"), server("Z1 OK DEFLATE active\r\n"), client("\x78\x9c\x4b\x4c\x4a\x06\x00")}, after),
 	} {
 		fs, done := drive(ps)
 		if len(fs) != 0 || !done {
 			t.Errorf("%s: %d findings, done %v; want none, done", name, len(fs), done)
 		}
 		for _, chunk := range []int{1, 7, 1 << 20} {
-			if fs := carrier.Drive(imap.Carrier, ps, chunk); len(fs) != 0 {
+			if fs := carriertest.Drive(imap.Carrier, ps, chunk); len(fs) != 0 {
 				t.Errorf("%s chunk %d: %d findings", name, chunk, len(fs))
 			}
 		}
@@ -492,7 +468,7 @@ func TestStartTLS(t *testing.T) {
 
 	// refused: the session goes on in clear and its AUTHENTICATE is read
 	for _, status := range []string{"NO", "BAD"} {
-		refused := join(before, []carrier.Piece{client("S1 STARTTLS\r\n"), server("S1 " + status + " not now\r\n")}, after)
+		refused := join(before, []carriertest.Piece{client("S1 STARTTLS\r\n"), server("S1 " + status + " not now\r\n")}, after)
 		fs, done := drive(refused)
 		if len(fs) != 1 || done || fs[0].UserName != "alice" || fs[0].Outcome != findings.Success {
 			t.Errorf("STARTTLS %s: %d findings, done %v", status, len(fs), done)
@@ -517,13 +493,13 @@ func TestOutcomes(t *testing.T) {
 	}
 
 	// the client cancels after the CHALLENGE (RFC 9051 6.2.2): no attempt
-	cancel := join(ex[:4], []carrier.Piece{client("*\r\n"), server("A002 BAD AUTHENTICATE cancelled\r\n")}, ex)
+	cancel := join(ex[:4], []carriertest.Piece{client("*\r\n"), server("A002 BAD AUTHENTICATE cancelled\r\n")}, ex)
 	if fs, _ := drive(cancel); len(fs) != 1 || fs[0].Outcome != findings.Success {
 		t.Errorf("cancel then success: %v", fs)
 	}
 
 	// untagged data and other tags do not complete the AUTHENTICATE
-	other := join(ex[:5], []carrier.Piece{server("* OK [ALERT] hello\r\nA001 OK CAPABILITY completed\r\n")}, ex[5:])
+	other := join(ex[:5], []carriertest.Piece{server("* OK [ALERT] hello\r\nA001 OK CAPABILITY completed\r\n")}, ex[5:])
 	if fs, _ := drive(other); len(fs) != 1 || fs[0].Outcome != findings.Success {
 		t.Errorf("with other responses: %v", fs)
 	}
@@ -533,7 +509,7 @@ func TestOutcomes(t *testing.T) {
 		t.Errorf("no answer: %v", fs)
 	}
 	// its tagged response lost, the client goes on: that attempt's outcome is unknown
-	if fs, _ := drive(join(ex[:5], []carrier.Piece{client("A003 SELECT INBOX\r\n"), server("A003 OK done\r\n")}, ex)); len(fs) != 2 || fs[0].Outcome != findings.Unknown || fs[1].Outcome != findings.Success {
+	if fs, _ := drive(join(ex[:5], []carriertest.Piece{client("A003 SELECT INBOX\r\n"), server("A003 OK done\r\n")}, ex)); len(fs) != 2 || fs[0].Outcome != findings.Unknown || fs[1].Outcome != findings.Success {
 		t.Errorf("unanswered then answered: %v", fs)
 	}
 }
@@ -560,11 +536,11 @@ func TestInitialResponse(t *testing.T) {
 	ex := authExchange(t)
 	ref, _ := drive(ex)
 	neg, _ := tokens(t)
-	ir := join([]carrier.Piece{client("A002 AUTHENTICATE NTLM " + neg + "\r\n")}, ex[3:])
+	ir := join([]carriertest.Piece{client("A002 AUTHENTICATE NTLM " + neg + "\r\n")}, ex[3:])
 	mid := ex[3:] // from the CHALLENGE: the capture began mid-exchange
-	for name, ps := range map[string][]carrier.Piece{"initial response": ir, "mid-exchange": mid} {
+	for name, ps := range map[string][]carriertest.Piece{"initial response": ir, "mid-exchange": mid} {
 		for _, chunk := range []int{1, 1 << 20} {
-			fs := carrier.Drive(imap.Carrier, ps, chunk)
+			fs := carriertest.Drive(imap.Carrier, ps, chunk)
 			if len(fs) != 1 || key(fs[0]) != key(ref[0]) {
 				t.Errorf("%s chunk %d: %v, want %s", name, chunk, fs, key(ref[0]))
 			}
@@ -579,7 +555,7 @@ func TestLiterals(t *testing.T) {
 	fake := "A002 AUTHENTICATE NTLM\r\n+ \r\n" + neg + "\r\n" + authn + "\r\nA002 OK done\r\n* OK {5}\r\n"
 	n := strconv.Itoa(len(fake))
 	before, after := cut(t, session(t), "A002 AUTHENTICATE NTLM")
-	ps := join(before, []carrier.Piece{
+	ps := join(before, []carriertest.Piece{
 		// synchronizing literal: the server's go-ahead comes first
 		client("A010 APPEND INBOX (\\Seen) {" + n + "}\r\n"), server("+ Ready for literal data\r\n"),
 		client(fake), client(" {" + n + "+}\r\n" + fake + ")\r\n"), server("A010 OK APPEND completed\r\n"),
@@ -590,7 +566,7 @@ func TestLiterals(t *testing.T) {
 		client("A013 FETCH 1 BODY[]\r\n"), server("* 1 FETCH (BODY[] {" + n + "}\r\n"), server(fake + " UID 7)\r\n"), server("A013 OK FETCH done\r\n"),
 	}, after)
 	for _, chunk := range []int{1, 7, 1 << 20} {
-		fs := carrier.Drive(imap.Carrier, ps, chunk)
+		fs := carriertest.Drive(imap.Carrier, ps, chunk)
 		if len(fs) != 1 || fs[0].Outcome != findings.Success || fs[0].UserName != "alice" || !fs[0].Time.Equal(time.Unix(1700000000, 0)) {
 			t.Errorf("chunk %d: %v", chunk, fs)
 		}
@@ -601,13 +577,13 @@ func TestLiterals(t *testing.T) {
 func TestCleartextMechanisms(t *testing.T) {
 	before, after := cut(t, session(t), "A002 AUTHENTICATE NTLM")
 	_, rest := cut(t, after, "A003 SELECT")
-	ps := join(before, []carrier.Piece{
+	ps := join(before, []carriertest.Piece{
 		client("A002 LOGIN alice s3cret\r\n"), server("A002 NO [AUTHENTICATIONFAILED] no\r\n"),
 		client("A003 AUTHENTICATE PLAIN AGFsaWNlAHMzY3JldA==\r\n"), server("A003 NO no\r\n"),
 		client("A004 AUTHENTICATE PLAIN\r\n"), server("+ \r\n"), client("AGFsaWNlAHMzY3JldA==\r\n"), server("A004 OK yes\r\n"),
 	}, rest)
 	for _, chunk := range []int{1, 1 << 20} {
-		if fs := carrier.Drive(imap.Carrier, ps, chunk); len(fs) != 0 {
+		if fs := carriertest.Drive(imap.Carrier, ps, chunk); len(fs) != 0 {
 			t.Errorf("chunk %d: %d findings", chunk, len(fs))
 		}
 	}
@@ -663,16 +639,16 @@ func TestGSSAPI(t *testing.T) {
 	req, rep := gssTokens(t)
 	b64 := base64.StdEncoding.EncodeToString
 	greet, _ := cut(t, session(t), "A002 AUTHENTICATE NTLM")
-	layer := []carrier.Piece{server("+ " + b64(rep) + "\r\n"), client("\r\n"), server("+ BQQG/wAMAAAAAAAAAAAAAA==\r\n"), client("BQQF/wAMAAAAAAAAAAAAAA==\r\n")}
-	plain := join(greet, []carrier.Piece{client("G1 AUTHENTICATE GSSAPI\r\n"), server("+ \r\n"), client(b64(req) + "\r\n")}, layer, []carrier.Piece{server("G1 OK done\r\n")})
-	ir := join(greet, []carrier.Piece{client("G1 AUTHENTICATE GSSAPI " + b64(req) + "\r\n")}, layer, []carrier.Piece{server("G1 NO [AUTHENTICATIONFAILED] no\r\n")})
+	layer := []carriertest.Piece{server("+ " + b64(rep) + "\r\n"), client("\r\n"), server("+ BQQG/wAMAAAAAAAAAAAAAA==\r\n"), client("BQQF/wAMAAAAAAAAAAAAAA==\r\n")}
+	plain := join(greet, []carriertest.Piece{client("G1 AUTHENTICATE GSSAPI\r\n"), server("+ \r\n"), client(b64(req) + "\r\n")}, layer, []carriertest.Piece{server("G1 OK done\r\n")})
+	ir := join(greet, []carriertest.Piece{client("G1 AUTHENTICATE GSSAPI " + b64(req) + "\r\n")}, layer, []carriertest.Piece{server("G1 NO [AUTHENTICATIONFAILED] no\r\n")})
 	for name, c := range map[string]struct {
-		ps      []carrier.Piece
+		ps      []carriertest.Piece
 		outcome findings.Outcome
 		reason  string
 	}{"gssapi": {plain, findings.Success, "IMAP OK"}, "gssapi-ir": {ir, findings.Failure, "IMAP NO"}} {
 		for _, chunk := range []int{1, 1 << 20} {
-			fs := carrier.Drive(imap.Carrier, c.ps, chunk)
+			fs := carriertest.Drive(imap.Carrier, c.ps, chunk)
 			if len(fs) != 1 {
 				t.Fatalf("%s: %d findings", name, len(fs))
 			}
@@ -718,7 +694,7 @@ func TestGaps(t *testing.T) {
 	} {
 		lost := map[int]bool{}
 		for _, prefix := range c.lost {
-			i := slices.IndexFunc(ps, func(p carrier.Piece) bool { return bytes.HasPrefix(p.Data, []byte(prefix)) })
+			i := slices.IndexFunc(ps, func(p carriertest.Piece) bool { return bytes.HasPrefix(p.Data, []byte(prefix)) })
 			if i < 0 {
 				t.Fatalf("%s: no piece starts with %q", name, prefix)
 			}
@@ -734,10 +710,10 @@ func TestGaps(t *testing.T) {
 // TestBulkPathAllocates: commands, responses and literals without
 // authentication allocate nothing.
 func TestBulkPathAllocates(t *testing.T) {
-	h := imap.Carrier.New(carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:143"), false, "", nil))
+	h := imap.Carrier.New(carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:143"), false, "", "", nil))
 	ts := time.Unix(1700000000, 0)
 	msg := strings.Repeat("a line of the message\r\n", 100)
-	steps := []carrier.Piece{
+	steps := []carriertest.Piece{
 		client("a1 SELECT INBOX\r\n"), server("* 1 EXISTS\r\n* FLAGS ()\r\na1 OK [READ-WRITE] done\r\n"),
 		client("a2 FETCH 1 BODY[]\r\n"), server("* 1 FETCH (BODY[] {" + strconv.Itoa(len(msg)) + "}\r\n" + msg + ")\r\na2 OK done\r\n"),
 	}
@@ -817,14 +793,14 @@ func FuzzHandler(f *testing.F) {
 	f.Add([]byte("a APPEND x {3}\r\nabc ~{2+}\r\nxy\r\nb AUTHENTICATE NTLM "+neg+"\r\n*\r\nc STARTTLS\r\nd COMPRESS DEFLATE\r\n"),
 		[]byte("* OK [CAPABILITY AUTH=GSSAPI]\r\n* 1 FETCH {4}\r\nabcd)\r\n+ "+neg+"\r\nb NO x\r\nc OK\r\nd OK\r\n"), uint16(5))
 	f.Fuzz(func(t *testing.T, c, s []byte, n uint16) {
-		for _, fd := range carrier.Drive(imap.Carrier, carrier.Alternate(c, s, int(n%4096)+1), int(n%61)+1) {
+		for _, fd := range carriertest.Drive(imap.Carrier, carriertest.Alternate(c, s, int(n%4096)+1), int(n%61)+1) {
 			if fd.Outcome == "" || fd.Protocol != "imap" {
 				t.Fatalf("incomplete finding %+v", fd)
 			}
 			fd.AppendJSON(nil)
 		}
 		// and with pieces lost in transit
-		ps := carrier.Alternate(c, s, int(n%509)+1)
+		ps := carriertest.Alternate(c, s, int(n%509)+1)
 		lost := map[int]bool{}
 		for i := int(n % 5); i < len(ps); i += int(n%7) + 2 {
 			lost[i] = true

@@ -17,11 +17,11 @@ import (
 // Carrier registers Kerberos with a KDC [RFC 4120 7.2]: UDP datagrams and
 // TCP records (4-byte length prefix) on port 88, recognised by content.
 var Carrier = &carrier.Carrier{
-	Name:   "kerberos",
-	Ports:  []uint16{88},
-	UDP:    true,
-	Detect: detect,
-	New:    func(c *carrier.Conn) carrier.Handler { return &handler{conn: c, udp: c.UDP} },
+	Protocol: findings.ProtoKerberos,
+	Ports:    []uint16{88},
+	UDP:      true,
+	Detect:   detect,
+	New:      func(c *carrier.Conn) carrier.Handler { return &handler{conn: c, udp: c.UDP} },
 }
 
 // detect: a KDC request from the client, or a reply or error from the
@@ -139,11 +139,11 @@ func (h *handler) message(toServer bool, pdu []byte, ts time.Time) {
 
 // request opens an exchange [RFC 4120 5.4.1 KDC-REQ].
 func (h *handler) request(m *kerberos.Message, ts time.Time) {
-	f := &findings.Finding{Mechanism: "kerberos"}
+	f := &findings.Finding{Mechanism: findings.MechKerberos}
 	k := &f.Kerberos
-	k.Request = "AS"
+	k.Request = findings.KerberosAS
 	if m.Type == kerberos.TGSReq {
-		k.Request = "TGS"
+		k.Request = findings.KerberosTGS
 	}
 	k.Realm = m.Realm
 	k.SName = m.SName.String()
@@ -151,6 +151,7 @@ func (h *handler) request(m *kerberos.Message, ts time.Time) {
 	if m.CName.NumParts > 0 {
 		f.HasUser, f.UserName, f.UserDomain = true, m.CName.String(), m.Realm
 	}
+	f.Attack.Preauth = preauth(m)
 	if len(h.pending) == maxPending {
 		h.emit(h.pending[0], findings.Unknown, "", h.pending[0].ts)
 		h.pending = h.pending[1:]
@@ -189,9 +190,30 @@ func (h *handler) reply(m *kerberos.Message, ts time.Time) {
 	h.emit(r, findings.Success, "", ts)
 }
 
+// Pre-authentication padata types [RFC 4120 7.5.2, RFC 4556, RFC 6113]:
+// an AS-REQ with none of them asks for a reply sealed with the client's key
+// without proving knowledge of it (AS-REP roasting, MITRE T1558.004).
+const (
+	paEncTimestamp = 2
+	paPKASReqOld   = 14
+	paPKASReq      = 16
+	paFXFast       = 136
+	paEncChallenge = 138
+)
+
+func preauth(m *kerberos.Message) bool {
+	for _, t := range m.PAData[:min(m.NumPAData, len(m.PAData))] {
+		switch t {
+		case paEncTimestamp, paPKASReqOld, paPKASReq, paFXFast, paEncChallenge:
+			return true
+		}
+	}
+	return false
+}
+
 func (h *handler) emit(r request, outcome findings.Outcome, reason string, ts time.Time) {
 	r.f.Outcome, r.f.Reason = outcome, reason
-	h.conn.Emit(r.f, "kerberos", ts)
+	h.conn.Emit(r.f, ts)
 }
 
 // Gap: record marks can no longer be trusted on TCP; replies already

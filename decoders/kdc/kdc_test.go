@@ -4,15 +4,16 @@ import (
 	"testing"
 
 	"ntlmsensor/decoders/carrier"
+	"ntlmsensor/decoders/carrier/carriertest"
 	"ntlmsensor/decoders/internal/pcaptest"
 	"ntlmsensor/decoders/kdc"
 	"ntlmsensor/findings"
 )
 
-func pieces(t testing.TB, rel string) []carrier.Piece {
-	var ps []carrier.Piece
+func pieces(t testing.TB, rel string) []carriertest.Piece {
+	var ps []carriertest.Piece
 	for _, s := range pcaptest.Segments(t, rel) {
-		ps = append(ps, carrier.Piece{ToServer: s.DstPort == 88, Data: s.Payload})
+		ps = append(ps, carriertest.Piece{ToServer: s.DstPort == 88, Data: s.Payload})
 	}
 	return ps
 }
@@ -28,18 +29,18 @@ func TestExchanges(t *testing.T) {
 		ticket, session      int32
 		flags                []findings.Flag
 	}{
-		{"real-implementations/krb_preauth_failed.pcap", "AS", "alice", "krbtgt/LAB.TEST", findings.Failure, "KDC_ERR_PREAUTH_FAILED", 0, 0, []findings.Flag{findings.FlagKrbPreauthFaild}},
+		{"real-implementations/krb_preauth_failed.pcap", "AS", "alice", "krbtgt/LAB.TEST", findings.Failure, "KDC_ERR_PREAUTH_FAILED", 0, 0, []findings.Flag{findings.FlagKrbPreauthFailed}},
 		{"real-implementations/krb_unknown_client.pcap", "AS", "nosuchuser", "krbtgt/LAB.TEST", findings.Failure, "KDC_ERR_C_PRINCIPAL_UNKNOWN", 0, 0, []findings.Flag{}},
 		{"real-implementations/krb_clock_skew_as_impacket.pcap", "AS", "bob", "krbtgt/LAB.TEST", findings.Failure, "KRB_AP_ERR_SKEW", 0, 0, []findings.Flag{findings.FlagKrbClockSkew}},
 	} {
 		// these captures hold one TCP connection per exchange; Drive
 		// replays them as one, which the handler takes in order
-		fs := carrier.Drive(kdc.Carrier, pieces(t, tc.rel), 1<<20)
+		fs := carriertest.Drive(kdc.Carrier, pieces(t, tc.rel), 1<<20)
 		if len(fs) != 1 {
 			t.Fatalf("%s: %d findings", tc.rel, len(fs))
 		}
 		f := fs[0]
-		if f.Kerberos.Request != tc.request || f.UserName != tc.user || f.UserDomain != "LAB.TEST" || f.Kerberos.SName != tc.sname ||
+		if string(f.Kerberos.Request) != tc.request || f.UserName != tc.user || f.UserDomain != "LAB.TEST" || f.Kerberos.SName != tc.sname ||
 			f.Outcome != tc.outcome || f.Kerberos.Error != tc.errName || f.Reason != tc.errName || f.Protocol != "kerberos" {
 			t.Errorf("%s: %+v", tc.rel, f)
 		}
@@ -51,7 +52,7 @@ func TestExchanges(t *testing.T) {
 
 func TestRC4OnlyClient(t *testing.T) {
 	for _, chunk := range []int{1 << 20, 10, 1} {
-		fs := carrier.Drive(kdc.Carrier, pieces(t, "real-implementations/krb_rc4_only_client.pcap"), chunk)
+		fs := carriertest.Drive(kdc.Carrier, pieces(t, "real-implementations/krb_rc4_only_client.pcap"), chunk)
 		if len(fs) != 2 {
 			t.Fatalf("chunk %d: %d findings", chunk, len(fs))
 		}
@@ -73,7 +74,7 @@ func TestRC4OnlyClient(t *testing.T) {
 
 // TestUDP: kinit over UDP, one datagram each way per exchange.
 func TestUDP(t *testing.T) {
-	fs := carrier.Drive(&carrier.Carrier{Name: "kerberos", Detect: kdc.Carrier.Detect, New: func(c *carrier.Conn) carrier.Handler {
+	fs := carriertest.Drive(&carrier.Carrier{Protocol: "kerberos", Detect: kdc.Carrier.Detect, New: func(c *carrier.Conn) carrier.Handler {
 		c.UDP = true
 		return kdc.Carrier.New(c)
 	}}, pieces(t, "public/arkime/tests/pcap/krb5-udp.pcap"), 1<<20)
@@ -95,7 +96,7 @@ func FuzzHandler(f *testing.F) {
 		f.Add(c, s, uint16(1460))
 	}
 	f.Fuzz(func(t *testing.T, client, server []byte, chunk uint16) {
-		for _, fd := range carrier.Drive(kdc.Carrier, carrier.Alternate(client, server, int(chunk%4096)+1), 1460) {
+		for _, fd := range carriertest.Drive(kdc.Carrier, carriertest.Alternate(client, server, int(chunk%4096)+1), 1460) {
 			if fd.Protocol != "kerberos" || fd.Kerberos.Request == "" {
 				t.Fatalf("incomplete finding %+v", fd)
 			}

@@ -21,6 +21,8 @@ import (
 	"strings"
 	"time"
 
+	"ntlmsensor/decoders/internal/decodeerr"
+
 	"golang.org/x/crypto/cryptobyte"
 	"golang.org/x/crypto/cryptobyte/asn1"
 )
@@ -779,12 +781,5 @@ func (t *texts) resolve(m *Message) {
 	}
 }
 
-type wrapped struct {
-	sentinel error
-	what     string
-}
-
-func (e *wrapped) Error() string { return e.sentinel.Error() + ": " + e.what }
-func (e *wrapped) Unwrap() error { return e.sentinel }
-
-func wrap(sentinel error, what string) error { return &wrapped{sentinel, what} }
+// wrap says what was being read when decoding failed.
+func wrap(sentinel error, what string) error { return decodeerr.New(sentinel, what) }

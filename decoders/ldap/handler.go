@@ -13,10 +13,10 @@ import (
 // any port; 389 and the Global Catalog's 3268 are the usual ones. LDAPS (636)
 // is TLS from its first byte and is not LDAP to Detect.
 var Carrier = &carrier.Carrier{
-	Name:   "ldap",
-	Ports:  []uint16{389, 3268},
-	Detect: detect,
-	New:    newHandler,
+	Protocol: findings.ProtoLDAP,
+	Ports:    []uint16{389, 3268},
+	Detect:   detect,
+	New:      newHandler,
 }
 
 // maxWhole bounds the bind and extended messages read whole (a Kerberos
@@ -187,17 +187,10 @@ func newHandler(c *carrier.Conn) carrier.Handler {
 	return h
 }
 
-func dirIndex(toServer bool) int {
-	if toServer {
-		return 0
-	}
-	return 1
-}
-
 // Feed frames LDAPMessages and SASL-wrapped PDUs. Bind and extended
 // operations are read whole; everything else is passed over by its length.
 func (h *handler) Feed(toServer bool, b []byte, ts time.Time) int {
-	d := dirIndex(toServer)
+	d := carrier.Side(toServer)
 	used := 0
 	if h.tls || h.dead[d] {
 		if h.tls || h.dead[1-d] {
@@ -273,7 +266,7 @@ func (h *handler) wanted(toServer bool, tag byte) bool {
 // StartTLS they are the TLS handshake; on a SASL-wrapped connection framing
 // cannot be regained; otherwise look for the next message.
 func (h *handler) lose(toServer bool, rest []byte, ts time.Time) int {
-	d := dirIndex(toServer)
+	d := carrier.Side(toServer)
 	if h.startTLS && len(rest) >= 2 && rest[0] == 0x16 && rest[1] == 0x03 {
 		// a TLS handshake record [RFC 8446 5.1]: the StartTLS response was
 		// lost, but the client has begun TLS
@@ -334,7 +327,7 @@ func (h *handler) nextPDU(wrapped bool) {
 func (h *handler) emitHeld() {
 	f := h.held
 	h.held = nil
-	h.conn.Emit(f, "ldap", h.heldTS)
+	h.conn.Emit(f, h.heldTS)
 }
 
 // message handles one whole bind or extended operation.
@@ -385,12 +378,12 @@ func (h *handler) abandon(ts time.Time) {
 		f := h.simple
 		h.simple = nil
 		f.Outcome = findings.Unknown
-		h.conn.Emit(f, "ldap", ts)
+		h.conn.Emit(f, ts)
 	}
 	if h.x.Pending() {
 		f := h.x.Finish(findings.Unknown, "")
 		h.fill(f)
-		h.conn.Emit(f, "ldap", ts)
+		h.conn.Emit(f, ts)
 	}
 	h.x.Reset()
 	h.fam, h.mech, h.inProgress = famNone, "", false
@@ -448,7 +441,7 @@ func (h *handler) bindRequest(id int64, br *BindRequest, ts time.Time) {
 	case famSimple:
 		// RFC 4513 5.1.1: an empty name is an anonymous bind, no attempt.
 		if br.Name != "" {
-			h.simple = &findings.Finding{Mechanism: "simple", HasUser: true, UserName: br.Name,
+			h.simple = &findings.Finding{Mechanism: findings.MechSimple, HasUser: true, UserName: br.Name,
 				LDAP: findings.LDAPFacts{Bind: "simple"}, PasswordSent: br.PasswordSent}
 		}
 	case famSASL, famSicily:
@@ -475,7 +468,7 @@ func (h *handler) bindResponse(id int64, r *BindResponse, ts time.Time) {
 			return
 		}
 		h.result(f, code)
-		h.conn.Emit(f, "ldap", ts)
+		h.conn.Emit(f, ts)
 		return
 	case famSASL:
 		if len(r.ServerSASLCreds) > 0 {
@@ -501,7 +494,7 @@ func (h *handler) bindResponse(id int64, r *BindResponse, ts time.Time) {
 	h.result(f, code)
 	h.fam, h.mech, h.inProgress = famNone, "", false
 	if code != 0 {
-		h.conn.Emit(f, "ldap", ts)
+		h.conn.Emit(f, ts)
 		return
 	}
 	// success: hold it until the next PDU says whether a security layer
@@ -522,7 +515,7 @@ func (h *handler) result(f *findings.Finding, code int) {
 // Gap: bytes were lost. A SASL-wrapped direction cannot be framed again;
 // otherwise the next LDAPMessage is looked for.
 func (h *handler) Gap(toServer bool, ts time.Time) {
-	d := dirIndex(toServer)
+	d := carrier.Side(toServer)
 	if h.wrappedOn {
 		h.giveUp(d)
 		return

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -13,35 +12,16 @@ import (
 	"testing"
 	"time"
 
-	"ntlmsensor/capture"
-	"ntlmsensor/decoders/carrier"
+	"ntlmsensor/decoders/carrier/carriertest"
 	"ntlmsensor/decoders/internal/pcaptest"
 	ldap "ntlmsensor/decoders/ldap"
 	"ntlmsensor/findings"
-	"ntlmsensor/sensor"
 )
 
-// analyse runs the real pipeline, with only the LDAP carrier, over a
+// analyse runs the real pipeline, with only the ldap carrier, over a
 // capture below pcaps/.
 func analyse(t *testing.T, rel string) []*findings.Finding {
-	t.Helper()
-	src, err := capture.OpenFile(filepath.Join("..", "..", "pcaps", rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	var out []*findings.Finding
-	cfg := sensor.DefaultConfig()
-	cfg.Carriers = []*carrier.Carrier{ldap.Carrier}
-	cfg.Emit = func(f *findings.Finding) { out = append(out, f) }
-	p := sensor.NewPipeline(cfg, 1, nil)
-	if err := p.ReadSource(src); err != nil {
-		t.Log(err)
-	}
-	if err := p.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return carriertest.Analyse(t, rel, ldap.Carrier)
 }
 
 // doc is a finding as written (JSON), for dotted-path comparisons.
@@ -206,7 +186,7 @@ func TestRealImplementationsFacts(t *testing.T) {
 				t.Fatalf("%d findings:\n%s", len(fs), dump(fs))
 			}
 			f := fs[0]
-			if f.Mechanism != tc.mech || f.LDAP.Bind != tc.bind || f.LDAP.SASLMechanism != tc.saslMech ||
+			if string(f.Mechanism) != tc.mech || f.LDAP.Bind != tc.bind || f.LDAP.SASLMechanism != tc.saslMech ||
 				f.UserName != tc.user || f.UserDomain != tc.domain || f.SPNEGO != tc.spnego {
 				t.Errorf("facts:\n%s", dump(fs))
 			}
@@ -374,7 +354,7 @@ func TestPublicCapturesAgainstOracle(t *testing.T) {
 					match = func(f *findings.Finding) bool {
 						return f.Mechanism == "ntlm" && strings.EqualFold(f.UserName, r.user) &&
 							strings.EqualFold(f.UserDomain, r.domain) && strings.EqualFold(f.NTLM.Workstation, r.host) &&
-							strings.EqualFold(f.NTLM.Version, r.version)
+							strings.EqualFold(string(f.NTLM.Version), r.version)
 					}
 				case r.krbTypes == "14":
 					c = &krb

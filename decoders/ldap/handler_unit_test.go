@@ -59,7 +59,7 @@ var (
 
 func newDriver(tb testing.TB, udp bool) *driver {
 	d := &driver{tb: tb}
-	d.conn = carrier.NewConn(client, server, udp, "", func(f *findings.Finding) { d.out = append(d.out, f) })
+	d.conn = carrier.NewConn(client, server, udp, ldap.Carrier.Protocol, "", func(f *findings.Finding) { d.out = append(d.out, f) })
 	d.h = ldap.Carrier.New(d.conn)
 	return d
 }
@@ -173,7 +173,7 @@ func TestDetect(t *testing.T) {
 			t.Errorf("Detect(%v, % x) = %v, want %v", tc.toServer, tc.b, got, tc.want)
 		}
 	}
-	if !slices.Contains(ldap.Carrier.Ports, 389) || !slices.Contains(ldap.Carrier.Ports, 3268) || ldap.Carrier.Name != "ldap" {
+	if !slices.Contains(ldap.Carrier.Ports, 389) || !slices.Contains(ldap.Carrier.Ports, 3268) || ldap.Carrier.Protocol != "ldap" {
 		t.Errorf("carrier %+v", ldap.Carrier)
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 
+	"ntlmsensor/decoders/internal/decodeerr"
+
 	"golang.org/x/crypto/cryptobyte"
 	"golang.org/x/crypto/cryptobyte/asn1"
 )
@@ -35,25 +37,17 @@ var (
 	ErrTooLarge = errors.New("ldap: message too large")
 )
 
-// decodeError is a fixed, preallocated error wrapping a sentinel, so failing
-// parses do not allocate and errors.Is still works.
-type decodeError struct {
-	msg  string
-	kind error
-}
-
-func (e *decodeError) Error() string { return e.msg }
-func (e *decodeError) Unwrap() error { return e.kind }
-
+// Failing parses return these, made once: they do not allocate, and
+// errors.Is finds the sentinel they wrap.
 var (
-	errNotLDAP     = &decodeError{"ldap: not an LDAPMessage", ErrMalformed}
-	errIndefinite  = &decodeError{"ldap: indefinite length", ErrMalformed}
-	errTLV         = &decodeError{"ldap: bad BER element", ErrMalformed}
-	errMessageID   = &decodeError{"ldap: bad messageID", ErrMalformed}
-	errProtocolOp  = &decodeError{"ldap: bad protocolOp", ErrMalformed}
-	errBindRequest = &decodeError{"ldap: bad BindRequest", ErrMalformed}
-	errBindResp    = &decodeError{"ldap: bad BindResponse", ErrMalformed}
-	errExtended    = &decodeError{"ldap: bad extended operation", ErrMalformed}
+	errNotLDAP     = &decodeerr.Error{Kind: ErrMalformed, What: "not an LDAPMessage"}
+	errIndefinite  = &decodeerr.Error{Kind: ErrMalformed, What: "indefinite length"}
+	errTLV         = &decodeerr.Error{Kind: ErrMalformed, What: "bad BER element"}
+	errMessageID   = &decodeerr.Error{Kind: ErrMalformed, What: "bad messageID"}
+	errProtocolOp  = &decodeerr.Error{Kind: ErrMalformed, What: "bad protocolOp"}
+	errBindRequest = &decodeerr.Error{Kind: ErrMalformed, What: "bad BindRequest"}
+	errBindResp    = &decodeerr.Error{Kind: ErrMalformed, What: "bad BindResponse"}
+	errExtended    = &decodeerr.Error{Kind: ErrMalformed, What: "bad extended operation"}
 )
 
 // Op is the APPLICATION tag number of a protocolOp (RFC 4511 4.2-4.14).

@@ -18,9 +18,9 @@ import (
 // Carrier must be registered last: it takes every stream the others did
 // not, except TLS, whose content can never be read.
 var Carrier = &carrier.Carrier{
-	Name:   "unknown",
-	Detect: detect,
-	New:    func(c *carrier.Conn) carrier.Handler { return &handler{conn: c} },
+	Protocol: findings.ProtoUnknown,
+	Detect:   detect,
+	New:      func(c *carrier.Conn) carrier.Handler { return &handler{conn: c} },
 }
 
 func detect(toServer bool, b []byte) carrier.Verdict {
@@ -189,7 +189,7 @@ func (h *handler) token(toServer bool, msg []byte, ts time.Time) bool {
 
 // emit reports the attempt: no carrier says how it ended.
 func (h *handler) emit(ts time.Time) {
-	h.conn.Emit(h.x.Finish(findings.Unknown, ""), "unknown", ts)
+	h.conn.Emit(h.x.Finish(findings.Unknown, ""), ts)
 }
 
 func (h *handler) Gap(toServer bool, ts time.Time) {}

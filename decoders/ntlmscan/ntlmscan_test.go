@@ -4,16 +4,17 @@ import (
 	"testing"
 
 	"ntlmsensor/decoders/carrier"
+	"ntlmsensor/decoders/carrier/carriertest"
 	"ntlmsensor/decoders/internal/pcaptest"
 	"ntlmsensor/decoders/ntlmscan"
 	"ntlmsensor/findings"
 )
 
-func pieces(t testing.TB, rel string, port uint16) []carrier.Piece {
-	var ps []carrier.Piece
+func pieces(t testing.TB, rel string, port uint16) []carriertest.Piece {
+	var ps []carriertest.Piece
 	for _, s := range pcaptest.Segments(t, rel) {
 		if !s.UDP {
-			ps = append(ps, carrier.Piece{ToServer: s.DstPort == port, Data: s.Payload})
+			ps = append(ps, carriertest.Piece{ToServer: s.DstPort == port, Data: s.Payload})
 		}
 	}
 	return ps
@@ -24,7 +25,7 @@ func pieces(t testing.TB, rel string, port uint16) []carrier.Piece {
 func TestTelnet(t *testing.T) {
 	ps := pieces(t, "public/CredSLayer/tests/samples/telnet-raw2.pcap", 23)
 	for _, chunk := range []int{1 << 20, 100, 7, 5, 1} {
-		fs := carrier.Drive(ntlmscan.Carrier, ps, chunk)
+		fs := carriertest.Drive(ntlmscan.Carrier, ps, chunk)
 		if len(fs) != 1 {
 			t.Fatalf("chunk %d: %d findings", chunk, len(fs))
 		}
@@ -41,7 +42,7 @@ func TestTelnet(t *testing.T) {
 func TestBase64(t *testing.T) {
 	ps := pieces(t, "real-implementations/smtp_auth_ntlm.pcap", 25)
 	for _, chunk := range []int{1 << 20, 64, 7, 3, 1} {
-		fs := carrier.Drive(ntlmscan.Carrier, ps, chunk)
+		fs := carriertest.Drive(ntlmscan.Carrier, ps, chunk)
 		if len(fs) != 1 {
 			t.Fatalf("chunk %d: %d findings", chunk, len(fs))
 		}
@@ -70,7 +71,7 @@ func FuzzHandler(f *testing.F) {
 	f.Add(c, s, uint16(512))
 	f.Add([]byte("AUTH NTLM TlRMTVNTUAADAAAAGAAYAEAAAAA=\r\n"), []byte("334 TlRMTVNTUAACAAAA\r\n"), uint16(7))
 	f.Fuzz(func(t *testing.T, client, server []byte, chunk uint16) {
-		for _, fd := range carrier.Drive(ntlmscan.Carrier, carrier.Alternate(client, server, int(chunk%2048)+1), 1460) {
+		for _, fd := range carriertest.Drive(ntlmscan.Carrier, carriertest.Alternate(client, server, int(chunk%2048)+1), 1460) {
 			fd.AppendJSON(nil)
 		}
 	})

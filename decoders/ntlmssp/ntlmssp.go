@@ -15,8 +15,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"strconv"
-	"unicode/utf16"
 	"unicode/utf8"
+
+	"ntlmsensor/decoders/internal/decodeerr"
+	"ntlmsensor/decoders/internal/utf16le"
 )
 
 // Signature starts every NTLMSSP message [MS-NLMP 2.2.1].
@@ -179,15 +181,8 @@ func dataStart(msg []byte, bufs ...secBuf) int {
 	return start
 }
 
-type wrapped struct {
-	sentinel error
-	what     string
-}
-
-func (e *wrapped) Error() string { return e.sentinel.Error() + ": " + e.what }
-func (e *wrapped) Unwrap() error { return e.sentinel }
-
-func wrap(sentinel error, what string) error { return &wrapped{sentinel, what} }
+// wrap says what was being read when decoding failed.
+func wrap(sentinel error, what string) error { return decodeerr.New(sentinel, what) }
 
 // span is the [start,end) of one decoded field in a message's text buffer.
 // All text fields of a message are decoded into one byte slice (on the
@@ -211,29 +206,12 @@ func addText(dst, raw []byte, unicode bool) ([]byte, span) {
 
 func (s span) of(all string) string { return all[s.start:s.end] }
 
-// appendUTF16 decodes UTF-16LE up to the first NUL; unpaired surrogates and
-// an odd trailing byte become U+FFFD.
+// appendUTF16 decodes UTF-16LE up to the first NUL; an odd trailing byte
+// becomes U+FFFD, as Wireshark shows it.
 func appendUTF16(dst, src []byte) []byte {
-	for i := 0; i+1 < len(src); i += 2 {
-		u := rune(binary.LittleEndian.Uint16(src[i:]))
-		switch {
-		case u == 0:
-			return dst
-		case u < utf8.RuneSelf:
-			dst = append(dst, byte(u))
-		case !utf16.IsSurrogate(u):
-			dst = utf8.AppendRune(dst, u)
-		case u < 0xdc00 && i+3 < len(src):
-			r := utf16.DecodeRune(u, rune(binary.LittleEndian.Uint16(src[i+2:])))
-			if r != utf8.RuneError {
-				i += 2 // consumed the low surrogate
-			}
-			dst = utf8.AppendRune(dst, r)
-		default:
-			dst = utf8.AppendRune(dst, utf8.RuneError)
-		}
-	}
-	if len(src)%2 == 1 {
+	cut := utf16le.UntilNUL(src)
+	dst = utf16le.Append(dst, cut)
+	if len(cut) == len(src) && len(src)%2 == 1 {
 		dst = utf8.AppendRune(dst, utf8.RuneError)
 	}
 	return dst

@@ -13,10 +13,10 @@ import (
 // [MS-OXPOP3], GSSAPI (RFC 4752) and GSS-SPNEGO are followed; USER/PASS,
 // APOP and the other mechanisms are passed over unread.
 var Carrier = &carrier.Carrier{
-	Name:   "pop3",
-	Ports:  []uint16{110},
-	Detect: detect,
-	New:    func(c *carrier.Conn) carrier.Handler { return &handler{conn: c} },
+	Protocol: findings.ProtoPOP3,
+	Ports:    []uint16{110},
+	Detect:   detect,
+	New:      func(c *carrier.Conn) carrier.Handler { return &handler{conn: c} },
 }
 
 // detect: the server's "+OK" greeting (RFC 1939 4) or a client command a
@@ -87,17 +87,10 @@ type handler struct {
 	done  bool               // TLS began: nothing more is readable
 }
 
-func dirIndex(toServer bool) int {
-	if toServer {
-		return 0
-	}
-	return 1
-}
-
 // Feed reads lines; the bodies of multi-line responses (messages) are
 // passed over unread.
 func (h *handler) Feed(toServer bool, b []byte, ts time.Time) int {
-	d := dirIndex(toServer)
+	d := carrier.Side(toServer)
 	used := 0
 	for used < len(b) && !h.done {
 		if !toServer && h.multi == cmdMulti {
@@ -186,7 +179,7 @@ func (h *handler) clientLine(line []byte, ts time.Time) {
 // never got one.
 func (h *handler) begin(tokens bool, ts time.Time) {
 	if h.x.Pending() {
-		h.conn.Emit(h.x.Finish(findings.Unknown, ""), "pop3", ts)
+		h.conn.Emit(h.x.Finish(findings.Unknown, ""), ts)
 	} else {
 		h.x.Reset()
 	}
@@ -281,7 +274,7 @@ func (h *handler) finish(ok bool, ts time.Time) {
 	if ok {
 		outcome, reason = findings.Success, "POP3 +OK"
 	}
-	h.conn.Emit(h.x.Finish(outcome, reason), "pop3", ts)
+	h.conn.Emit(h.x.Finish(outcome, reason), ts)
 }
 
 // startTLS: the server accepted STLS (RFC 2595 4); what follows is TLS.
@@ -342,6 +335,6 @@ var statuses = []string{"+OK", "-ERR", "+"}
 // Close emits an attempt whose outcome never came.
 func (h *handler) Close(ts time.Time) {
 	if h.x.Pending() {
-		h.conn.Emit(h.x.Finish(findings.Unknown, ""), "pop3", ts)
+		h.conn.Emit(h.x.Finish(findings.Unknown, ""), ts)
 	}
 }

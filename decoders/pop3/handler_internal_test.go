@@ -14,7 +14,7 @@ import (
 // never decoded, so no copy of the password stays in the handler.
 func TestPasswordNotKept(t *testing.T) {
 	var n int
-	conn := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:110"), false, "", func(*findings.Finding) { n++ })
+	conn := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:110"), false, Carrier.Protocol, "", func(*findings.Finding) { n++ })
 	h := Carrier.New(conn).(*handler)
 	ts := time.Unix(1700000000, 0)
 	for _, l := range []struct {

@@ -13,48 +13,24 @@ import (
 	"testing"
 	"time"
 
-	"ntlmsensor/capture"
 	"ntlmsensor/decoders/carrier"
+	"ntlmsensor/decoders/carrier/carriertest"
 	"ntlmsensor/decoders/internal/pcaptest"
 	"ntlmsensor/decoders/pop3"
 	"ntlmsensor/findings"
-	"ntlmsensor/sensor"
 )
 
 // The only POP3 capture: Arkime's synthetic POP3DOM\liam session.
 const synthetic = "public/arkime/tests/pcap/ntlm_synthetic.pcap"
 
-// analyse runs the real pipeline over a capture with the POP3 carrier alone.
+// analyse runs the real pipeline, with only the pop3 carrier, over a
+// capture below pcaps/.
 func analyse(t testing.TB, rel string) []*findings.Finding {
-	t.Helper()
-	src, err := capture.OpenFile(filepath.Join("..", "..", "pcaps", rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	var out []*findings.Finding
-	cfg := sensor.DefaultConfig()
-	cfg.Carriers = []*carrier.Carrier{pop3.Carrier}
-	cfg.Emit = func(f *findings.Finding) { out = append(out, f) }
-	p := sensor.NewPipeline(cfg, 1, nil)
-	if err := p.ReadSource(src); err != nil {
-		t.Log(err)
-	}
-	if err := p.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return carriertest.Analyse(t, rel, pop3.Carrier)
 }
 
 // doc is a finding as written out, parsed back.
-func doc(t testing.TB, f *findings.Finding) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(f.AppendJSON(nil), &m); err != nil {
-		t.Fatalf("invalid JSON %s: %v", f.AppendJSON(nil), err)
-	}
-	return m
-}
+func doc(t testing.TB, f *findings.Finding) map[string]any { return carriertest.Doc(t, f) }
 
 func lookup(m map[string]any, path string) any {
 	var v any = m
@@ -167,7 +143,7 @@ func TestSyntheticCapture(t *testing.T) {
 	}
 	r := rows[0]
 	if f.UserName != r["ntlmssp.auth.username"] || f.UserDomain != r["ntlmssp.auth.domain"] ||
-		f.NTLM.Workstation != r["ntlmssp.auth.hostname"] || f.NTLM.Version != r["ntlm_version"] {
+		f.NTLM.Workstation != r["ntlmssp.auth.hostname"] || string(f.NTLM.Version) != r["ntlm_version"] {
 		t.Errorf("finding %s\\%s from %s %s; tshark %v", f.UserDomain, f.UserName, f.NTLM.Workstation, f.NTLM.Version, r)
 	}
 	if f.Client.String() != r["ip.src"]+":"+r["tcp.srcport"] || f.Server.String() != r["ip.dst"]+":"+r["tcp.dstport"] {
@@ -211,12 +187,12 @@ func TestSyntheticCapture(t *testing.T) {
 }
 
 // pieces are the TCP payloads of the capture's connection to port, in order.
-func pieces(t testing.TB, rel string, port uint16) []carrier.Piece {
+func pieces(t testing.TB, rel string, port uint16) []carriertest.Piece {
 	t.Helper()
-	var ps []carrier.Piece
+	var ps []carriertest.Piece
 	for _, s := range pcaptest.Segments(t, rel) {
 		if !s.UDP && (s.DstPort == port || s.SrcPort == port) {
-			ps = append(ps, carrier.Piece{ToServer: s.DstPort == port, Data: s.Payload})
+			ps = append(ps, carriertest.Piece{ToServer: s.DstPort == port, Data: s.Payload})
 		}
 	}
 	if len(ps) == 0 {
@@ -228,7 +204,7 @@ func pieces(t testing.TB, rel string, port uint16) []carrier.Piece {
 // session is the synthetic capture's POP3 conversation, one piece per
 // segment: greeting, AUTH NTLM, "+ ", NEGOTIATE, "+ " CHALLENGE,
 // AUTHENTICATE, +OK, QUIT, +OK.
-func session(t testing.TB) []carrier.Piece {
+func session(t testing.TB) []carriertest.Piece {
 	ps := pieces(t, synthetic, 110)
 	if len(ps) != 9 {
 		t.Fatalf("POP3 session in %d pieces", len(ps))
@@ -237,7 +213,7 @@ func session(t testing.TB) []carrier.Piece {
 }
 
 // replace swaps old for new in the first piece that holds old.
-func replace(t testing.TB, ps []carrier.Piece, old, new string) []carrier.Piece {
+func replace(t testing.TB, ps []carriertest.Piece, old, new string) []carriertest.Piece {
 	t.Helper()
 	out := slices.Clone(ps)
 	for i, p := range out {
@@ -250,11 +226,11 @@ func replace(t testing.TB, ps []carrier.Piece, old, new string) []carrier.Piece 
 	return nil
 }
 
-func client(s string) carrier.Piece { return carrier.Piece{ToServer: true, Data: []byte(s)} }
-func server(s string) carrier.Piece { return carrier.Piece{ToServer: false, Data: []byte(s)} }
+func client(s string) carriertest.Piece { return carriertest.Piece{ToServer: true, Data: []byte(s)} }
+func server(s string) carriertest.Piece { return carriertest.Piece{ToServer: false, Data: []byte(s)} }
 
-func join(parts ...[]carrier.Piece) []carrier.Piece {
-	var out []carrier.Piece
+func join(parts ...[]carriertest.Piece) []carriertest.Piece {
+	var out []carriertest.Piece
 	for _, p := range parts {
 		out = append(out, p...)
 	}
@@ -263,17 +239,17 @@ func join(parts ...[]carrier.Piece) []carrier.Piece {
 
 // authExchange is the session's AUTH NTLM exchange, from the command to
 // the +OK.
-func authExchange(t testing.TB) []carrier.Piece { return slices.Clone(session(t)[1:7]) }
+func authExchange(t testing.TB) []carriertest.Piece { return slices.Clone(session(t)[1:7]) }
 
 // drive feeds pieces whole to a fresh handler, like the reassembler, and
 // also reports whether the handler ended following the connection.
-func drive(ps []carrier.Piece) ([]*findings.Finding, bool) { return feed(ps, nil) }
+func drive(ps []carriertest.Piece) ([]*findings.Finding, bool) { return feed(ps, nil) }
 
 // feed is drive where the pieces whose index is in lost are lost in
 // transit: the handler is told of a gap instead.
-func feed(ps []carrier.Piece, lost map[int]bool) ([]*findings.Finding, bool) {
+func feed(ps []carriertest.Piece, lost map[int]bool) ([]*findings.Finding, bool) {
 	var out []*findings.Finding
-	conn := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:110"), false, "", func(f *findings.Finding) { out = append(out, f) })
+	conn := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:110"), false, pop3.Carrier.Protocol, "", func(f *findings.Finding) { out = append(out, f) })
 	h := pop3.Carrier.New(conn)
 	ts := time.Unix(1700000000, 0)
 	var buf [2][]byte
@@ -333,7 +309,7 @@ func TestHandlerChunking(t *testing.T) {
 		t.Fatalf("%d findings", len(ref))
 	}
 	for _, chunk := range []int{1, 7, 1 << 20} {
-		fs := carrier.Drive(pop3.Carrier, session(t), chunk)
+		fs := carriertest.Drive(pop3.Carrier, session(t), chunk)
 		if len(fs) != 1 || key(fs[0]) != key(ref[0]) {
 			t.Errorf("chunk %d: %v, want %s", chunk, fs, key(ref[0]))
 		}
@@ -344,24 +320,24 @@ func TestHandlerChunking(t *testing.T) {
 const tlsHello = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03AUTH NTLM\r\nTlRMTVNTUAAD\r\n"
 
 // capa is a CAPA exchange (RFC 2449 5) offering STLS and NTLM.
-var capa = []carrier.Piece{client("CAPA\r\n"), server("+OK Capability list follows\r\nTOP\r\nUIDL\r\nSTLS\r\nSASL NTLM\r\n.\r\n")}
+var capa = []carriertest.Piece{client("CAPA\r\n"), server("+OK Capability list follows\r\nTOP\r\nUIDL\r\nSTLS\r\nSASL NTLM\r\n.\r\n")}
 
 // TestSTLS: once the server accepts STLS nothing after is read, not even
 // the cleartext exchange replayed behind the handshake.
 func TestSTLS(t *testing.T) {
 	ses := session(t)
 	greet, after := ses[:1], ses[1:]
-	tls := join(greet, capa, []carrier.Piece{client("STLS\r\n"), server("+OK Begin TLS negotiation\r\n"), client(tlsHello), server("\x16\x03\x03\x00\x7a\x02\x00\x00\x76\x03\x03")}, after)
+	tls := join(greet, capa, []carriertest.Piece{client("STLS\r\n"), server("+OK Begin TLS negotiation\r\n"), client(tlsHello), server("\x16\x03\x03\x00\x7a\x02\x00\x00\x76\x03\x03")}, after)
 	fs, done := drive(tls)
 	if len(fs) != 0 || !done {
 		t.Errorf("after STLS: %d findings, done %v; want none, done", len(fs), done)
 	}
 	for _, chunk := range []int{1, 7, 1 << 20} {
-		if fs := carrier.Drive(pop3.Carrier, tls, chunk); len(fs) != 0 {
+		if fs := carriertest.Drive(pop3.Carrier, tls, chunk); len(fs) != 0 {
 			t.Errorf("chunk %d: %d findings after STLS", chunk, len(fs))
 		}
 	}
-	refused := join(greet, capa, []carrier.Piece{client("STLS\r\n"), server("-ERR Command not permitted when TLS active\r\n")}, after)
+	refused := join(greet, capa, []carriertest.Piece{client("STLS\r\n"), server("-ERR Command not permitted when TLS active\r\n")}, after)
 	fs, done = drive(refused)
 	if len(fs) != 1 || done || fs[0].UserName != "liam" || fs[0].Outcome != findings.Success {
 		t.Errorf("STLS refused: %d findings, done %v", len(fs), done)
@@ -383,7 +359,7 @@ func TestOutcomes(t *testing.T) {
 	}
 
 	// the client cancels after the CHALLENGE (RFC 5034 4): no attempt
-	cancel := join(ex[:4], []carrier.Piece{client("*\r\n"), server("-ERR authentication cancelled\r\n")}, ex)
+	cancel := join(ex[:4], []carriertest.Piece{client("*\r\n"), server("-ERR authentication cancelled\r\n")}, ex)
 	if fs, _ := drive(cancel); len(fs) != 1 || fs[0].Outcome != findings.Success {
 		t.Errorf("cancel then success: %v", fs)
 	}
@@ -405,11 +381,11 @@ func TestInitialResponse(t *testing.T) {
 	ex := authExchange(t)
 	ref, _ := drive(ex)
 	neg := strings.TrimSpace(string(ex[2].Data))
-	ir := join([]carrier.Piece{client("AUTH NTLM " + neg + "\r\n")}, ex[3:])
+	ir := join([]carriertest.Piece{client("AUTH NTLM " + neg + "\r\n")}, ex[3:])
 	mid := ex[3:] // from the CHALLENGE: the capture began mid-exchange
-	for name, ps := range map[string][]carrier.Piece{"initial response": ir, "mid-exchange": mid} {
+	for name, ps := range map[string][]carriertest.Piece{"initial response": ir, "mid-exchange": mid} {
 		for _, chunk := range []int{1, 1 << 20} {
-			fs := carrier.Drive(pop3.Carrier, ps, chunk)
+			fs := carriertest.Drive(pop3.Carrier, ps, chunk)
 			if len(fs) != 1 || key(fs[0]) != key(ref[0]) {
 				t.Errorf("%s chunk %d: %v, want %s", name, chunk, fs, key(ref[0]))
 			}
@@ -427,7 +403,7 @@ func TestMultiLine(t *testing.T) {
 	}
 	fake += "+OK\r\n-ERR\r\n..stuffed\r\n"
 	greet := session(t)[:1]
-	ps := join(greet, []carrier.Piece{
+	ps := join(greet, []carriertest.Piece{
 		client("USER liam\r\n"), server("+OK\r\n"), client("PASS s3cret\r\n"), server("+OK maildrop has 2 messages\r\n"),
 		client("STAT\r\n"), server("+OK 2 320\r\n"),
 		client("LIST\r\n"), server("+OK 2 messages\r\n1 120\r\n2 200\r\n.\r\n"),
@@ -444,7 +420,7 @@ func TestMultiLine(t *testing.T) {
 		client("RETR 2\r\n"), server("+OK\r\n" + fake),
 	}, ex)
 	for _, chunk := range []int{1, 7, 1 << 20} {
-		fs := carrier.Drive(pop3.Carrier, ps, chunk)
+		fs := carriertest.Drive(pop3.Carrier, ps, chunk)
 		if len(fs) != 1 || fs[0].Outcome != findings.Success || fs[0].UserName != "liam" || slices.Contains(flagIDs(fs[0]), "ntlm_fallback") {
 			t.Errorf("chunk %d: %v", chunk, fs)
 		}
@@ -455,14 +431,14 @@ func TestMultiLine(t *testing.T) {
 // passed over.
 func TestCleartextMechanisms(t *testing.T) {
 	ses := session(t)
-	ps := join(ses[:1], []carrier.Piece{
+	ps := join(ses[:1], []carriertest.Piece{
 		client("USER liam\r\n"), server("+OK\r\n"), client("PASS s3cret\r\n"), server("-ERR [AUTH] no\r\n"),
 		client("APOP liam c4c9334bac560ecc979e58001b3e22fb\r\n"), server("-ERR no\r\n"),
 		client("AUTH PLAIN AGxpYW0AczNjcmV0\r\n"), server("-ERR no\r\n"),
 		client("AUTH LOGIN\r\n"), server("+ VXNlcm5hbWU6\r\n"), client("bGlhbQ==\r\n"), server("+ UGFzc3dvcmQ6\r\n"), client("czNjcmV0\r\n"), server("+OK yes\r\n"),
 	}, ses[7:])
 	for _, chunk := range []int{1, 1 << 20} {
-		if fs := carrier.Drive(pop3.Carrier, ps, chunk); len(fs) != 0 {
+		if fs := carriertest.Drive(pop3.Carrier, ps, chunk); len(fs) != 0 {
 			t.Errorf("chunk %d: %d findings", chunk, len(fs))
 		}
 	}
@@ -518,16 +494,16 @@ func TestGSSAPI(t *testing.T) {
 	req, rep := gssTokens(t)
 	b64 := base64.StdEncoding.EncodeToString
 	greet := session(t)[:1]
-	layer := []carrier.Piece{server("+ " + b64(rep) + "\r\n"), client("\r\n"), server("+ BQQG/wAMAAAAAAAAAAAAAA==\r\n"), client("BQQF/wAMAAAAAAAAAAAAAA==\r\n")}
-	plain := join(greet, []carrier.Piece{client("AUTH GSSAPI\r\n"), server("+ \r\n"), client(b64(req) + "\r\n")}, layer, []carrier.Piece{server("+OK done\r\n")})
-	ir := join(greet, []carrier.Piece{client("AUTH GSSAPI " + b64(req) + "\r\n")}, layer, []carrier.Piece{server("-ERR [AUTH] no\r\n")})
+	layer := []carriertest.Piece{server("+ " + b64(rep) + "\r\n"), client("\r\n"), server("+ BQQG/wAMAAAAAAAAAAAAAA==\r\n"), client("BQQF/wAMAAAAAAAAAAAAAA==\r\n")}
+	plain := join(greet, []carriertest.Piece{client("AUTH GSSAPI\r\n"), server("+ \r\n"), client(b64(req) + "\r\n")}, layer, []carriertest.Piece{server("+OK done\r\n")})
+	ir := join(greet, []carriertest.Piece{client("AUTH GSSAPI " + b64(req) + "\r\n")}, layer, []carriertest.Piece{server("-ERR [AUTH] no\r\n")})
 	for name, c := range map[string]struct {
-		ps      []carrier.Piece
+		ps      []carriertest.Piece
 		outcome findings.Outcome
 		reason  string
 	}{"gssapi": {plain, findings.Success, "POP3 +OK"}, "gssapi-ir": {ir, findings.Failure, "POP3 -ERR"}} {
 		for _, chunk := range []int{1, 1 << 20} {
-			fs := carrier.Drive(pop3.Carrier, c.ps, chunk)
+			fs := carriertest.Drive(pop3.Carrier, c.ps, chunk)
 			if len(fs) != 1 {
 				t.Fatalf("%s: %d findings", name, len(fs))
 			}
@@ -540,7 +516,7 @@ func TestGSSAPI(t *testing.T) {
 	}
 
 	ex := authExchange(t)
-	for name, offer := range map[string][]carrier.Piece{
+	for name, offer := range map[string][]carriertest.Piece{
 		"capa":      {client("CAPA\r\n"), server("+OK\r\nUSER\r\nSASL NTLM GSSAPI\r\n.\r\n")},
 		"auth list": {client("AUTH\r\n"), server("+OK\r\nNTLM\r\ngss-spnego\r\n.\r\n")},
 	} {
@@ -549,7 +525,7 @@ func TestGSSAPI(t *testing.T) {
 			t.Errorf("NTLM with Kerberos offered by %s: %v", name, fs)
 		}
 	}
-	for name, offer := range map[string][]carrier.Piece{
+	for name, offer := range map[string][]carriertest.Piece{
 		"capa":           capa,
 		"refused list":   {client("AUTH\r\n"), server("-ERR GSSAPI not here\r\n")},
 		"not capa lines": {client("CAPA\r\n"), server("+OK\r\nIMPLEMENTATION GSSAPI\r\n.\r\n")},
@@ -577,7 +553,7 @@ func TestGaps(t *testing.T) {
 	} {
 		lost := map[int]bool{}
 		for _, prefix := range c.lost {
-			i := slices.IndexFunc(ps, func(p carrier.Piece) bool { return bytes.HasPrefix(p.Data, []byte(prefix)) })
+			i := slices.IndexFunc(ps, func(p carriertest.Piece) bool { return bytes.HasPrefix(p.Data, []byte(prefix)) })
 			if i < 0 {
 				t.Fatalf("%s: no piece starts with %q", name, prefix)
 			}
@@ -593,9 +569,9 @@ func TestGaps(t *testing.T) {
 // TestBulkPathAllocates: commands, responses and messages without
 // authentication allocate nothing.
 func TestBulkPathAllocates(t *testing.T) {
-	h := pop3.Carrier.New(carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:110"), false, "", nil))
+	h := pop3.Carrier.New(carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:110"), false, "", "", nil))
 	ts := time.Unix(1700000000, 0)
-	steps := []carrier.Piece{
+	steps := []carriertest.Piece{
 		client("STAT\r\nLIST\r\n"), server("+OK 1 2400\r\n+OK\r\n1 2400\r\n.\r\n"),
 		client("RETR 1\r\n"), server("+OK\r\n" + strings.Repeat("a line of the message\r\n", 100) + ".\r\n"),
 		client("CAPA\r\n"), server("+OK\r\nTOP\r\nSASL NTLM\r\n.\r\n"),
@@ -668,14 +644,14 @@ func FuzzHandler(f *testing.F) {
 	f.Add([]byte("CAPA\r\nAUTH\r\nRETR 1\r\nLIST\r\nAUTH NTLM "+neg+"\r\n*\r\nSTLS\r\n"),
 		[]byte("+OK\r\nSASL GSSAPI\r\n.\r\n+OK\r\nNTLM\r\n.\r\n+OK\r\nx\r\n.\r\n-ERR\r\n+ "+neg+"\r\n-ERR\r\n+OK\r\n"), uint16(5))
 	f.Fuzz(func(t *testing.T, c, s []byte, n uint16) {
-		for _, fd := range carrier.Drive(pop3.Carrier, carrier.Alternate(c, s, int(n%4096)+1), int(n%61)+1) {
+		for _, fd := range carriertest.Drive(pop3.Carrier, carriertest.Alternate(c, s, int(n%4096)+1), int(n%61)+1) {
 			if fd.Outcome == "" || fd.Protocol != "pop3" {
 				t.Fatalf("incomplete finding %+v", fd)
 			}
 			fd.AppendJSON(nil)
 		}
 		// and with pieces lost in transit
-		ps := carrier.Alternate(c, s, int(n%509)+1)
+		ps := carriertest.Alternate(c, s, int(n%509)+1)
 		lost := map[int]bool{}
 		for i := int(n % 5); i < len(ps); i += int(n%7) + 2 {
 			lost[i] = true

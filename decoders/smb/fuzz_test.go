@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"unicode/utf8"
+
+	"ntlmsensor/decoders/internal/utf16le"
 )
 
 // seed adds the messages of the given protocol from all test captures,
@@ -145,7 +147,7 @@ func FuzzFraming(f *testing.F) {
 			t.Fatal("transform header from non-transform bytes")
 		}
 		_ = th
-		checkText(t, b, utf16String(b), oemString(b))
+		checkText(t, b, utf16le.String(b), oemString(b))
 		if len(b) >= 4 {
 			s := StatusName(le32(b, 0))
 			if s == "" || !utf8.ValidString(s) {

@@ -11,10 +11,10 @@ import (
 // Carrier registers SMB over direct TCP (445) and over the NetBIOS session
 // service (139).
 var Carrier = &carrier.Carrier{
-	Name:   "smb",
-	Ports:  []uint16{445, 139},
-	Detect: detect,
-	New:    func(c *carrier.Conn) carrier.Handler { return &handler{conn: c} },
+	Protocol: findings.ProtoSMB,
+	Ports:    []uint16{445, 139},
+	Detect:   detect,
+	New:      func(c *carrier.Conn) carrier.Handler { return &handler{conn: c} },
 }
 
 // detect: a NetBIOS session request, or a session message carrying an SMB
@@ -76,17 +76,10 @@ type handler struct {
 	resync          [2]bool
 }
 
-func dirIndex(toServer bool) int {
-	if toServer {
-		return 0
-	}
-	return 1
-}
-
 // Feed walks NetBIOS frames. Auth-related messages are read whole; of all
 // others only the header is read and the rest is skipped unseen.
 func (h *handler) Feed(toServer bool, b []byte, ts time.Time) int {
-	d := dirIndex(toServer)
+	d := carrier.Side(toServer)
 	used := 0
 	if h.resync[d] {
 		i := findFrame(b)
@@ -201,7 +194,7 @@ func (h *handler) wantsWhole(p Protocol, msg []byte, n int) bool {
 
 // Gap: the direction resynchronises on the next SMB header.
 func (h *handler) Gap(toServer bool, ts time.Time) {
-	h.resync[dirIndex(toServer)] = true
+	h.resync[carrier.Side(toServer)] = true
 }
 
 // Close emits every attempt still open: held successes with what was
@@ -245,7 +238,7 @@ func (h *handler) emit(s *session, f *findings.Finding, ts time.Time) {
 			f.SMB.Encrypted = findings.False
 		}
 	}
-	h.conn.Emit(f, "smb", ts)
+	h.conn.Emit(f, ts)
 }
 
 // sessionFor finds the session with this id; with create, a setup request

@@ -3,7 +3,7 @@ package smb_test
 import (
 	"testing"
 
-	"ntlmsensor/decoders/carrier"
+	"ntlmsensor/decoders/carrier/carriertest"
 	"ntlmsensor/decoders/internal/pcaptest"
 	"ntlmsensor/decoders/smb"
 	"ntlmsensor/findings"
@@ -11,11 +11,11 @@ import (
 
 // pieces are a capture's TCP payloads in order (the SMB server is on port
 // 445 or 139).
-func pieces(t testing.TB, rel string) []carrier.Piece {
-	var ps []carrier.Piece
+func pieces(t testing.TB, rel string) []carriertest.Piece {
+	var ps []carriertest.Piece
 	for _, s := range pcaptest.Segments(t, rel) {
 		if !s.UDP {
-			ps = append(ps, carrier.Piece{ToServer: s.DstPort == 445 || s.DstPort == 139, Data: s.Payload})
+			ps = append(ps, carriertest.Piece{ToServer: s.DstPort == 445 || s.DstPort == 139, Data: s.Payload})
 		}
 	}
 	return ps
@@ -41,7 +41,7 @@ func directions(t testing.TB, rel string) (client, server []byte) {
 func TestHandlerChunking(t *testing.T) {
 	pieces := pieces(t, "real-implementations/smb2_ntlmv2_hostname_signed.pcap")
 	for _, chunk := range []int{1 << 20, 1500, 64, 3, 1} {
-		fs := carrier.Drive(smb.Carrier, pieces, chunk)
+		fs := carriertest.Drive(smb.Carrier, pieces, chunk)
 		if len(fs) != 1 {
 			t.Fatalf("chunk %d: %d findings", chunk, len(fs))
 		}
@@ -72,7 +72,7 @@ func FuzzHandler(f *testing.F) {
 		f.Add(c, s, uint16(1460))
 	}
 	f.Fuzz(func(t *testing.T, client, server []byte, chunk uint16) {
-		for _, fd := range carrier.Drive(smb.Carrier, carrier.Alternate(client, server, int(chunk%4096)+1), 1460) {
+		for _, fd := range carriertest.Drive(smb.Carrier, carriertest.Alternate(client, server, int(chunk%4096)+1), 1460) {
 			if fd.Outcome == "" || fd.Protocol != "smb" {
 				t.Fatalf("incomplete finding %+v", fd)
 			}

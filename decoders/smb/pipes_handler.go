@@ -156,7 +156,7 @@ func (h *handler) pipeAssoc(id FileID, ts time.Time) *dcerpc.Association {
 		victim.assoc.Close(ts)
 	}
 	victim.id, victim.used = id, ts
-	victim.assoc = dcerpc.NewAssociation(h.conn, "dcerpc")
+	victim.assoc = dcerpc.NewAssociation(h.conn)
 	victim.assoc.Complete = func(f *findings.Finding) {
 		f.SMB.Version = h.version
 		f.SMB.SigningRequired = h.signingRequired

@@ -16,29 +16,23 @@ package smb
 import (
 	"encoding/binary"
 	"errors"
+
+	"ntlmsensor/decoders/internal/decodeerr"
 )
 
 // Sentinel errors; every error returned by this package wraps one of them.
 var (
 	// ErrTruncated: the message ends before a field or buffer it declares.
-	ErrTruncated = errors.New("truncated")
+	ErrTruncated = errors.New("smb: truncated")
 	// ErrMalformed: a field holds a value the layout does not allow.
-	ErrMalformed = errors.New("malformed")
+	ErrMalformed = errors.New("smb: malformed")
 	// ErrWrongMessage: the protocol id, command or direction is not the one
 	// the parser reads.
-	ErrWrongMessage = errors.New("wrong message type")
+	ErrWrongMessage = errors.New("smb: wrong message type")
 )
 
-// decodeError says where decoding failed and wraps a sentinel.
-type decodeError struct {
-	where string
-	kind  error
-}
-
-func (e *decodeError) Error() string { return "smb: " + e.where + ": " + e.kind.Error() }
-func (e *decodeError) Unwrap() error { return e.kind }
-
-func errAt(where string, kind error) error { return &decodeError{where, kind} }
+// errAt says where decoding failed.
+func errAt(where string, kind error) error { return decodeerr.New(kind, where) }
 
 // NetBIOS session service packet types [RFC 1002 4.3.1].
 const (

@@ -107,19 +107,19 @@ func (h *handler) smb1Tree(uid uint64, msg []byte, off int, ts time.Time) {
 // rawLogon makes the finding of an SMB1 logon without NTLMSSP: the LM and
 // NT challenge responses sit in the request itself [MS-CIFS 2.2.4.53.1].
 func rawLogon(r *SessionSetupRequest1) *findings.Finding {
-	f := &findings.Finding{HasUser: true, UserName: r.Account, UserDomain: r.PrimaryDomain, Mechanism: "smb1-challenge"}
+	f := &findings.Finding{HasUser: true, UserName: r.Account, UserDomain: r.PrimaryDomain, Mechanism: findings.MechSMB1Challenge}
 	lm, nt := r.LMResponse, r.NTResponse
 	n := &f.NTLM
 	switch {
 	case r.Account == "" && len(nt) == 0 && len(lm) <= 1:
-		n.Version = "anonymous"
+		n.Version = findings.NTLMAnonymous
 	case len(nt) > 24:
-		n.Version = "NTLMv2"
+		n.Version = findings.NTLMv2
 	case len(nt) == 24:
-		n.Version = "NTLMv1"
+		n.Version = findings.NTLMv1
 		n.LMResponse = findings.OptOf(len(lm) == 24 && !allZero(lm) && string(lm) != string(nt))
 	case len(lm) == 24:
-		n.Version = "LM"
+		n.Version = findings.NTLMLM
 		n.LMResponse = findings.True
 	}
 	return f

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"ntlmsensor/decoders/internal/utf16le"
 )
 
 func unhex(tb testing.TB, s string) []byte {
@@ -468,8 +470,8 @@ func TestText(t *testing.T) {
 		{"\x00\xdca\x00", "\uFFFDa"},       // lone low surrogate
 		{"a\x00\x3d\xd8", "a\uFFFD"},       // high surrogate at end
 	} {
-		if got := utf16String([]byte(tc.in)); got != tc.want {
-			t.Errorf("utf16String(% x) = %q, want %q", tc.in, got, tc.want)
+		if got := utf16le.String([]byte(tc.in)); got != tc.want {
+			t.Errorf("utf16le.String(% x) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 	if got := oemString([]byte("caf\xe9")); got != "café" {

@@ -1,5 +1,7 @@
 package smb
 
+import "ntlmsensor/decoders/internal/utf16le"
+
 // Header2Len is the size of the SMB2 packet header [MS-SMB2 2.2.1].
 const Header2Len = 64
 
@@ -322,7 +324,7 @@ func ParseTreeConnectRequest2(msg []byte) (path string, err error) {
 		if err != nil {
 			return "", err
 		}
-		return utf16String(p), nil
+		return utf16le.String(p), nil
 	}
 	const extStart = Header2Len + 8
 	if len(msg) < extStart+extension2Len {
@@ -337,7 +339,7 @@ func ParseTreeConnectRequest2(msg []byte) (path string, err error) {
 		}
 		p := msg[o : o+n]
 		if len(p) >= 2 && p[0] == '\\' && p[1] == 0 {
-			return utf16String(p), nil
+			return utf16le.String(p), nil
 		}
 		if fallback == nil {
 			fallback = p
@@ -346,7 +348,7 @@ func ParseTreeConnectRequest2(msg []byte) (path string, err error) {
 	if fallback == nil {
 		return "", errAt(where+" extension path", ErrTruncated)
 	}
-	return utf16String(fallback), nil
+	return utf16le.String(fallback), nil
 }
 
 // TransformHeaderLen is the size of the SMB2 TRANSFORM_HEADER [MS-SMB2 2.2.41].

@@ -2,52 +2,10 @@ package smb
 
 import (
 	"strings"
-	"unicode/utf16"
 	"unicode/utf8"
-)
 
-// utf16String decodes UTF-16LE; an odd trailing byte is dropped and unpaired
-// surrogates become U+FFFD, so any input yields valid UTF-8 in one allocation.
-func utf16String(b []byte) string {
-	b = b[:len(b)&^1]
-	if len(b) == 0 {
-		return ""
-	}
-	ascii := true
-	for i := 0; i < len(b); i += 2 {
-		if b[i+1] != 0 || b[i] >= utf8.RuneSelf {
-			ascii = false
-			break
-		}
-	}
-	var sb strings.Builder
-	if ascii {
-		sb.Grow(len(b) / 2)
-		for i := 0; i < len(b); i += 2 {
-			sb.WriteByte(b[i])
-		}
-		return sb.String()
-	}
-	// A code unit is at most 3 UTF-8 bytes (a surrogate pair: 4 for 2 units).
-	sb.Grow(len(b) / 2 * 3)
-	for i := 0; i < len(b); i += 2 {
-		r := rune(le16(b, i))
-		if utf16.IsSurrogate(r) {
-			if r < 0xdc00 && i+3 < len(b) {
-				if r2 := rune(le16(b, i+2)); r2 >= 0xdc00 && r2 < 0xe000 {
-					r = utf16.DecodeRune(r, r2)
-					i += 2
-				} else {
-					r = utf8.RuneError
-				}
-			} else {
-				r = utf8.RuneError
-			}
-		}
-		sb.WriteRune(r)
-	}
-	return sb.String()
-}
+	"ntlmsensor/decoders/internal/utf16le"
+)
 
 // oemString converts an OEM (code page) string. The code page is unknown on
 // the wire: valid UTF-8 is kept as is, anything else is read as Latin-1, so
@@ -116,7 +74,7 @@ func (t *smb1Text) nextUnaligned() string { return t.decode(t.raw(false)) }
 
 func (t *smb1Text) decode(b []byte) string {
 	if t.unicode {
-		return utf16String(b)
+		return utf16le.String(b)
 	}
 	return oemString(b)
 }

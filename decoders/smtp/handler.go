@@ -14,10 +14,10 @@ import (
 // (RFC 4954): NTLM [MS-SMTPNTLM], GSSAPI (RFC 4752) and GSS-SPNEGO are
 // followed; PLAIN, LOGIN and the other mechanisms are passed over unread.
 var Carrier = &carrier.Carrier{
-	Name:   "smtp",
-	Ports:  []uint16{25, 587},
-	Detect: detect,
-	New:    func(c *carrier.Conn) carrier.Handler { return &handler{conn: c} },
+	Protocol: findings.ProtoSMTP,
+	Ports:    []uint16{25, 587},
+	Detect:   detect,
+	New:      func(c *carrier.Conn) carrier.Handler { return &handler{conn: c} },
 }
 
 // detect: the server's 220 greeting or the client's EHLO/HELO (RFC 5321
@@ -106,16 +106,9 @@ type handler struct {
 	done  bool               // TLS began: nothing more is readable
 }
 
-func dirIndex(toServer bool) int {
-	if toServer {
-		return 0
-	}
-	return 1
-}
-
 // Feed reads lines; DATA content and BDAT chunks are passed over unread.
 func (h *handler) Feed(toServer bool, b []byte, ts time.Time) int {
-	d := dirIndex(toServer)
+	d := carrier.Side(toServer)
 	used := 0
 	for used < len(b) && !h.done {
 		if toServer && h.data {
@@ -217,7 +210,7 @@ func chunkSize(b []byte) int {
 // never got one.
 func (h *handler) begin(tokens bool, ts time.Time) {
 	if h.x.Pending() {
-		h.conn.Emit(h.x.Finish(findings.Unknown, ""), "smtp", ts)
+		h.conn.Emit(h.x.Finish(findings.Unknown, ""), ts)
 	} else {
 		h.x.Reset()
 	}
@@ -325,7 +318,7 @@ func (h *handler) finish(code int, ts time.Time) {
 	case code >= 400:
 		outcome = findings.Failure
 	}
-	h.conn.Emit(h.x.Finish(outcome, "SMTP "+strconv.Itoa(code)), "smtp", ts)
+	h.conn.Emit(h.x.Finish(outcome, "SMTP "+strconv.Itoa(code)), ts)
 }
 
 // startTLS: the server accepted STARTTLS (RFC 3207 4); what follows is TLS.
@@ -393,6 +386,6 @@ func startsLine(toServer bool, b []byte) bool {
 // Close emits an attempt whose outcome never came.
 func (h *handler) Close(ts time.Time) {
 	if h.x.Pending() {
-		h.conn.Emit(h.x.Finish(findings.Unknown, ""), "smtp", ts)
+		h.conn.Emit(h.x.Finish(findings.Unknown, ""), ts)
 	}
 }

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"ntlmsensor/capture"
 	"ntlmsensor/decoders/carrier"
+	"ntlmsensor/decoders/carrier/carriertest"
 	"ntlmsensor/decoders/http"
 	"ntlmsensor/decoders/imap"
 	"ntlmsensor/decoders/internal/pcaptest"
@@ -24,7 +24,6 @@ import (
 	"ntlmsensor/decoders/smb"
 	"ntlmsensor/decoders/smtp"
 	"ntlmsensor/findings"
-	"ntlmsensor/sensor"
 )
 
 const (
@@ -32,41 +31,17 @@ const (
 	synthetic   = "public/arkime/tests/pcap/ntlm_synthetic.pcap"
 )
 
-// analyse runs the real pipeline over a capture with the given carriers
-// (the SMTP carrier alone when none are given).
+// analyse runs the real pipeline over a capture below pcaps/, with only
+// the SMTP carrier unless others are given.
 func analyse(t testing.TB, rel string, carriers ...*carrier.Carrier) []*findings.Finding {
-	t.Helper()
-	src, err := capture.OpenFile(filepath.Join("..", "..", "pcaps", rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
 	if len(carriers) == 0 {
 		carriers = []*carrier.Carrier{smtp.Carrier}
 	}
-	var out []*findings.Finding
-	cfg := sensor.DefaultConfig()
-	cfg.Carriers = carriers
-	cfg.Emit = func(f *findings.Finding) { out = append(out, f) }
-	p := sensor.NewPipeline(cfg, 1, nil)
-	if err := p.ReadSource(src); err != nil {
-		t.Log(err)
-	}
-	if err := p.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return carriertest.Analyse(t, rel, carriers...)
 }
 
 // doc is a finding as written out, parsed back.
-func doc(t testing.TB, f *findings.Finding) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(f.AppendJSON(nil), &m); err != nil {
-		t.Fatalf("invalid JSON %s: %v", f.AppendJSON(nil), err)
-	}
-	return m
-}
+func doc(t testing.TB, f *findings.Finding) map[string]any { return carriertest.Doc(t, f) }
 
 func lookup(m map[string]any, path string) any {
 	var v any = m
@@ -296,7 +271,7 @@ func TestSyntheticCapture(t *testing.T) {
 	}
 	r := rows[0]
 	if f.UserName != r["ntlmssp.auth.username"] || f.UserDomain != r["ntlmssp.auth.domain"] ||
-		f.NTLM.Workstation != r["ntlmssp.auth.hostname"] || f.NTLM.Version != r["ntlm_version"] {
+		f.NTLM.Workstation != r["ntlmssp.auth.hostname"] || string(f.NTLM.Version) != r["ntlm_version"] {
 		t.Errorf("finding %s\\%s from %s %s; tshark %v", f.UserDomain, f.UserName, f.NTLM.Workstation, f.NTLM.Version, r)
 	}
 	if f.Client.String() != r["ip.src"]+":"+r["tcp.srcport"] || f.Server.String() != r["ip.dst"]+":"+r["tcp.dstport"] {
@@ -331,7 +306,7 @@ func TestCarriersTogether(t *testing.T) {
 	for _, f := range analyse(t, synthetic, all...) {
 		switch f.Server.Port() {
 		case 25, 143, 110:
-			got[f.Protocol] += f.UserDomain + `\` + f.UserName + " "
+			got[string(f.Protocol)] += f.UserDomain + `\` + f.UserName + " "
 		}
 	}
 	want := map[string]string{"smtp": `SMTPDOM\jack `, "imap": `IMAPDOM\kate `, "pop3": `POP3DOM\liam `}
@@ -340,7 +315,7 @@ func TestCarriersTogether(t *testing.T) {
 	}
 	for rel, proto := range map[string]string{realCapture: "smtp", "real-implementations/imap_auth_ntlm.pcap": "imap"} {
 		fs := analyse(t, rel, all...)
-		if len(fs) != 1 || fs[0].Protocol != proto {
+		if len(fs) != 1 || string(fs[0].Protocol) != proto {
 			t.Errorf("%s: %d findings, want one of %s", rel, len(fs), proto)
 		}
 	}
@@ -359,12 +334,12 @@ func mapsEqual(a, b map[string]string) bool {
 }
 
 // pieces are the TCP payloads of the capture's connection to port, in order.
-func pieces(t testing.TB, rel string, port uint16) []carrier.Piece {
+func pieces(t testing.TB, rel string, port uint16) []carriertest.Piece {
 	t.Helper()
-	var ps []carrier.Piece
+	var ps []carriertest.Piece
 	for _, s := range pcaptest.Segments(t, rel) {
 		if !s.UDP && (s.DstPort == port || s.SrcPort == port) {
-			ps = append(ps, carrier.Piece{ToServer: s.DstPort == port, Data: s.Payload})
+			ps = append(ps, carriertest.Piece{ToServer: s.DstPort == port, Data: s.Payload})
 		}
 	}
 	if len(ps) == 0 {
@@ -374,10 +349,10 @@ func pieces(t testing.TB, rel string, port uint16) []carrier.Piece {
 }
 
 // session is the real capture's conversation, one piece per segment.
-func session(t testing.TB) []carrier.Piece { return pieces(t, realCapture, 25) }
+func session(t testing.TB) []carriertest.Piece { return pieces(t, realCapture, 25) }
 
 // cut returns the pieces before (and from) the first one that starts with prefix.
-func cut(t testing.TB, ps []carrier.Piece, prefix string) (before, after []carrier.Piece) {
+func cut(t testing.TB, ps []carriertest.Piece, prefix string) (before, after []carriertest.Piece) {
 	t.Helper()
 	for i, p := range ps {
 		if bytes.HasPrefix(p.Data, []byte(prefix)) {
@@ -389,7 +364,7 @@ func cut(t testing.TB, ps []carrier.Piece, prefix string) (before, after []carri
 }
 
 // replace swaps old for new in the first piece that holds old.
-func replace(t testing.TB, ps []carrier.Piece, old, new string) []carrier.Piece {
+func replace(t testing.TB, ps []carriertest.Piece, old, new string) []carriertest.Piece {
 	t.Helper()
 	out := slices.Clone(ps)
 	for i, p := range out {
@@ -402,11 +377,11 @@ func replace(t testing.TB, ps []carrier.Piece, old, new string) []carrier.Piece 
 	return nil
 }
 
-func client(s string) carrier.Piece { return carrier.Piece{ToServer: true, Data: []byte(s)} }
-func server(s string) carrier.Piece { return carrier.Piece{ToServer: false, Data: []byte(s)} }
+func client(s string) carriertest.Piece { return carriertest.Piece{ToServer: true, Data: []byte(s)} }
+func server(s string) carriertest.Piece { return carriertest.Piece{ToServer: false, Data: []byte(s)} }
 
-func join(parts ...[]carrier.Piece) []carrier.Piece {
-	var out []carrier.Piece
+func join(parts ...[]carriertest.Piece) []carriertest.Piece {
+	var out []carriertest.Piece
 	for _, p := range parts {
 		out = append(out, p...)
 	}
@@ -415,7 +390,7 @@ func join(parts ...[]carrier.Piece) []carrier.Piece {
 
 // authExchange is the real capture's AUTH NTLM exchange, from the AUTH
 // command to the 235.
-func authExchange(t testing.TB) []carrier.Piece {
+func authExchange(t testing.TB) []carriertest.Piece {
 	_, rest := cut(t, session(t), "AUTH NTLM")
 	ex, _ := cut(t, rest, "MAIL FROM")
 	return ex
@@ -423,13 +398,13 @@ func authExchange(t testing.TB) []carrier.Piece {
 
 // drive feeds pieces whole to a fresh handler, like the reassembler, and
 // also reports whether the handler ended following the connection.
-func drive(ps []carrier.Piece) ([]*findings.Finding, bool) { return feed(ps, nil) }
+func drive(ps []carriertest.Piece) ([]*findings.Finding, bool) { return feed(ps, nil) }
 
 // feed is drive where the pieces whose index is in lost are lost in
 // transit: the handler is told of a gap instead.
-func feed(ps []carrier.Piece, lost map[int]bool) ([]*findings.Finding, bool) {
+func feed(ps []carriertest.Piece, lost map[int]bool) ([]*findings.Finding, bool) {
 	var out []*findings.Finding
-	conn := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:25"), false, "", func(f *findings.Finding) { out = append(out, f) })
+	conn := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:25"), false, smtp.Carrier.Protocol, "", func(f *findings.Finding) { out = append(out, f) })
 	h := smtp.Carrier.New(conn)
 	ts := time.Unix(1700000000, 0)
 	var buf [2][]byte
@@ -494,7 +469,7 @@ func TestHandlerChunking(t *testing.T) {
 		}
 		ps := pieces(t, c.rel, 25)
 		for _, chunk := range []int{1, 7, 1 << 20} {
-			fs := carrier.Drive(smtp.Carrier, ps, chunk)
+			fs := carriertest.Drive(smtp.Carrier, ps, chunk)
 			if len(fs) != len(ref) {
 				t.Fatalf("%s chunk %d: %d findings, want %d", c.rel, chunk, len(fs), len(ref))
 			}
@@ -515,19 +490,19 @@ const tlsHello = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03AUTH NTLM\r\nTlRMT
 func TestStartTLS(t *testing.T) {
 	before, after := cut(t, session(t), "AUTH NTLM")
 	before = replace(t, before, "250-AUTH NTLM", "250-STARTTLS\r\n250-AUTH NTLM")
-	tls := join(before, []carrier.Piece{client("STARTTLS\r\n"), server("220 2.0.0 Ready to start TLS\r\n"), client(tlsHello), server("\x16\x03\x03\x00\x7a\x02\x00\x00\x76\x03\x03")}, after)
+	tls := join(before, []carriertest.Piece{client("STARTTLS\r\n"), server("220 2.0.0 Ready to start TLS\r\n"), client(tlsHello), server("\x16\x03\x03\x00\x7a\x02\x00\x00\x76\x03\x03")}, after)
 	fs, done := drive(tls)
 	if len(fs) != 0 || !done {
 		t.Errorf("after STARTTLS: %d findings, done %v; want none, done", len(fs), done)
 	}
 	for _, chunk := range []int{1, 7, 1 << 20} {
-		if fs := carrier.Drive(smtp.Carrier, tls, chunk); len(fs) != 0 {
+		if fs := carriertest.Drive(smtp.Carrier, tls, chunk); len(fs) != 0 {
 			t.Errorf("chunk %d: %d findings after STARTTLS", chunk, len(fs))
 		}
 	}
 
 	// refused: the session goes on in clear and its AUTH is read
-	refused := join(before, []carrier.Piece{client("STARTTLS\r\n"), server("454 4.7.0 TLS not available due to temporary reason\r\n")}, after)
+	refused := join(before, []carriertest.Piece{client("STARTTLS\r\n"), server("454 4.7.0 TLS not available due to temporary reason\r\n")}, after)
 	fs, done = drive(refused)
 	if len(fs) != 1 || done || fs[0].UserName != "alice" || fs[0].Outcome != findings.Success {
 		t.Errorf("STARTTLS refused: %d findings, done %v", len(fs), done)
@@ -535,7 +510,7 @@ func TestStartTLS(t *testing.T) {
 
 	// pipelined after EHLO (RFC 2920): the 220 answers STARTTLS, not EHLO
 	greet, _ := cut(t, before, "EHLO")
-	piped := join(greet, []carrier.Piece{client("EHLO x\r\nSTARTTLS\r\n"), server("250-mx\r\n250 STARTTLS\r\n"), server("220 go ahead\r\n"), client(tlsHello)}, after)
+	piped := join(greet, []carriertest.Piece{client("EHLO x\r\nSTARTTLS\r\n"), server("250-mx\r\n250 STARTTLS\r\n"), server("220 go ahead\r\n"), client(tlsHello)}, after)
 	if fs, done := drive(piped); len(fs) != 0 || !done {
 		t.Errorf("pipelined STARTTLS: %d findings, done %v", len(fs), done)
 	}
@@ -561,7 +536,7 @@ func TestOutcomes(t *testing.T) {
 	}
 
 	// the client cancels after the CHALLENGE (RFC 4954 4): no attempt
-	cancel := join(ex[:4], []carrier.Piece{client("*\r\n"), server("501 5.7.0 Authentication cancelled\r\n")}, ex)
+	cancel := join(ex[:4], []carriertest.Piece{client("*\r\n"), server("501 5.7.0 Authentication cancelled\r\n")}, ex)
 	if fs, _ := drive(cancel); len(fs) != 1 || fs[0].Outcome != findings.Success {
 		t.Errorf("cancel then success: %v", fs)
 	}
@@ -598,7 +573,7 @@ func TestInitialResponse(t *testing.T) {
 	ex := authExchange(t)
 	ref, _ := drive(ex)
 	neg, _ := tokens(t)
-	var ir []carrier.Piece
+	var ir []carriertest.Piece
 	for _, p := range ex {
 		switch {
 		case bytes.Equal(p.Data, []byte("AUTH NTLM\r\n")):
@@ -612,7 +587,7 @@ func TestInitialResponse(t *testing.T) {
 		t.Fatalf("initial response session: %d pieces", len(ir))
 	}
 	mid := ex[3:] // from the CHALLENGE: the capture began mid-exchange
-	for name, ps := range map[string][]carrier.Piece{"initial response": ir, "mid-exchange": mid} {
+	for name, ps := range map[string][]carriertest.Piece{"initial response": ir, "mid-exchange": mid} {
 		fs, _ := drive(ps)
 		if len(fs) != 1 || key(fs[0]) != key(ref[0]) {
 			t.Errorf("%s: %v, want %s", name, fs, key(ref[0]))
@@ -624,14 +599,14 @@ func TestInitialResponse(t *testing.T) {
 func TestCleartextMechanisms(t *testing.T) {
 	before, after := cut(t, session(t), "AUTH NTLM")
 	_, mail := cut(t, after, "MAIL FROM")
-	plain := join(before, []carrier.Piece{client("AUTH PLAIN AGFsaWNlAHMzY3JldA==\r\n"), server("235 2.7.0 ok\r\n")}, mail)
-	login := join(before, []carrier.Piece{
+	plain := join(before, []carriertest.Piece{client("AUTH PLAIN AGFsaWNlAHMzY3JldA==\r\n"), server("235 2.7.0 ok\r\n")}, mail)
+	login := join(before, []carriertest.Piece{
 		client("AUTH LOGIN\r\n"), server("334 VXNlcm5hbWU6\r\n"), client("YWxpY2U=\r\n"),
 		server("334 UGFzc3dvcmQ6\r\n"), client("czNjcmV0\r\n"), server("535 5.7.8 no\r\n"),
 	}, mail)
-	for name, ps := range map[string][]carrier.Piece{"plain": plain, "login": login} {
+	for name, ps := range map[string][]carriertest.Piece{"plain": plain, "login": login} {
 		for _, chunk := range []int{1, 1 << 20} {
-			if fs := carrier.Drive(smtp.Carrier, ps, chunk); len(fs) != 0 {
+			if fs := carriertest.Drive(smtp.Carrier, ps, chunk); len(fs) != 0 {
 				t.Errorf("%s: %d findings", name, len(fs))
 			}
 		}
@@ -649,21 +624,21 @@ func TestMessageContent(t *testing.T) {
 	fake := "AUTH NTLM\r\n" + neg + "\r\n" + authn + "\r\n235 ok\r\n..leading dot\r\n"
 	greet, rest := cut(t, session(t), "AUTH NTLM")
 	ex, _ := cut(t, rest, "MAIL FROM")
-	data := join(greet, []carrier.Piece{
+	data := join(greet, []carriertest.Piece{
 		client("MAIL FROM:<a@lab.test>\r\n"), server("250 ok\r\n"), client("RCPT TO:<b@lab.test>\r\n"), server("250 ok\r\n"),
 		client("DATA\r\n"), server("354 go\r\n"), client("Subject: x\r\n\r\n" + fake), client(fake + ".\r\n"), server("250 queued\r\n"),
 	}, ex)
 	bdatChunk := "Subject: y\r\n\r\n" + fake
-	bdat := join(greet, []carrier.Piece{
+	bdat := join(greet, []carriertest.Piece{
 		client("MAIL FROM:<a@lab.test>\r\n"), server("250 ok\r\n"), client("RCPT TO:<b@lab.test>\r\n"), server("250 ok\r\n"),
 		client("BDAT " + strconv.Itoa(len(bdatChunk)) + "\r\n" + bdatChunk), server("250 chunk\r\n"),
 		client("BDAT " + strconv.Itoa(len(fake)) + " LAST\r\n"), client(fake), server("250 queued\r\n"),
 	}, ex)
 	// a body whose end is not seen ends with the server's reply
-	lost := join(greet, []carrier.Piece{client("DATA\r\n"), server("354 go\r\n"), client(fake), server("250 queued\r\n")}, ex)
-	for name, ps := range map[string][]carrier.Piece{"data": data, "bdat": bdat, "unterminated": lost} {
+	lost := join(greet, []carriertest.Piece{client("DATA\r\n"), server("354 go\r\n"), client(fake), server("250 queued\r\n")}, ex)
+	for name, ps := range map[string][]carriertest.Piece{"data": data, "bdat": bdat, "unterminated": lost} {
 		for _, chunk := range []int{1, 7, 1 << 20} {
-			fs := carrier.Drive(smtp.Carrier, ps, chunk)
+			fs := carriertest.Drive(smtp.Carrier, ps, chunk)
 			if len(fs) != 1 || fs[0].Outcome != findings.Success || fs[0].UserName != "alice" {
 				t.Errorf("%s chunk %d: %d findings", name, chunk, len(fs))
 			}
@@ -723,16 +698,16 @@ func TestGSSAPI(t *testing.T) {
 	b64 := base64.StdEncoding.EncodeToString
 	greet, _ := cut(t, session(t), "AUTH NTLM")
 	greet = replace(t, greet, "250-AUTH NTLM", "250-AUTH GSSAPI NTLM")
-	layer := []carrier.Piece{server("334 " + b64(rep) + "\r\n"), client("\r\n"), server("334 BQQG/wAMAAAAAAAAAAAAAA==\r\n"), client("BQQF/wAMAAAAAAAAAAAAAA==\r\n")}
-	plain := join(greet, []carrier.Piece{client("AUTH GSSAPI\r\n"), server("334 \r\n"), client(b64(req) + "\r\n")}, layer, []carrier.Piece{server("235 2.7.0 ok\r\n")})
-	ir := join(greet, []carrier.Piece{client("AUTH GSSAPI " + b64(req) + "\r\n")}, layer, []carrier.Piece{server("535 5.7.8 no\r\n")})
+	layer := []carriertest.Piece{server("334 " + b64(rep) + "\r\n"), client("\r\n"), server("334 BQQG/wAMAAAAAAAAAAAAAA==\r\n"), client("BQQF/wAMAAAAAAAAAAAAAA==\r\n")}
+	plain := join(greet, []carriertest.Piece{client("AUTH GSSAPI\r\n"), server("334 \r\n"), client(b64(req) + "\r\n")}, layer, []carriertest.Piece{server("235 2.7.0 ok\r\n")})
+	ir := join(greet, []carriertest.Piece{client("AUTH GSSAPI " + b64(req) + "\r\n")}, layer, []carriertest.Piece{server("535 5.7.8 no\r\n")})
 	for name, c := range map[string]struct {
-		ps      []carrier.Piece
+		ps      []carriertest.Piece
 		outcome findings.Outcome
 		reason  string
 	}{"gssapi": {plain, findings.Success, "SMTP 235"}, "gssapi-ir": {ir, findings.Failure, "SMTP 535"}} {
 		for _, chunk := range []int{1, 1 << 20} {
-			fs := carrier.Drive(smtp.Carrier, c.ps, chunk)
+			fs := carriertest.Drive(smtp.Carrier, c.ps, chunk)
 			if len(fs) != 1 {
 				t.Fatalf("%s: %d findings", name, len(fs))
 			}
@@ -768,7 +743,7 @@ func TestGaps(t *testing.T) {
 	} {
 		lost := map[int]bool{}
 		for _, prefix := range c.lost {
-			i := slices.IndexFunc(ps, func(p carrier.Piece) bool { return bytes.HasPrefix(p.Data, []byte(prefix)) })
+			i := slices.IndexFunc(ps, func(p carriertest.Piece) bool { return bytes.HasPrefix(p.Data, []byte(prefix)) })
 			if i < 0 {
 				t.Fatalf("%s: no piece starts with %q", name, prefix)
 			}
@@ -784,9 +759,9 @@ func TestGaps(t *testing.T) {
 // TestBulkPathAllocates: commands, replies and message content without
 // authentication allocate nothing.
 func TestBulkPathAllocates(t *testing.T) {
-	h := smtp.Carrier.New(carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:25"), false, "", nil))
+	h := smtp.Carrier.New(carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:25"), false, "", "", nil))
 	ts := time.Unix(1700000000, 0)
-	steps := []carrier.Piece{
+	steps := []carriertest.Piece{
 		client("MAIL FROM:<a@lab.test>\r\nRCPT TO:<b@lab.test>\r\nDATA\r\n"), server("250 ok\r\n250 ok\r\n354 go\r\n"),
 		client(strings.Repeat("a line of the message\r\n", 100) + ".\r\n"), server("250 queued\r\n"),
 		client("BDAT 4 LAST\r\nabcd"), server("250 ok\r\n"),
@@ -842,11 +817,11 @@ func TestGSSSPNEGO(t *testing.T) {
 	challenge := der(0xa1, der(0x30, der(0xa0, der(0x0a, []byte{1})), der(0xa1, der(0x06, ntlmOID)), der(0xa2, der(0x04, raw(chal)))))
 	b64 := base64.StdEncoding.EncodeToString
 	greet, _ := cut(t, session(t), "AUTH NTLM")
-	ps := join(greet, []carrier.Piece{
+	ps := join(greet, []carriertest.Piece{
 		client("AUTH GSS-SPNEGO " + b64(init) + "\r\n"), server("334 " + b64(challenge) + "\r\n"),
 		client(b64(resp) + "\r\n"), server("334 " + b64(accept) + "\r\n"), client("\r\n"), server("235 2.7.0 ok\r\n"),
 	})
-	fs := carrier.Drive(smtp.Carrier, ps, 7)
+	fs := carriertest.Drive(smtp.Carrier, ps, 7)
 	if len(fs) != 1 {
 		t.Fatalf("%d findings", len(fs))
 	}
@@ -920,14 +895,14 @@ func seedPieces(f *testing.F) {
 func FuzzHandler(f *testing.F) {
 	seedPieces(f)
 	f.Fuzz(func(t *testing.T, c, s []byte, n uint16) {
-		for _, fd := range carrier.Drive(smtp.Carrier, carrier.Alternate(c, s, int(n%4096)+1), int(n%61)+1) {
+		for _, fd := range carriertest.Drive(smtp.Carrier, carriertest.Alternate(c, s, int(n%4096)+1), int(n%61)+1) {
 			if fd.Outcome == "" || fd.Protocol != "smtp" {
 				t.Fatalf("incomplete finding %+v", fd)
 			}
 			fd.AppendJSON(nil)
 		}
 		// and with pieces lost in transit
-		ps := carrier.Alternate(c, s, int(n%509)+1)
+		ps := carriertest.Alternate(c, s, int(n%509)+1)
 		lost := map[int]bool{}
 		for i := int(n % 5); i < len(ps); i += int(n%7) + 2 {
 			lost[i] = true

@@ -19,6 +19,8 @@ import (
 	"bytes"
 	"errors"
 
+	"ntlmsensor/decoders/internal/decodeerr"
+
 	"golang.org/x/crypto/cryptobyte"
 	"golang.org/x/crypto/cryptobyte/asn1"
 )
@@ -450,12 +452,5 @@ func gssOID(tok []byte) (oid, rest []byte) {
 	return o, s
 }
 
-type wrapped struct {
-	sentinel error
-	what     string
-}
-
-func (e *wrapped) Error() string { return e.sentinel.Error() + ": " + e.what }
-func (e *wrapped) Unwrap() error { return e.sentinel }
-
-func wrap(sentinel error, what string) error { return &wrapped{sentinel, what} }
+// wrap says what was being read when decoding failed.
+func wrap(sentinel error, what string) error { return decodeerr.New(sentinel, what) }

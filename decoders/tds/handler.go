@@ -12,10 +12,10 @@ import (
 // Carrier registers Microsoft SQL Server's TDS, recognised by the client's
 // first packet (PRELOGIN or LOGIN7) on any port.
 var Carrier = &carrier.Carrier{
-	Name:   "mssql",
-	Ports:  []uint16{1433},
-	Detect: detect,
-	New:    func(c *carrier.Conn) carrier.Handler { return &handler{conn: c} },
+	Protocol: findings.ProtoMSSQL,
+	Ports:    []uint16{1433},
+	Detect:   detect,
+	New:      func(c *carrier.Conn) carrier.Handler { return &handler{conn: c} },
 }
 
 // detect: the client speaks first, with PRELOGIN or LOGIN7 [MS-TDS 3.2.5.1];
@@ -61,18 +61,11 @@ type handler struct {
 	done                       bool
 }
 
-func dirIndex(toServer bool) int {
-	if toServer {
-		return 0
-	}
-	return 1
-}
-
 // Feed reads the login: packets are framed by their header; the ones that
 // carry no part of it are skipped unread, as are TLS records (with
 // login-only encryption the LOGIN7 travels in TLS [MS-TDS 2.2.6.5]).
 func (h *handler) Feed(toServer bool, b []byte, ts time.Time) int {
-	d := dirIndex(toServer)
+	d := carrier.Side(toServer)
 	used := 0
 	for !h.done && !h.dead[d] {
 		rest := b[used:]
@@ -245,7 +238,7 @@ func encryptsAll(client, server uint8) bool {
 }
 
 func (h *handler) emit(outcome findings.Outcome, reason string, ts time.Time) {
-	h.conn.Emit(h.x.Finish(outcome, reason), "mssql", ts)
+	h.conn.Emit(h.x.Finish(outcome, reason), ts)
 }
 
 // end: nothing more to learn from the connection.
@@ -258,8 +251,8 @@ func (h *handler) end() {
 // Gap: the direction can no longer be framed; it is given up. An attempt
 // whose answer is lost ends as unknown.
 func (h *handler) Gap(toServer bool, ts time.Time) {
-	h.lose(dirIndex(toServer))
-	h.drop[dirIndex(toServer)] = false
+	h.lose(carrier.Side(toServer))
+	h.drop[carrier.Side(toServer)] = false
 }
 
 // Close emits an attempt whose login response never came.

@@ -12,13 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"ntlmsensor/capture"
 	"ntlmsensor/decoders/carrier"
+	"ntlmsensor/decoders/carrier/carriertest"
 	"ntlmsensor/decoders/dcerpc"
 	"ntlmsensor/decoders/internal/pcaptest"
 	"ntlmsensor/decoders/tds"
 	"ntlmsensor/findings"
-	"ntlmsensor/sensor"
 )
 
 const synthetic = "public/arkime/tests/pcap/ntlm_synthetic.pcap"
@@ -39,27 +38,10 @@ func unhex(s string) []byte {
 	return b
 }
 
-// analyse runs the real pipeline, with only the TDS carrier, over a
+// analyse runs the real pipeline, with only the tds carrier, over a
 // capture below pcaps/.
 func analyse(t testing.TB, rel string) []*findings.Finding {
-	t.Helper()
-	src, err := capture.OpenFile(filepath.Join("..", "..", "pcaps", rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	var out []*findings.Finding
-	cfg := sensor.DefaultConfig()
-	cfg.Carriers = []*carrier.Carrier{tds.Carrier}
-	cfg.Emit = func(f *findings.Finding) { out = append(out, f) }
-	p := sensor.NewPipeline(cfg, 1, nil)
-	if err := p.ReadSource(src); err != nil {
-		t.Log(err)
-	}
-	if err := p.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return carriertest.Analyse(t, rel, tds.Carrier)
 }
 
 func dump(fs []*findings.Finding) string {
@@ -73,14 +55,14 @@ func dump(fs []*findings.Finding) string {
 
 // frames returns the TCP payloads of the synthetic TDS connection (client
 // port 50014), in order, as pieces.
-func frames(t testing.TB) []carrier.Piece {
-	var ps []carrier.Piece
+func frames(t testing.TB) []carriertest.Piece {
+	var ps []carriertest.Piece
 	for _, s := range pcaptest.Segments(t, synthetic) {
 		switch {
 		case s.SrcPort == 50014 && s.DstPort == 1433:
-			ps = append(ps, carrier.Piece{ToServer: true, Data: s.Payload})
+			ps = append(ps, carriertest.Piece{ToServer: true, Data: s.Payload})
 		case s.SrcPort == 1433 && s.DstPort == 50014:
-			ps = append(ps, carrier.Piece{ToServer: false, Data: s.Payload})
+			ps = append(ps, carriertest.Piece{ToServer: false, Data: s.Payload})
 		}
 	}
 	if len(ps) != 3 {
@@ -130,7 +112,7 @@ func TestSynthetic(t *testing.T) {
 	if f.Client.Addr() != netip.MustParseAddr(r("ipv6.src")) || f.Server.Addr() != netip.MustParseAddr(r("ipv6.dst")) ||
 		f.Client.Port() != 50014 || f.Server.Port() != 1433 ||
 		f.UserName != r("ntlmssp.auth.username") || f.UserDomain != r("ntlmssp.auth.domain") ||
-		f.NTLM.Workstation != r("ntlmssp.auth.hostname") || f.NTLM.Version != r("ntlm_version") {
+		f.NTLM.Workstation != r("ntlmssp.auth.hostname") || string(f.NTLM.Version) != r("ntlm_version") {
 		t.Errorf("oracle row %v: %s", rows[0], f.AppendJSON(nil))
 	}
 	// Arkime's expectation and the rest of the facts: no login response,
@@ -231,15 +213,19 @@ func apReq(t testing.TB) []byte {
 
 type sequence struct {
 	name    string
-	pieces  []carrier.Piece
+	pieces  []carriertest.Piece
 	n       int
 	outcome findings.Outcome
 	reason  string
 	done    bool // the handler is done with the connection at the end
 }
 
-func c2s(b ...[]byte) carrier.Piece { return carrier.Piece{ToServer: true, Data: bytes.Join(b, nil)} }
-func s2c(b ...[]byte) carrier.Piece { return carrier.Piece{ToServer: false, Data: bytes.Join(b, nil)} }
+func c2s(b ...[]byte) carriertest.Piece {
+	return carriertest.Piece{ToServer: true, Data: bytes.Join(b, nil)}
+}
+func s2c(b ...[]byte) carriertest.Piece {
+	return carriertest.Piece{ToServer: false, Data: bytes.Join(b, nil)}
+}
 
 // sequences are logins built from the synthetic capture's real NTLM
 // messages and the MS-TDS examples.
@@ -253,19 +239,19 @@ func sequences(t testing.TB) []sequence {
 	krbLogin := packet(tds.TypeLogin7, tds.StatusEOM, login7With(t, apReq(t)))
 	return []sequence{
 		{name: "challenge in a tabular result, login ack",
-			pieces: []carrier.Piece{c2s(login7), s2c(sspiResult(challenge)), c2s(authPkt), s2c(specLoginAck)},
+			pieces: []carriertest.Piece{c2s(login7), s2c(sspiResult(challenge)), c2s(authPkt), s2c(specLoginAck)},
 			n:      1, outcome: findings.Success, done: true},
 		{name: "login failed 18456",
-			pieces: []carrier.Piece{c2s(login7), s2c(sspiResult(challenge)), c2s(authPkt), s2c(loginFailed())},
+			pieces: []carriertest.Piece{c2s(login7), s2c(sspiResult(challenge)), c2s(authPkt), s2c(loginFailed())},
 			n:      1, outcome: findings.Failure, reason: "MSSQL 18456", done: true},
 		{name: "bare SSPI challenge, login ack",
-			pieces: []carrier.Piece{c2s(login7), s2c(challengePkt), c2s(authPkt), s2c(specLoginAck)},
+			pieces: []carriertest.Piece{c2s(login7), s2c(challengePkt), c2s(authPkt), s2c(specLoginAck)},
 			n:      1, outcome: findings.Success, done: true},
 		{name: "LOGIN7 over two packets",
-			pieces: []carrier.Piece{c2s(split), s2c(sspiResult(challenge)), c2s(authPkt), s2c(specLoginAck)},
+			pieces: []carriertest.Piece{c2s(split), s2c(sspiResult(challenge)), c2s(authPkt), s2c(specLoginAck)},
 			n:      1, outcome: findings.Success, done: true},
 		{name: "prelogin encryption off/off: only LOGIN7 in TLS",
-			pieces: []carrier.Piece{
+			pieces: []carriertest.Piece{
 				c2s(preLogin(tds.TypePreLogin, tds.EncryptOff)), s2c(preLogin(tds.TypeTabularResult, tds.EncryptOff)),
 				c2s(packet(tds.TypePreLogin, tds.StatusEOM, tlsRecord(22, 180))), s2c(packet(tds.TypePreLogin, tds.StatusEOM, tlsRecord(22, 900))),
 				c2s(packet(tds.TypePreLogin, tds.StatusEOM, tlsRecord(20, 1)), packet(tds.TypePreLogin, tds.StatusEOM, tlsRecord(22, 40))),
@@ -274,37 +260,37 @@ func sequences(t testing.TB) []sequence {
 				s2c(sspiResult(challenge)), c2s(authPkt), s2c(specLoginAck)},
 			n: 1, outcome: findings.Success, done: true},
 		{name: "prelogin not supported both ways",
-			pieces: []carrier.Piece{c2s(preLogin(tds.TypePreLogin, tds.EncryptNotSup)), s2c(preLogin(tds.TypeTabularResult, tds.EncryptNotSup)),
+			pieces: []carriertest.Piece{c2s(preLogin(tds.TypePreLogin, tds.EncryptNotSup)), s2c(preLogin(tds.TypeTabularResult, tds.EncryptNotSup)),
 				c2s(login7), s2c(sspiResult(challenge)), c2s(authPkt), s2c(loginFailed())},
 			n: 1, outcome: findings.Failure, reason: "MSSQL 18456", done: true},
 		{name: "prelogin encryption on (MS-TDS 4.1) answered on",
-			pieces: []carrier.Piece{c2s(specPreLogin), s2c(preLogin(tds.TypeTabularResult, tds.EncryptOn)),
+			pieces: []carriertest.Piece{c2s(specPreLogin), s2c(preLogin(tds.TypeTabularResult, tds.EncryptOn)),
 				c2s(login7), s2c(sspiResult(challenge)), c2s(authPkt), s2c(specLoginAck)},
 			done: true},
 		{name: "prelogin encryption off answered required",
-			pieces: []carrier.Piece{c2s(preLogin(tds.TypePreLogin, tds.EncryptOff)), s2c(preLogin(tds.TypeTabularResult, tds.EncryptReq)),
+			pieces: []carriertest.Piece{c2s(preLogin(tds.TypePreLogin, tds.EncryptOff)), s2c(preLogin(tds.TypeTabularResult, tds.EncryptReq)),
 				c2s(login7), s2c(sspiResult(challenge)), c2s(authPkt), s2c(specLoginAck)},
 			done: true},
 		{name: "SQL authentication (MS-TDS 4.2, 4.4)",
-			pieces: []carrier.Piece{c2s(specLogin7), s2c(specLoginAck)},
+			pieces: []carriertest.Piece{c2s(specLogin7), s2c(specLoginAck)},
 			done:   true},
 		{name: "kerberos AP-REQ in LOGIN7",
-			pieces: []carrier.Piece{c2s(krbLogin), s2c(specLoginAck)},
+			pieces: []carriertest.Piece{c2s(krbLogin), s2c(specLoginAck)},
 			n:      1, outcome: findings.Success, done: true},
 		{name: "no login response",
-			pieces: []carrier.Piece{c2s(login7), s2c(sspiResult(challenge)), c2s(authPkt)},
+			pieces: []carriertest.Piece{c2s(login7), s2c(sspiResult(challenge)), c2s(authPkt)},
 			n:      1, outcome: findings.Unknown},
 		{name: "no AUTHENTICATE",
-			pieces: []carrier.Piece{c2s(login7), s2c(sspiResult(challenge)), s2c(loginFailed())},
+			pieces: []carriertest.Piece{c2s(login7), s2c(sspiResult(challenge)), s2c(loginFailed())},
 			done:   true},
 	}
 }
 
 // drive runs the pieces through a handler and reports the findings and
 // whether the handler said it was done.
-func drive(t testing.TB, ps []carrier.Piece) ([]*findings.Finding, bool) {
+func drive(t testing.TB, ps []carriertest.Piece) ([]*findings.Finding, bool) {
 	var out []*findings.Finding
-	c := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:1433"), false, "", func(f *findings.Finding) { out = append(out, f) })
+	c := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:1433"), false, tds.Carrier.Protocol, "", func(f *findings.Finding) { out = append(out, f) })
 	h := tds.Carrier.New(c)
 	ts := time.Unix(1700000000, 0)
 	for _, p := range ps {
@@ -351,23 +337,23 @@ func TestSequences(t *testing.T) {
 func TestHandlerChunking(t *testing.T) {
 	cases := []struct {
 		name   string
-		pieces []carrier.Piece
+		pieces []carriertest.Piece
 	}{{"synthetic capture", frames(t)}}
 	for _, sq := range sequences(t) {
 		cases = append(cases, struct {
 			name   string
-			pieces []carrier.Piece
+			pieces []carriertest.Piece
 		}{sq.name, sq.pieces})
 	}
 	for _, c := range cases {
-		want := dump(carrier.Drive(tds.Carrier, c.pieces, 1<<20))
+		want := dump(carriertest.Drive(tds.Carrier, c.pieces, 1<<20))
 		for _, chunk := range []int{7, 1} {
-			if got := dump(carrier.Drive(tds.Carrier, c.pieces, chunk)); got != want {
+			if got := dump(carriertest.Drive(tds.Carrier, c.pieces, chunk)); got != want {
 				t.Errorf("%s chunk %d:\n%s\nwant\n%s", c.name, chunk, got, want)
 			}
 		}
 	}
-	if n := strings.Count(dump(carrier.Drive(tds.Carrier, frames(t), 1)), "\n"); n != 1 {
+	if n := strings.Count(dump(carriertest.Drive(tds.Carrier, frames(t), 1)), "\n"); n != 1 {
 		t.Errorf("synthetic: %d findings", n)
 	}
 }
@@ -376,7 +362,7 @@ func TestHandlerChunking(t *testing.T) {
 func TestGap(t *testing.T) {
 	syn := frames(t)
 	var out []*findings.Finding
-	c := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:1433"), false, "", func(f *findings.Finding) { out = append(out, f) })
+	c := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:1433"), false, tds.Carrier.Protocol, "", func(f *findings.Finding) { out = append(out, f) })
 	h := tds.Carrier.New(c)
 	ts := time.Unix(1700000000, 0)
 	h.Feed(true, syn[0].Data, ts)
@@ -395,7 +381,7 @@ func TestGap(t *testing.T) {
 // TestSkip: packets that are not part of a login are skipped unread, by
 // over-consumption.
 func TestSkip(t *testing.T) {
-	c := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:1433"), false, "", func(*findings.Finding) {})
+	c := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:1433"), false, tds.Carrier.Protocol, "", func(*findings.Finding) {})
 	h := tds.Carrier.New(c)
 	batch := packet(tds.TypeSQLBatch, tds.StatusEOM, make([]byte, 5000))
 	if n := h.Feed(true, batch[:100], time.Now()); n != len(batch) {
@@ -435,7 +421,7 @@ func TestDetect(t *testing.T) {
 // directions, cut at arbitrary points: no panic, and every finding is
 // complete enough to write.
 func FuzzHandler(f *testing.F) {
-	seed := func(ps []carrier.Piece) {
+	seed := func(ps []carriertest.Piece) {
 		var client, server []byte
 		for _, p := range ps {
 			if p.ToServer {
@@ -451,7 +437,7 @@ func FuzzHandler(f *testing.F) {
 		seed(sq.pieces)
 	}
 	f.Fuzz(func(t *testing.T, client, server []byte, chunk uint16) {
-		for _, fd := range carrier.Drive(tds.Carrier, carrier.Alternate(client, server, int(chunk%4096)+1), 1460) {
+		for _, fd := range carriertest.Drive(tds.Carrier, carriertest.Alternate(client, server, int(chunk%4096)+1), 1460) {
 			if fd.Outcome == "" || fd.Protocol != "mssql" || fd.Mechanism == "" {
 				t.Fatalf("incomplete finding %+v", fd)
 			}

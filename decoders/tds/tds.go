@@ -12,9 +12,8 @@ package tds
 import (
 	"encoding/binary"
 	"errors"
-	"strings"
-	"unicode/utf16"
-	"unicode/utf8"
+
+	"ntlmsensor/decoders/internal/utf16le"
 )
 
 var (
@@ -334,34 +333,7 @@ func ucs2(p []byte, ib, cch int) (string, error) {
 	if ib+2*cch > len(p) {
 		return "", ErrMalformed
 	}
-	return utf16le(p[ib : ib+2*min(cch, MaxNameChars)]), nil
-}
-
-// utf16le converts UTF-16LE to a string with one allocation; invalid
-// surrogates become U+FFFD.
-func utf16le(b []byte) string {
-	var sb strings.Builder
-	sb.Grow(len(b) / 2)
-	for i := 0; i+1 < len(b); i += 2 {
-		r := rune(binary.LittleEndian.Uint16(b[i:]))
-		if r < utf8.RuneSelf {
-			sb.WriteByte(byte(r))
-			continue
-		}
-		if utf16.IsSurrogate(r) && i+3 < len(b) {
-			r2 := rune(binary.LittleEndian.Uint16(b[i+2:]))
-			if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
-				sb.WriteRune(d)
-				i += 2
-				continue
-			}
-		}
-		if utf16.IsSurrogate(r) {
-			r = utf8.RuneError
-		}
-		sb.WriteRune(r)
-	}
-	return sb.String()
+	return utf16le.String(p[ib : ib+2*min(cch, MaxNameChars)]), nil
 }
 
 // Token types of a tabular result [MS-TDS 2.2.7] that a login response

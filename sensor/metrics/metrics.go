@@ -48,9 +48,9 @@ func (c *Counters) Finding(f *findings.Finding) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.total++
-	c.attempts[findingKey{f.Protocol, f.Mechanism, string(f.Outcome)}]++
+	c.attempts[findingKey{string(f.Protocol), string(f.Mechanism), string(f.Outcome)}]++
 	for _, fl := range f.Flags {
-		c.flags[flagKey{f.Protocol, string(fl)}]++
+		c.flags[flagKey{string(f.Protocol), string(fl)}]++
 	}
 }
 

@@ -1,8 +1,13 @@
-package carrier
+// Package carriertest drives carriers in tests and fuzz targets: Drive feeds
+// a handler pieces of a connection the way the reassembler does, Analyse
+// runs the real pipeline over a capture in pcaps/ with chosen carriers.
+package carriertest
 
 import (
 	"net/netip"
 	"time"
+
+	"ntlmsensor/decoders/carrier"
 
 	"ntlmsensor/findings"
 )
@@ -18,9 +23,9 @@ type Piece struct {
 // presented again with more, an over-consumption skips the bytes that
 // follow. It is for tests and fuzz targets of carriers; it returns the
 // findings emitted.
-func Drive(c *Carrier, pieces []Piece, chunk int) []*findings.Finding {
+func Drive(c *carrier.Carrier, pieces []Piece, chunk int) []*findings.Finding {
 	var out []*findings.Finding
-	conn := NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:445"), false, "", func(f *findings.Finding) { out = append(out, f) })
+	conn := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:445"), false, c.Protocol, "", func(f *findings.Finding) { out = append(out, f) })
 	h := c.New(conn)
 	ts := time.Unix(1700000000, 0)
 	type dir struct {

@@ -1,0 +1,56 @@
+package carriertest
+
+import (
+	"encoding/json"
+	"testing"
+
+	"ntlmsensor/capture"
+	"ntlmsensor/decoders/carrier"
+	"ntlmsensor/decoders/internal/pcaptest"
+	"ntlmsensor/findings"
+	"ntlmsensor/sensor"
+)
+
+// Analyse runs the real pipeline, one worker and only the given carriers,
+// over a capture given relative to pcaps/, and returns its findings in the
+// order they were emitted. A read error after some packets is logged, as
+// the command reports it; a capture that does not open fails the test.
+func Analyse(tb testing.TB, rel string, carriers ...*carrier.Carrier) []*findings.Finding {
+	tb.Helper()
+	src, err := capture.OpenFile(pcaptest.Path(rel))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer src.Close()
+	var out []*findings.Finding
+	cfg := sensor.DefaultConfig()
+	cfg.Carriers = carriers
+	cfg.Emit = func(f *findings.Finding) { out = append(out, f) }
+	p := sensor.NewPipeline(cfg, 1, nil)
+	if err := p.ReadSource(src); err != nil {
+		tb.Log(err)
+	}
+	if err := p.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
+// Doc is a finding as written out, parsed back.
+func Doc(tb testing.TB, f *findings.Finding) map[string]any {
+	tb.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(f.AppendJSON(nil), &m); err != nil {
+		tb.Fatalf("invalid JSON %s: %v", f.AppendJSON(nil), err)
+	}
+	return m
+}
+
+// Dump writes findings as JSON lines, for failure messages.
+func Dump(fs []*findings.Finding) string {
+	var b []byte
+	for _, f := range fs {
+		b = append(f.AppendJSON(b), '\n')
+	}
+	return string(b)
+}
