@@ -100,9 +100,7 @@ var flagIndex = func() map[findings.Flag]int {
 	return m
 }()
 
-func isNTLM(f *findings.Finding) bool {
-	return f.Mechanism == "ntlm" || f.Mechanism == "smb1-challenge"
-}
+func isNTLM(f *findings.Finding) bool { return f.Mechanism.IsNTLM() }
 
 // account is DOMAIN\user, user@realm as sent, or "" for none.
 func account(f *findings.Finding) string {
@@ -140,12 +138,12 @@ func (a *Aggregator) Add(f *findings.Finding) {
 	}
 	has := func(x findings.Flag) bool { return flags&(1<<flagIndex[x]) != 0 }
 	ntlm, krb := isNTLM(f), f.Mechanism == "kerberos"
-	mech := f.Mechanism
+	mech := string(f.Mechanism)
 	if ntlm {
 		mech = "ntlm"
 	}
 	a.byMech[mech]++
-	proto := f.Protocol
+	proto := string(f.Protocol)
 	if proto == "" {
 		proto = "unknown"
 	}
@@ -164,9 +162,9 @@ func (a *Aggregator) Add(f *findings.Finding) {
 	acct := account(f)
 	cause := ""
 	if ntlm {
-		v := f.NTLM.Version
+		v := string(f.NTLM.Version)
 		if v == "" {
-			v = f.Mechanism
+			v = string(f.Mechanism)
 		}
 		if len(a.byVersion) < maxKeyed || a.byVersion[v] > 0 {
 			a.byVersion[v]++
@@ -227,12 +225,12 @@ func (a *Aggregator) Add(f *findings.Finding) {
 		if has(findings.FlagKrbClockSkew) {
 			count(a.skew, client.String())
 		}
-		if has(findings.FlagKrbPreauthFaild) {
+		if has(findings.FlagKrbPreauthFailed) {
 			count(a.preauthFails, acct)
 		}
 	}
 	if ntlm || krb && has(findings.FlagKrbRC4) {
-		a.addRow(f, flags, rowKey{client, server, f.Server.Port(), proto, acct, f.Mechanism, f.NTLM.Version, cause})
+		a.addRow(f, flags, rowKey{client, server, f.Server.Port(), proto, acct, string(f.Mechanism), string(f.NTLM.Version), cause})
 	}
 }
 

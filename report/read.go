@@ -198,9 +198,9 @@ func decodeLine(line []byte, f *findings.Finding) (ok bool, err error) {
 	}
 	*f = findings.Finding{
 		Time: w.Timestamp, Outcome: findings.Outcome(w.Event.Outcome),
-		Client: w.Source.addrPort(), Server: w.Destination.addrPort(), Protocol: w.Network.Protocol,
-		Mechanism: w.Auth.Mechanism, Flags: w.Flags,
-		NTLM:     findings.NTLMFacts{Version: w.NTLM.Version, ServerNbName: w.NTLM.Server.NbName, ServerDNSName: w.NTLM.Server.DNSName, ServerDNSDom: w.NTLM.Server.DNSDom},
+		Client: w.Source.addrPort(), Server: w.Destination.addrPort(), Protocol: findings.Protocol(w.Network.Protocol),
+		Mechanism: findings.Mechanism(w.Auth.Mechanism), Flags: w.Flags,
+		NTLM:     findings.NTLMFacts{Version: findings.NTLMVersion(w.NTLM.Version), ServerNbName: w.NTLM.Server.NbName, ServerDNSName: w.NTLM.Server.DNSName, ServerDNSDom: w.NTLM.Server.DNSDom},
 		Kerberos: findings.KerberosFacts{SName: w.Kerberos.SName, TicketEtype: w.Kerberos.TicketEtype, SessionEtype: w.Kerberos.SessionEtype, Error: w.Kerberos.Error},
 		SMB:      findings.SMBFacts{SigningRequired: opt(w.SMB.SigningRequired), Signed: opt(w.SMB.Signed), Encrypted: opt(w.SMB.Encrypted)},
 		HTTP:     findings.HTTPFacts{Host: w.URL.Domain},

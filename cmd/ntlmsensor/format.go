@@ -62,12 +62,12 @@ func cells(f *findings.Finding) []string {
 	if f.HasUser && account == "" {
 		account = "(anonymous)"
 	}
-	mech := f.Mechanism
+	mech := string(f.Mechanism)
 	if f.NTLM.Version != "" {
-		mech = f.NTLM.Version
+		mech = string(f.NTLM.Version)
 	}
-	if f.Mechanism == "kerberos" && f.Kerberos.Request != "" {
-		mech = "kerberos " + f.Kerberos.Request
+	if f.Mechanism == findings.MechKerberos && f.Kerberos.Request != "" {
+		mech = "kerberos " + string(f.Kerberos.Request)
 	}
 	flags := make([]string, len(f.Flags))
 	for i, fl := range f.Flags {
@@ -76,7 +76,7 @@ func cells(f *findings.Finding) []string {
 	return []string{
 		f.Time.UTC().Format("2006-01-02 15:04:05"),
 		endpoint(f.Client, false), endpoint(f.Server, true),
-		f.Protocol, account, mech, string(f.Outcome), report.CauseOf(f),
+		string(f.Protocol), account, mech, string(f.Outcome), report.CauseOf(f),
 		strings.Join(flags, ","),
 	}
 }
