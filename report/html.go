@@ -48,12 +48,6 @@ func (r *Report) HTML(w io.Writer) error {
 	if len(first) > firstRows {
 		first = first[:firstRows]
 	}
-	var proto []Count
-	for _, p := range r.ByProtocol {
-		if p.NTLM > 0 {
-			proto = append(proto, Count{p.Name, p.NTLM})
-		}
-	}
 	share := ""
 	if all := r.NTLM + r.Kerberos; all > 0 {
 		share = fmt.Sprintf("%.0f%%", 100*float64(r.NTLM)/float64(all))

@@ -161,15 +161,6 @@ func Duration(d time.Duration) string {
 	return fmt.Sprintf("%d days %d h", int(d.Hours())/24, int(d.Hours())%24)
 }
 
-func countOf(cs []Count, name string) uint64 {
-	for _, c := range cs {
-		if c.Name == name {
-			return c.N
-		}
-	}
-	return 0
-}
-
 func cut(s string, n int) string {
 	r := []rune(s)
 	if len(r) <= n {
