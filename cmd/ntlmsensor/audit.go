@@ -61,8 +61,23 @@ func listCauses(w io.Writer) {
 
 // auditSummary is the stage's line of the exit summary.
 func auditSummary(st audit.Stats) string {
-	return fmt.Sprintf("ntlmsensor: audit: %d findings released, %d NTLM logons explained, %d inventory rows (%d evicted); limits hit: %d findings released early, %d out of order, %d clients and %d servers forgotten",
-		st.Findings, st.Caused, st.Rows, st.RowsEvicted, st.ForcedReleases, st.Late, st.ClientsEvicted, st.ServersEvicted)
+	s := fmt.Sprintf("ntlmsensor: audit: %d NTLM logons explained, %d inventory rows", st.Caused, st.Rows)
+	// internals only when a limit was hit
+	for _, c := range []struct {
+		n    uint64
+		what string
+	}{
+		{uint64(st.RowsEvicted), "inventory rows evicted"},
+		{uint64(st.ForcedReleases), "findings released early"},
+		{uint64(st.Late), "findings out of order"},
+		{uint64(st.ClientsEvicted), "clients forgotten"},
+		{uint64(st.ServersEvicted), "servers forgotten"},
+	} {
+		if c.n > 0 {
+			s += fmt.Sprintf(", %d %s", c.n, c.what)
+		}
+	}
+	return s
 }
 
 // inventoryCmd: ntlmsensor inventory [-format F] FILE... | -r CAPTURE...
