@@ -36,7 +36,7 @@ scen_audit() {
   # 6. workgroup_server: the standalone smbd fs1 (workgroup WORKGRP, not in a domain)
   cap workgroup_server_smb "host $FSIP and tcp port 445" sc -U "WORKGRP\\$UFS%$PFS" //$FSF/data -m SMB3 -c ls
   #    ... and fs2, whose smbd has "server signing = disabled" (client signing off)
-  cap workgroup_server_smb_signing_disabled "host $FS2IP and tcp port 445" sc -U "WORKGRP\\$UFS%$PFS" //$FS2N.$DNSDOM/data -m SMB3 --option='client signing=disabled' -c ls
+  cap workgroup_server_smb_signing_disabled "host $FS2IP and tcp port 445" sc -U "WORKGRP\\$UFS%$PFS" //$FS2N.$DNSDOM/data -m SMB2_10 --option='client signing=disabled' -c ls
   # 7. kerberos_not_offered: the client holds a TGT (kinit), but the server offers only NTLM
   newcc n1
   cap kerberos_not_offered_smb_impacket "($D and port 88) or (host $IMPIP and tcp port 445)" bash -c "echo '$P2' | kinit $U2@$REALM && smbclient --use-kerberos=desired --option='netbios name=$WS' -U '$DOM\\$U2%$P2' //$IMPN.$DNSDOM/IMPSHARE -m SMB3 -c ls"
