@@ -353,7 +353,7 @@ func (h *handler) smb2(toServer bool, msg []byte, ts time.Time) int {
 				s.used = false
 			}
 		default:
-						h.observe(hd.SessionID, countsForSigning2(&hd, msg), hd.IsSigned(), ts)
+			h.observe(hd.SessionID, countsForSigning2(&hd, msg), hd.IsSigned(), ts)
 			if len(msg) > Header2Len {
 				h.smb2Pipe(true, &hd, msg, ts)
 			}
