@@ -30,6 +30,7 @@ func TestEvaluate(t *testing.T) {
 		{FlagNTLMFallback, ntlmv2(func(f *Finding) { f.ServerOfferedKerberos = true }), ntlmv2(nil)},
 		{FlagNTLMDirect, ntlmv2(func(f *Finding) { f.SPNEGO = False }), ntlmv2(nil)},
 		{FlagLocalAccount, ntlmv2(func(f *Finding) { f.UserDomain = "fs1" }), ntlmv2(nil)},
+		{FlagLocalAccount, ntlmv2(func(f *Finding) { f.UserDomain, f.NTLM.Workstation = "endpoint01", "ENDPOINT01" }), ntlmv2(func(f *Finding) { f.NTLM.Workstation = "ENDPOINT01" })},
 		{FlagNTLMNoMIC, ntlmv2(func(f *Finding) { f.NTLM.MIC = False }), ntlmv2(func(f *Finding) { f.NTLM.Version, f.NTLM.MIC = NTLMv1, False })},
 		{FlagSMBUnsigned, Finding{Protocol: ProtoSMB, SMB: SMBFacts{SigningRequired: False, Signed: False}},
 			Finding{Protocol: ProtoSMB, SMB: SMBFacts{SigningRequired: False, Signed: False, Encrypted: True}}},

@@ -44,7 +44,7 @@ var Flags = []FlagInfo{
 	{FlagIPTarget, "the service was addressed by IP: target name, SMB tree, HTTP Host or Kerberos sname is an IP literal", "no SPN for an IP, so Kerberos cannot work; use names or register IP SPNs"},
 	{FlagNTLMFallback, "the server offered Kerberos (SPNEGO mechTypes / Negotiate) but NTLM was used", "Kerberos failed for this client: SPN, DNS, clock or KDC reachability"},
 	{FlagNTLMDirect, "NTLM not wrapped in SPNEGO (Authorization: NTLM, raw NTLMSSP)", "the app calls NTLM directly; have it call Negotiate"},
-	{FlagLocalAccount, "user.domain is the server's own NetBIOS name, or empty / . for a non-anonymous user", "local account: Kerberos impossible today (LocalKDC)"},
+	{FlagLocalAccount, "user.domain is the server's own NetBIOS name, or the client's own workstation name (ntlm.workstation), or empty / . for a non-anonymous user", "local account: Kerberos impossible today (LocalKDC)"},
 	{FlagNTLMNoMIC, "NTLMv2 AUTHENTICATE without a MIC", "old client, or MIC removed in transit (CVE-2019-1040)"},
 	{FlagSMBUnsigned, "SMB session where the server does not require signing and messages are not signed", "NTLM relay target; require SMB signing"},
 	{FlagSMB1, "SMB1 used", "SMB1 is deprecated; disable it"},
@@ -137,14 +137,18 @@ func (f *Finding) ipTarget() bool {
 	return f.Kerberos.SName != "" && isIP(hostOfSPN(f.Kerberos.SName))
 }
 
-// localAccount: the account belongs to the server itself, not a domain.
+// localAccount: the account belongs to a machine, not a domain: the
+// server's own (its NetBIOS name), or the client's, whose AUTHENTICATE
+// names its workstation as the account's domain (ENDPOINT01\Administrator
+// from ENDPOINT01 [MS-NLMP 2.2.1.3 DomainName, Workstation]).
 func (f *Finding) localAccount() bool {
 	d := f.UserDomain
 	if d == "" || d == "." {
 		// a UPN (user@domain.tld) in the user field names its domain itself
 		return !strings.Contains(f.UserName, "@")
 	}
-	return f.NTLM.ServerNbName != "" && strings.EqualFold(d, f.NTLM.ServerNbName)
+	return f.NTLM.ServerNbName != "" && strings.EqualFold(d, f.NTLM.ServerNbName) ||
+		f.NTLM.Workstation != "" && strings.EqualFold(d, f.NTLM.Workstation)
 }
 
 func (f *Finding) ldapUnsigned() bool {

@@ -31,6 +31,7 @@ const (
 	ProtoDCERPC   Protocol = "dcerpc"
 	ProtoMSSQL    Protocol = "mssql"
 	ProtoKerberos Protocol = "kerberos"
+	ProtoNNS      Protocol = "nns"     // .NET NegotiateStream [MS-NNS]: AD Web Services, WCF net.tcp
 	ProtoUnknown  Protocol = "unknown" // found by the signature scan
 )
 

@@ -7,6 +7,7 @@ import (
 	"ntlmsensor/decoders/imap"
 	"ntlmsensor/decoders/kdc"
 	"ntlmsensor/decoders/ldap"
+	"ntlmsensor/decoders/nns"
 	"ntlmsensor/decoders/ntlmscan"
 	"ntlmsensor/decoders/pop3"
 	"ntlmsensor/decoders/smb"
@@ -28,6 +29,7 @@ func Carriers() []*carrier.Carrier {
 		pop3.Carrier,
 		dcerpc.Carrier,
 		tds.Carrier,
+		nns.Carrier,
 		kdc.Carrier,
 		ntlmscan.Carrier, // last: whatever no decoder claimed
 	}

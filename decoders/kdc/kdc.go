@@ -91,26 +91,52 @@ type handler struct {
 	conn    *carrier.Conn
 	udp     bool
 	pending []request
+	lost    [2]bool // TCP: the direction waits for a record mark to resynchronise
 }
 
-// Feed takes whole datagrams (UDP) or record-marked messages (TCP).
+// Feed takes whole datagrams (UDP) or record-marked messages (TCP). A
+// direction whose bytes are not a record mark (a capture that began in
+// the middle of a message, bytes lost) is resynchronised at the next
+// segment that begins with one, checked against the DER length of the
+// message it frames; until then its bytes are dropped, never taken as a
+// length to skip.
 func (h *handler) Feed(toServer bool, b []byte, ts time.Time) int {
 	if h.udp {
 		h.message(toServer, b, ts)
 		return len(b)
 	}
+	d := carrier.Side(toServer)
 	used := 0
 	for {
 		rest := b[used:]
+		if h.lost[d] {
+			if len(rest) < 6 {
+				if used == 0 {
+					return len(b)
+				}
+				return used
+			}
+			if !recordStart(rest) {
+				return len(b)
+			}
+			h.lost[d] = false
+		}
 		n, ok := kerberos.TCPRecordLength(rest)
 		if !ok {
 			if len(rest) >= 4 {
-				return len(b) // not a record mark: this direction is lost
+				h.lost[d] = true
+				return len(b)
 			}
 			return used
 		}
 		if n > maxRecord {
-			return used + 4 + n // pass it over unseen
+			if len(rest) >= 6 && recordStart(rest) {
+				return used + 4 + n // a message too large to follow: passed over unseen
+			}
+			// payload bytes read as a length (the capture began in a
+			// message): not skipped, the direction resynchronises
+			h.lost[d] = true
+			return len(b)
 		}
 		if len(rest) < 4+n {
 			return used
@@ -118,6 +144,14 @@ func (h *handler) Feed(toServer bool, b []byte, ts time.Time) int {
 		h.message(toServer, rest[4:4+n], ts)
 		used += 4 + n
 	}
+}
+
+// recordStart: b begins with a record mark [RFC 4120 7.2.2] whose length
+// is that of the DER element after it, a Kerberos message ([APPLICATION n]
+// constructed) [RFC 4120 5.10].
+func recordStart(b []byte) bool {
+	n, ok := kerberos.TCPRecordLength(b)
+	return ok && len(b) >= 6 && b[4]&0xe0 == 0x60 && derLength(b[4:]) == n
 }
 
 func (h *handler) message(toServer bool, pdu []byte, ts time.Time) {
@@ -216,9 +250,13 @@ func (h *handler) emit(r request, outcome findings.Outcome, reason string, ts ti
 	h.conn.Emit(r.f, ts)
 }
 
-// Gap: record marks can no longer be trusted on TCP; replies already
-// pending still match by order.
-func (h *handler) Gap(toServer bool, ts time.Time) {}
+// Gap: record marks can no longer be trusted on TCP until a segment
+// begins with one; replies already pending still match by order.
+func (h *handler) Gap(toServer bool, ts time.Time) {
+	if !h.udp {
+		h.lost[carrier.Side(toServer)] = true
+	}
+}
 
 // Close: requests never answered end as unknown.
 func (h *handler) Close(ts time.Time) {

@@ -185,7 +185,10 @@ func (h *handler) wantsWhole(p Protocol, msg []byte, n int) bool {
 	}
 	switch p {
 	case ProtoSMB2:
-		return NeedsBody2(Command2(le16(msg, 12))) || h.pipeMessage(msg, n)
+		// a small IOCTL is read whole: FSCTL_VALIDATE_NEGOTIATE_INFO must
+		// be told apart (see countsForSigning2)
+		c := Command2(le16(msg, 12))
+		return NeedsBody2(c) || h.pipeMessage(msg, n) || c == Ioctl2 && n <= Header2Len+256
 	case ProtoSMB1:
 		return NeedsBody1(msg[4])
 	}
@@ -350,7 +353,7 @@ func (h *handler) smb2(toServer bool, msg []byte, ts time.Time) int {
 				s.used = false
 			}
 		default:
-			h.observe(hd.SessionID, hd.Command >= TreeDisconnect2, hd.IsSigned(), ts)
+			h.observe(hd.SessionID, countsForSigning2(&hd, msg), hd.IsSigned(), ts)
 			if len(msg) > Header2Len {
 				h.smb2Pipe(true, &hd, msg, ts)
 			}
@@ -384,7 +387,7 @@ func (h *handler) smb2(toServer bool, msg []byte, ts time.Time) int {
 			h.observe(hd.SessionID, false, hd.IsSigned(), ts)
 		default:
 			if hd.Status != statusPending {
-				h.observe(hd.SessionID, hd.Command >= TreeDisconnect2, hd.IsSigned(), ts)
+				h.observe(hd.SessionID, countsForSigning2(&hd, msg), hd.IsSigned(), ts)
 			}
 			if len(msg) > Header2Len {
 				h.smb2Pipe(false, &hd, msg, ts)
@@ -395,6 +398,26 @@ func (h *handler) smb2(toServer bool, msg []byte, ts time.Time) int {
 		return 0
 	}
 	return int(hd.NextCommand)
+}
+
+// FsctlValidateNegotiateInfo is the IOCTL that checks the negotiation of
+// an SMB 3.0/3.0.2 connection [MS-SMB2 2.2.31].
+const FsctlValidateNegotiateInfo = 0x00140204
+
+// countsForSigning2: whether a message after the session setup tells if
+// the session signs its traffic. The messages the protocol signs whatever
+// the session does say nothing: TREE_CONNECT in 3.1.1 (handled by the
+// caller) and FSCTL_VALIDATE_NEGOTIATE_INFO, request and response, which
+// are signed in every session that is not anonymous or guest
+// [MS-SMB2 2.2.31.4, 3.3.5.15.12].
+func countsForSigning2(hd *Header2, msg []byte) bool {
+	if hd.Command < TreeDisconnect2 {
+		return false
+	}
+	if hd.Command == Ioctl2 && len(msg) >= Header2Len+8 && le32(msg, Header2Len+4) == FsctlValidateNegotiateInfo {
+		return false // IOCTL request and response: StructureSize(2) Reserved(2) CtlCode(4) [MS-SMB2 2.2.31, 2.2.32]
+	}
+	return true
 }
 
 // serverOffer reads the server's SPNEGO hint of NEGOTIATE [MS-SMB2 2.2.4].

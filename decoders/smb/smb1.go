@@ -71,9 +71,16 @@ func (h *Header1) Unicode() bool { return h.Flags2&flags2Unicode != 0 }
 // ExtendedSecurity reports SMB_FLAGS2_EXTENDED_SECURITY.
 func (h *Header1) ExtendedSecurity() bool { return h.Flags2&flags2ExtendedSecurity != 0 }
 
-// SecuritySignature reports SMB_FLAGS2_SMB_SECURITY_SIGNATURE (0x0004): the
-// message is signed.
-func (h *Header1) SecuritySignature() bool { return h.Flags2&flags2SecuritySignature != 0 }
+// SecuritySignature reports whether the message is signed: it has
+// SMB_FLAGS2_SMB_SECURITY_SIGNATURE (0x0004) and a signature in
+// SecurityFeatures [MS-CIFS 2.2.3.1, 3.1.5.1]. Eight zero bytes are no
+// signature (clients and servers that negotiated signing but never
+// started it set the flag and leave zeros), nor is "BSRSPYL ", the
+// placeholder sent before the session key exists [MS-CIFS 3.2.4.1.1].
+func (h *Header1) SecuritySignature() bool {
+	return h.Flags2&flags2SecuritySignature != 0 && h.SecurityFeatures != [8]byte{} &&
+		h.SecurityFeatures != [8]byte{'B', 'S', 'R', 'S', 'P', 'Y', 'L', ' '}
+}
 
 // NTStatus returns the status as an NTSTATUS. Without SMB_FLAGS2_NT_STATUS
 // the field is a DOS error [MS-CIFS 2.2.2.4]: class 0 is success, the common
