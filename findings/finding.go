@@ -73,6 +73,7 @@ type Finding struct {
 
 	Flags    []Flag // flags
 	Observer string // observer.name
+	File     string // log.file.path: the capture file it was read from (offline runs)
 
 	// Facts that decide flags but are not written out.
 	ServerOfferedKerberos bool // SPNEGO hint / WWW-Authenticate: Negotiate listed Kerberos

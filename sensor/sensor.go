@@ -19,6 +19,10 @@ type Config struct {
 	Carriers []*carrier.Carrier
 	Emit     func(*findings.Finding) // called for every finding, from the sensor's goroutine
 	Observer string                  // observer.name
+	// OnTraceBreak is called at a trace break (Pipeline.TraceBreak), after
+	// every finding from before it was emitted and before any from after:
+	// stages after the workers reset their time windows there.
+	OnTraceBreak func()
 
 	MaxFlows        int           // flows tracked at once; the least recently seen goes first
 	MaxBuffered     int           // bytes all streams may hold together
@@ -80,6 +84,7 @@ type Sensor struct {
 	ports     [1 << 10]uint64 // bit set of the well-known server ports of all carriers
 	buffered  int             // bytes all streams hold
 	stats     Stats
+	file      string // the capture file being read (log.file.path), set by the pipeline
 }
 
 // New makes a sensor.
@@ -356,6 +361,7 @@ func (s *Sensor) deliver(f *flow, toServer bool, b []byte, ts time.Time) int {
 	if f.state != active {
 		return len(b)
 	}
+	f.conn.Fed(toServer, ts, s.file)
 	n := f.handler.Feed(toServer, b, ts)
 	if f.conn.IsDone() {
 		f.handler.Close(ts)
@@ -477,6 +483,7 @@ func (s *Sensor) emit(fd *findings.Finding) {
 // the handler emits what is pending.
 func (s *Sensor) close(f *flow) {
 	if f.state == active {
+		f.conn.Closing()
 		for d := range f.dir {
 			f.dir[d].flushGap(s.now, &s.lim, &s.stats, consumer{s, f, d == 0})
 		}
@@ -518,4 +525,10 @@ func (s *Sensor) Flush() {
 		s.close(s.lru.head)
 	}
 	s.table.clear()
+}
+
+// restart forgets the clock's schedule after a Flush: the next packet,
+// however early, sets the time afresh (a trace break).
+func (s *Sensor) restart() {
+	s.sweepSet = false
 }

@@ -30,6 +30,7 @@ func fullFinding() *findings.Finding {
 	f.HTTP = findings.HTTPFacts{Method: "GET", StatusCode: 401, Host: "intranet"}
 	f.LDAP = findings.LDAPFacts{Bind: "sasl", SASLMechanism: "GSS-SPNEGO", ResultCode: 49, HasResult: true}
 	f.Server = netip.MustParseAddrPort("[2001:db8::1]:445")
+	f.File = "captures/day1.pcapng"
 	return f
 }
 
