@@ -73,6 +73,7 @@ type Finding struct {
 
 	Flags    []Flag // flags
 	Observer string // observer.name
+	File     string // log.file.path: the capture file it was read from (offline runs)
 
 	// Why an NTLM logon is not Kerberos, set by the audit stage (package
 	// audit) from what it saw of the client before: written inside ntlm.

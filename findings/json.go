@@ -176,6 +176,15 @@ func (f *Finding) AppendJSON(b []byte) []byte {
 	b = ob.str(b, "name", f.Observer)
 	b = ob.str(b, "type", "sensor")
 	b = append(b, '}')
+
+	if f.File != "" {
+		b = o.open(b, "log")
+		var lg obj
+		b = lg.open(b, "file")
+		var fl obj
+		b = fl.str(b, "path", f.File)
+		b = append(b, '}', '}')
+	}
 	return append(b, '}')
 }
 

@@ -56,6 +56,9 @@ type Pipeline struct {
 	markSet  bool
 	last     int64 // Unix ns: time of the last packet routed
 	routed   bool
+	latest   int64 // Unix ns: the latest packet read since the last trace break
+	file     string
+	breaks   sync.WaitGroup // workers not done with a trace break
 }
 
 // worker owns one Sensor. It is fed shared batches (NewPipeline, more than
@@ -68,6 +71,8 @@ type worker struct {
 	free  chan<- *batch
 	done  chan struct{}
 	pkt   capture.Packet
+
+	breaks *sync.WaitGroup // Pipeline.breaks
 
 	// reading its own source (fanout)
 	dec         *capture.Decoder
@@ -122,6 +127,8 @@ type batch struct {
 	tick    time.Time        // after the packets: advance the clock to this time
 	end     int64            // Unix ns, when endSet: the time of the trace's last packet, before the flush
 	endSet  bool
+	brk     bool   // a trace break: end every connection (after end)
+	file    string // the file its frames come from
 }
 
 // entry is one item of a worker's list: a frame of the batch, a packet of
@@ -185,7 +192,7 @@ func newPipeline(cfg Config, n int, filter *capture.Filter, fanout bool) *Pipeli
 		}
 	}
 	for i := 0; i < n; i++ {
-		w := &worker{s: New(wcfg), index: i}
+		w := &worker{s: New(wcfg), index: i, breaks: &p.breaks}
 		switch {
 		case fanout:
 			w.dec = capture.NewDecoder(capture.DefaultFragmentLimits)
@@ -213,9 +220,13 @@ func (p *Pipeline) emitLocked(f *findings.Finding) {
 func (w *worker) run() {
 	defer close(w.done)
 	for b := range w.in {
+		brk := b.brk
 		w.batch(b)
 		if b.pending.Add(-1) == 0 {
 			w.free <- b
+		}
+		if brk {
+			w.breaks.Done()
 		}
 	}
 	w.s.Flush()
@@ -225,6 +236,7 @@ func (w *worker) run() {
 // batch works through the worker's own packets of a shared batch.
 func (w *worker) batch(b *batch) {
 	list := b.lists[w.index]
+	w.s.file = b.file
 	// the slots and frame headers of the packets ahead are read before they
 	// are needed: their cache misses (the frames were written on the
 	// reader's core) overlap instead of coming one after the other
@@ -258,10 +270,21 @@ func (w *worker) batch(b *batch) {
 	if b.endSet {
 		w.s.now, w.s.nowNs = time.Unix(0, b.end), b.end
 	}
+	if b.brk {
+		w.traceBreak()
+	}
 	if !b.tick.IsZero() {
 		w.s.advance(b.tick)
 		w.publish(b.tick)
 	}
+}
+
+// traceBreak ends every connection and restarts the clock.
+func (w *worker) traceBreak() {
+	w.s.Flush()
+	w.s.restart()
+	w.nextPub = time.Time{}
+	w.publish(time.Time{})
 }
 
 func (w *worker) prefetch(b *batch, e entry) {
@@ -356,7 +379,7 @@ func (p *Pipeline) ReadSource(src capture.Source) error {
 	var nextHandOver time.Time
 	for {
 		b := <-p.free
-		b.tick, b.endSet = time.Time{}, false
+		b.tick, b.endSet, b.brk, b.file = time.Time{}, false, false, p.file
 		var err error
 		if direct && p.live == nil {
 			err = br.ReadBatch(&b.Batch)
@@ -404,6 +427,7 @@ func (p *Pipeline) dispatch(b *batch) {
 	for i := range b.Frames {
 		f := &b.Frames[i]
 		data := b.Bytes(i)
+		p.latest = max(p.latest, f.TS)
 		p.read++
 		p.bytes += wireLen(data, int(f.OrigLen))
 		p.rn++
@@ -414,6 +438,7 @@ func (p *Pipeline) dispatch(b *batch) {
 			continue
 		}
 		if n == 1 {
+			p.workers[0].s.file = b.file
 			if p.dec.Decode(f.Link, data, f.CaptureInfo(), &scratch) == capture.Decoded {
 				p.workers[0].packet(&scratch)
 			}
@@ -563,6 +588,50 @@ func (w *worker) readOwn(src capture.Source) error {
 	}
 }
 
+// SetFile names the file the next ReadSource reads: log.file.path of the
+// findings that its packets complete ("" for none: live capture).
+func (p *Pipeline) SetFile(path string) { p.file = path }
+
+// Latest is the time of the latest packet read since the start or the
+// last trace break (zero: none).
+func (p *Pipeline) Latest() time.Time {
+	if p.latest == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, p.latest)
+}
+
+// TraceBreak ends every connection, as at the end of the input (pending
+// attempts are emitted, stamped as their own packets say), and restarts
+// the clocks: what is read next is an unrelated capture whose time may go
+// backwards, and shares nothing with what was read. Then Config.OnTraceBreak
+// is called. Call it between two ReadSource calls (not on a fanout
+// pipeline).
+func (p *Pipeline) TraceBreak() {
+	switch {
+	case p.fanout:
+	case len(p.workers) == 1:
+		p.workers[0].traceBreak()
+	case p.routed:
+		// in band, after every batch before it; wait until all are done, so
+		// that OnTraceBreak falls between the findings of the two traces
+		b := <-p.free
+		b.Reset()
+		for w := range b.lists {
+			b.lists[w] = b.lists[w][:0]
+		}
+		b.tick, b.end, b.endSet, b.brk, b.file = time.Time{}, p.last, true, true, p.file
+		p.breaks.Add(len(p.workers))
+		p.handOut(b)
+		p.breaks.Wait()
+	}
+	p.markSet, p.routed, p.latest = false, false, 0
+	p.nextPub, p.nextPubNs = time.Time{}, 0
+	if p.cfg.OnTraceBreak != nil {
+		p.cfg.OnTraceBreak()
+	}
+}
+
 // flowHash is symmetric: both directions of a connection hash alike.
 func flowHash(p *capture.Packet) uint64 {
 	k, _ := makeKey(p.Src, p.Dst, p.SrcPort, p.DstPort, p.Proto)
@@ -586,7 +655,7 @@ func (p *Pipeline) Close() error {
 			for w := range b.lists {
 				b.lists[w] = b.lists[w][:0]
 			}
-			b.tick, b.end, b.endSet = time.Time{}, p.last, true
+			b.tick, b.end, b.endSet, b.brk = time.Time{}, p.last, true, false
 			p.handOut(b)
 		}
 		for _, w := range p.workers {

@@ -29,6 +29,10 @@ type Config struct {
 	// calls), which are not findings and must not reach a sink. Off, they
 	// are dropped here.
 	Observations bool
+	// OnTraceBreak is called at a trace break (Pipeline.TraceBreak), after
+	// every finding from before it was emitted and before any from after:
+	// stages after the workers reset their time windows there.
+	OnTraceBreak func()
 
 	MaxFlows        int           // flows tracked at once; the least recently seen goes first
 	MaxBuffered     int           // bytes all streams may hold together
@@ -90,6 +94,7 @@ type Sensor struct {
 	ports     [1 << 10]uint64 // bit set of the well-known server ports of all carriers
 	buffered  int             // bytes all streams hold
 	stats     Stats
+	file      string // the capture file being read (log.file.path), set by the pipeline
 }
 
 // New makes a sensor.
@@ -366,6 +371,7 @@ func (s *Sensor) deliver(f *flow, toServer bool, b []byte, ts time.Time) int {
 	if f.state != active {
 		return len(b)
 	}
+	f.conn.Fed(toServer, ts, s.file)
 	n := f.handler.Feed(toServer, b, ts)
 	if f.conn.IsDone() {
 		f.handler.Close(ts)
@@ -493,6 +499,7 @@ func (s *Sensor) emit(fd *findings.Finding) {
 // the handler emits what is pending.
 func (s *Sensor) close(f *flow) {
 	if f.state == active {
+		f.conn.Closing()
 		for d := range f.dir {
 			f.dir[d].flushGap(s.now, &s.lim, &s.stats, consumer{s, f, d == 0})
 		}
@@ -534,4 +541,10 @@ func (s *Sensor) Flush() {
 		s.close(s.lru.head)
 	}
 	s.table.clear()
+}
+
+// restart forgets the clock's schedule after a Flush: the next packet,
+// however early, sets the time afresh (a trace break).
+func (s *Sensor) restart() {
+	s.sweepSet = false
 }

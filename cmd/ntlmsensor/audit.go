@@ -47,7 +47,7 @@ func (o auditOptions) newStage(cfg *sensor.Config, workers int, live bool, emit 
 		delay = *o.delay
 	}
 	st := audit.New(audit.Config{Workers: max(workers, 1), Delay: delay, MaxRows: *o.maxRows, Emit: emit})
-	cfg.Emit, cfg.Clock = st.Finding, st.Clock
+	cfg.Emit, cfg.Clock, cfg.OnTraceBreak = st.Finding, st.Clock, st.TraceBreak
 	return st
 }
 

@@ -45,6 +45,9 @@ func parseArgs(fs *flag.FlagSet, args []string) error {
 		fmt.Fprintf(fs.Output(), "ntlmsensor: %v\n", err)
 		return err
 	}
+	if err := credentialOnCommandLine(fs); err != nil { // before the environment's values join in
+		return fail(err)
+	}
 	onCommandLine := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { onCommandLine[f.Name] = true })
 	fromEnv := map[string]string{}

@@ -26,6 +26,10 @@ func esSetup(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
+	if err := credentialOnCommandLine(fs); err != nil { // secrets.go
+		fmt.Fprintf(stderr, "ntlmsensor: %v\n", err)
+		return 2
+	}
 	if !es.Enabled() || fs.NArg() > 0 {
 		fs.Usage()
 		return 2

@@ -262,7 +262,7 @@ func sinkStats(s sinks.Sink) []metrics.SinkStats {
 	eachSink(s, func(k sinks.Sink) {
 		switch k := k.(type) {
 		case *json.Sink:
-			out = append(out, metrics.SinkStats{Sink: "json", Results: map[string]uint64{"written": k.Written()}})
+			out = append(out, metrics.SinkStats{Sink: "json", Results: map[string]uint64{"written": k.Written(), "lost": k.Lost()}})
 		case *elasticsearch.Sink:
 			st := k.Stats()
 			out = append(out, metrics.SinkStats{Sink: "elasticsearch", Backlog: st.InSpool, Results: map[string]uint64{

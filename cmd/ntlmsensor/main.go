@@ -42,7 +42,10 @@ type lockedWriter struct {
 func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.w.Write(p)
+	if _, err := l.w.Write(redact(p)); err != nil { // secrets.go
+		return 0, err
+	}
+	return len(p), nil
 }
 
 func run(args []string, stdout, stderr io.Writer) int {

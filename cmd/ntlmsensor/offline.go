@@ -14,25 +14,36 @@ type offlineRun struct {
 	pipeline  *sensor.Pipeline // nil when no file could be opened
 	opened    int              // files read
 	badFilter bool             // the BPF expression did not compile
+	breaks    int              // trace breaks: files that went back in time
 }
 
-// readFiles reads the capture files one after the other through one
-// pipeline (made when the first file opens: the filter is compiled for its
-// link type). A file that cannot be opened is reported and skipped.
+// readFiles reads the capture files through one pipeline (made when the
+// first file opens: the filter is compiled for its link type), in the
+// order of their first packet, with a trace break before a file that goes
+// back in time (order.go). A file that cannot be opened is reported and
+// skipped.
 func readFiles(paths []string, cfg sensor.Config, workers int, expr string, stop *atomic.Bool, prog *progress, quiet bool, stderr io.Writer) offlineRun {
 	var r offlineRun
-	for _, path := range paths {
+	for _, tf := range orderFiles(paths, stderr) {
+		path := tf.path
 		if stop.Load() {
-			break
-		}
-		src, err := capture.OpenFile(path)
-		if err != nil {
-			fmt.Fprintf(stderr, "ntlmsensor: %v\n", err)
+			if tf.stdin != nil {
+				tf.stdin.Close()
+			}
 			continue
+		}
+		src := tf.stdin
+		if src == nil {
+			var err error
+			if src, err = capture.OpenFile(path); err != nil {
+				fmt.Fprintf(stderr, "ntlmsensor: %v\n", err)
+				continue
+			}
 		}
 		if r.pipeline == nil {
 			var filter *capture.Filter
 			if expr != "" {
+				var err error
 				filter, err = capture.NewFilter(src.LinkType(), 262144, expr)
 				if err != nil {
 					fmt.Fprintf(stderr, "ntlmsensor: filter %q: %v\n", expr, err)
@@ -43,7 +54,12 @@ func readFiles(paths []string, cfg sensor.Config, workers int, expr string, stop
 			}
 			r.pipeline = sensor.NewPipeline(cfg, workers, filter)
 		}
+		if latest := r.pipeline.Latest(); tf.first != 0 && !latest.IsZero() && tf.first < latest.UnixNano() {
+			r.pipeline.TraceBreak()
+			r.breaks++
+		}
 		r.opened++
+		r.pipeline.SetFile(path)
 		prog.reading(src, r.pipeline) // progress.go
 		if err := r.pipeline.ReadSource(stopping(src, stop)); err != nil {
 			prog.clear()

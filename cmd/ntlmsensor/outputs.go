@@ -23,15 +23,16 @@ type outputOptions struct {
 // outputs are the open sinks. emit is handed to the sensor; the first
 // write error is kept and reported at close.
 type outputs struct {
-	all     sinks.Multi
-	json    *json.Sink
-	es      *elasticsearch.Sink
-	sinkErr error
+	all      sinks.Multi
+	json     *json.Sink
+	jsonPath string
+	es       *elasticsearch.Sink
+	sinkErr  error
 }
 
 // openOutputs opens the sinks; on failure it returns nil and the exit status.
 func openOutputs(o outputOptions, stdout, stderr io.Writer) (*outputs, int) {
-	outs := &outputs{}
+	outs := &outputs{jsonPath: o.jsonPath}
 	toStdout := o.jsonPath == "-" || o.jsonPath == ""
 	if o.format != "" && o.format != "json" {
 		outs.all = append(outs.all, newFormatSink(stdout, o.format))
@@ -41,6 +42,7 @@ func openOutputs(o outputOptions, stdout, stderr io.Writer) (*outputs, int) {
 		if toStdout {
 			outs.json = json.New(stdout)
 		} else {
+			o.json.Logf = func(format string, args ...any) { fmt.Fprintf(stderr, "ntlmsensor: "+format+"\n", args...) }
 			var err error
 			if outs.json, err = json.Open(o.jsonPath, o.json); err != nil {
 				fmt.Fprintf(stderr, "ntlmsensor: %v\n", err)
@@ -76,6 +78,9 @@ func (o *outputs) emitDocument(d findings.Document) {
 func (o *outputs) close(quiet bool, stderr io.Writer) error {
 	if err := o.all.Close(); err != nil && o.sinkErr == nil {
 		o.sinkErr = err
+	}
+	if o.json != nil && o.json.Lost() > 0 {
+		fmt.Fprintf(stderr, "ntlmsensor: %s: %d findings lost to write errors (a full disk?)\n", o.jsonPath, o.json.Lost())
 	}
 	if o.es != nil {
 		if st := o.es.Stats(); !quiet || st.Failed > 0 {

@@ -21,6 +21,9 @@ func printSummary(stderr io.Writer, r offlineRun, tally *report.Aggregator, elap
 	if r.opened != 1 {
 		files = fmt.Sprintf("%d files", r.opened)
 	}
+	if r.breaks > 0 {
+		files += fmt.Sprintf(" (%d trace breaks: files going back in time)", r.breaks)
+	}
 	snap := p.Snapshot()
 	fmt.Fprintf(&b, "ntlmsensor: %s, %s of packets in %s (%s/s): %d findings", files, size(int64(snap.Bytes)), report.Duration(elapsed),
 		size(int64(float64(snap.Bytes)/max(elapsed.Seconds(), 0.001))), st.Findings)

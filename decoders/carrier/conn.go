@@ -21,7 +21,31 @@ type Conn struct {
 	observer       string
 	communityID    string
 	done           bool
+	clientAt       time.Time // when the client last sent bytes
+	file           string    // the capture file of the last bytes fed
+	closing        bool
 }
+
+// Fed is told by the sensor when bytes of one direction reach the
+// handler, before Feed; file is the capture file they were read from
+// ("" live): a finding names the file of its last packet.
+func (c *Conn) Fed(toServer bool, ts time.Time, file string) {
+	if c.closing {
+		return
+	}
+	c.file = file
+	if toServer {
+		c.clientAt = ts
+	}
+}
+
+// Closing is told by the sensor before it closes the handler (end of
+// input, idle timeout, eviction, trace break). An attempt the handler
+// then emits with outcome unknown is stamped with the time the client
+// last sent bytes — its AUTHENTICATE or AP-REQ, still waiting for an
+// answer — not with the time of the close, which after an idle timeout or
+// at the end of a trace says nothing of the logon.
+func (c *Conn) Closing() { c.closing = true }
 
 // Done says the handler has nothing more to learn from this connection
 // (TLS begins, or the stream is not worth scanning further): the sensor
@@ -40,7 +64,13 @@ func NewConn(client, server netip.AddrPort, udp bool, protocol findings.Protocol
 // hands it to the sinks. network.protocol is the carrier's, unless the
 // finding names its own (DCE/RPC inside an SMB named pipe).
 func (c *Conn) Emit(f *findings.Finding, ts time.Time) {
+	if c.closing && f.Outcome == findings.Unknown && !c.clientAt.IsZero() && c.clientAt.Before(ts) {
+		// no answer came: the attempt is as old as the client's last bytes
+		// (a held answer keeps its own time)
+		ts = c.clientAt
+	}
 	f.Time = ts
+	f.File = c.file
 	f.Client, f.Server = c.Client, c.Server
 	f.Transport = "tcp"
 	if c.UDP {

@@ -201,11 +201,12 @@ func (c *Config) getenv(k string) string {
 }
 
 func (c *Config) logf(format string, args ...any) {
+	msg := Secrets.Redact(fmt.Sprintf(format, args...))
 	if c.Logf != nil {
-		c.Logf(format, args...)
+		c.Logf("%s", msg)
 		return
 	}
-	fmt.Fprintf(os.Stderr, "ntlmsensor: "+format+"\n", args...)
+	fmt.Fprintf(os.Stderr, "ntlmsensor: %s\n", msg)
 }
 
 // Validate checks the options that do not need the network.
@@ -246,10 +247,15 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-func readSecret(path string) (string, error) {
+// readSecret reads a credential file; one that others than its owner can
+// read is used, with a warning (a service's files are the operator's call).
+func (c *Config) readSecret(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return "", fmt.Errorf("elasticsearch: %w", err)
+	}
+	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
+		c.logf("warning: %s holds a credential and is readable by its group or others (mode %04o): chmod 600 it", path, st.Mode().Perm())
 	}
 	s := strings.TrimSpace(string(b))
 	if s == "" {
@@ -262,7 +268,7 @@ func readSecret(path string) (string, error) {
 func (c *Config) credentials() (apiKey, user, password string, err error) {
 	apiKey = c.getenv(EnvAPIKey)
 	if c.APIKeyFile != "" {
-		if apiKey, err = readSecret(c.APIKeyFile); err != nil {
+		if apiKey, err = c.readSecret(c.APIKeyFile); err != nil {
 			return "", "", "", err
 		}
 	}
@@ -272,7 +278,7 @@ func (c *Config) credentials() (apiKey, user, password string, err error) {
 	}
 	password = c.getenv(EnvPassword)
 	if c.PasswordFile != "" {
-		if password, err = readSecret(c.PasswordFile); err != nil {
+		if password, err = c.readSecret(c.PasswordFile); err != nil {
 			return "", "", "", err
 		}
 	}
@@ -328,6 +334,7 @@ func (c *Config) newClient() (*elasticsearch.Client, http.RoundTripper, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	addSecrets(apiKey, user, password, c.Headers)
 	tr, err := c.httpTransport()
 	if err != nil {
 		return nil, nil, err

@@ -42,7 +42,7 @@ func (d *deadLetter) write(status int, reason string, doc []byte) error {
 	b = append(b, `,"status":`...)
 	b = strconv.AppendInt(b, int64(status), 10)
 	b = append(b, `,"reason":`...)
-	r, _ := json.Marshal(reason)
+	r, _ := json.Marshal(Secrets.Redact(reason))
 	b = append(b, r...)
 	if json.Valid(doc) {
 		b = append(b, `,"finding":`...)

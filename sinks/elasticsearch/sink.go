@@ -3,6 +3,7 @@ package elasticsearch
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -61,6 +62,7 @@ type Sink struct {
 	shipped chan struct{}
 
 	sent, failed, retried, spooled, deadLettered atomic.Uint64
+	damaged                                      atomic.Uint64
 }
 
 // item is one finding on its way.
@@ -79,11 +81,17 @@ type Stats struct {
 	DeadLettered uint64 // refused for their content, written to the dead-letter file
 	Failed       uint64 // lost: neither delivered, nor spooled, nor dead-lettered
 	InSpool      int64  // waiting in the spool
+	SpoolErrors  uint64 // appends to the spool that failed (disk full): the segment was cut back, the finding counted in Failed
+	Damaged      uint64 // spool lines that were not a document: dead-lettered raw (a whole document glued after one is delivered)
 }
 
 func (s Stats) String() string {
-	return fmt.Sprintf("%d sent, %d retried, %d spooled, %d dead-lettered, %d failed, %d waiting in the spool",
+	str := fmt.Sprintf("%d sent, %d retried, %d spooled, %d dead-lettered, %d failed, %d waiting in the spool",
 		s.Sent, s.Retried, s.Spooled, s.DeadLettered, s.Failed, s.InSpool)
+	if s.SpoolErrors > 0 || s.Damaged > 0 {
+		str += fmt.Sprintf(" (%d spool write errors, %d damaged spool lines)", s.SpoolErrors, s.Damaged)
+	}
+	return str
 }
 
 var errClosed = errors.New("elasticsearch: sink closed")
@@ -327,7 +335,21 @@ func (s *Sink) next() (batch []*item, flush, ok bool) {
 			}
 			for _, r := range recs {
 				it := &item{doc: r.doc, fromSpool: true, end: r.end}
+				if !json.Valid(r.doc) {
+					// a damaged line (a spool of an older version cut by a
+					// full disk): one bad document must not make the bulk
+					// request refused as a whole
+					it.doc = s.damagedLocked(r.doc)
+					if it.doc == nil {
+						it.done = true
+						s.inflight++ // finished at once below
+					}
+				}
 				s.spoolSeq = append(s.spoolSeq, it)
+				if it.done {
+					s.finishLocked(it)
+					continue
+				}
 				batch = append(batch, it)
 			}
 			flush = probe || s.closing || !s.spool.Unread()
@@ -423,6 +445,36 @@ func (s *Sink) rejected(it *item, r esutil.BulkIndexerResponseItem, err error) {
 	}
 	s.finishLocked(it)
 }
+
+// damagedLocked takes a spool line that is not a JSON document: the part
+// that is not is dead-lettered (raw, counted), and a whole document glued
+// after it — a line torn by a full disk, then the next one appended — is
+// kept and returned. nil: nothing to deliver.
+func (s *Sink) damagedLocked(line []byte) []byte {
+	s.damaged.Add(1)
+	var keep []byte
+	for i := 1; i < len(line); i++ {
+		j := bytes.Index(line[i:], docStart)
+		if j < 0 {
+			break
+		}
+		i += j
+		if json.Valid(line[i:]) {
+			keep, line = line[i:], line[:i]
+			break
+		}
+	}
+	if err := s.dlq.write(0, "damaged spool line (not a JSON document)", line); err != nil {
+		s.failed.Add(1)
+		s.cfg.logf("%v", err)
+	} else {
+		s.deadLettered.Add(1)
+	}
+	return keep
+}
+
+// docStart begins every document (findings.Document.AppendJSON).
+var docStart = []byte(`{"@timestamp":`)
 
 func (s *Sink) finishLocked(it *item) {
 	s.inflight--
@@ -552,8 +604,14 @@ func (s *Sink) Close() error {
 func (s *Sink) Stats() Stats {
 	s.mu.Lock()
 	pending := s.pending
+	var spoolErrors uint64
+	if s.spool != nil {
+		spoolErrors = s.spool.appendErrors
+	}
 	s.mu.Unlock()
 	return Stats{
+		SpoolErrors:  spoolErrors,
+		Damaged:      s.damaged.Load(),
 		Sent:         s.sent.Load(),
 		Retried:      s.retried.Load(),
 		Spooled:      s.spooled.Load(),

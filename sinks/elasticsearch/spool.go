@@ -46,6 +46,8 @@ type spool struct {
 	dirty     bool
 	persisted time.Time
 	scratch   []byte
+
+	appendErrors uint64 // appends that failed (disk full), the segment cut back
 }
 
 // spoolPos is the position just after a record.
@@ -213,13 +215,30 @@ func (s *spool) Append(doc []byte) error {
 		}
 	}
 	s.scratch = append(append(s.scratch[:0], doc...), '\n')
+	good := s.sizes[s.wSeg]
 	n, err := s.w.Write(s.scratch)
-	s.sizes[s.wSeg] += int64(n)
-	s.total += int64(n)
-	if err != nil {
-		return fmt.Errorf("spool: %w", err)
+	if err == nil && n == len(s.scratch) {
+		s.sizes[s.wSeg] += int64(n)
+		s.total += int64(n)
+		return nil
 	}
-	return nil
+	if err == nil {
+		err = io.ErrShortWrite
+	}
+	// A short write (disk full) leaves part of a line: cut the segment back
+	// to its last whole line, or the next document would be glued onto it.
+	s.appendErrors++
+	if n > 0 {
+		if terr := s.w.Truncate(good); terr != nil {
+			// the part stays: count it, and start a new segment, so that
+			// the reader meets it as a damaged last line and skips it
+			s.sizes[s.wSeg] += int64(n)
+			s.total += int64(n)
+			s.w.Close()
+			s.w = nil
+		}
+	}
+	return fmt.Errorf("spool: %w", err)
 }
 
 // rotate starts a new tail segment.

@@ -73,6 +73,7 @@ var Fields = []struct{ Path, Type string }{
 	{"flags", "keyword"},
 	{"observer.name", "keyword"},
 	{"observer.type", "keyword"},
+	{"log.file.path", "keyword"},
 }
 
 // Mappings is the "mappings" object: nested properties, each leaf typed.
