@@ -17,6 +17,11 @@ type Exchange struct {
 	spnego   bool // some token of this exchange came wrapped in SPNEGO
 	negState spnego.NegState
 	answered bool // negState was sent (its zero value is accept-completed)
+	// challenge is the server challenge of the last CHALLENGE, kept only
+	// for the hash export (SetHashes); crack is that export's pending line.
+	challenge    [8]byte
+	hasChallenge bool
+	crack        Crack
 	// Err is the last token that could not be decoded, for the carrier to count.
 	Err error
 }
@@ -169,6 +174,9 @@ func (x *Exchange) clientNTLM(tok []byte) bool {
 			n.ClientVersion = a.Version.String()
 		}
 		attackFacts(&x.f.Attack, &a)
+		if x.hasChallenge && HashExport() != nil {
+			x.crack, _ = ntlmLine(&a, x.challenge)
+		}
 		x.pending = true
 		return true
 	}
@@ -267,6 +275,7 @@ func (x *Exchange) serverNTLM(tok []byte) {
 		n.ServerVersion = c.Version.String()
 	}
 	x.f.Attack.ChallengeDigest = findings.Digest(c.ServerChallenge[:])
+	x.challenge, x.hasChallenge = c.ServerChallenge, true
 	x.f.Attack.ChallengeFlags, x.f.Attack.HasChallenge = uint32(c.Flags), true
 	if c.HasTargetInfo {
 		ti := &c.TargetInfo
@@ -298,6 +307,7 @@ func (x *Exchange) Finish(outcome findings.Outcome, reason string) *findings.Fin
 	*f = x.f
 	f.Offered = append([]string(nil), x.f.Offered...)
 	f.Outcome, f.Reason = outcome, reason
+	x.crack.Send(outcome)
 	x.Reset()
 	return f
 }
