@@ -62,6 +62,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	maxFlows := fs.Int("max-flows", sensor.DefaultConfig().MaxFlows, "connections tracked at once; the least recently seen goes first")
 	quiet := fs.Bool("q", false, "no summary on stderr")
 	listFlags := fs.Bool("list-flags", false, "list the flags a finding can carry, with their meaning and remediation, and exit")
+	emitHashes := fs.String("emit-hashes", "", "authorised audits only: write crackable NTLM/Kerberos exchanges to this file (mode 0600) in hashcat formats; findings are unchanged")
 	es := elasticsearch.Defaults()
 	es.AddFlags(fs)
 	svc := addServiceFlags(fs) // live capture and service options: live.go, config.go
@@ -102,6 +103,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}, stdout, stderr)
 	if outs == nil {
 		return status
+	}
+	if *emitHashes != "" { // hashes.go
+		h, err := openHashes(*emitHashes, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "ntlmsensor: %v\n", err)
+			outs.all.Close()
+			return 1
+		}
+		defer h.close(*quiet, stderr)
 	}
 
 	var stop atomic.Bool
