@@ -260,6 +260,10 @@ func (x *Exchange) serverInner(tok []byte) {
 	}
 }
 
+// challengeFixed is where a CHALLENGE's ServerChallenge ends and its
+// optional fields begin [MS-NLMP 2.2.1.2].
+const challengeFixed = 32
+
 // serverNTLM reads the CHALLENGE [MS-NLMP 2.2.1.2]: the server's names and version.
 func (x *Exchange) serverNTLM(tok []byte) {
 	if typ, ok := ntlmssp.Peek(tok); !ok || typ != ntlmssp.ChallengeType {
@@ -268,7 +272,14 @@ func (x *Exchange) serverNTLM(tok []byte) {
 	c, err := ntlmssp.ParseChallenge(tok)
 	if err != nil {
 		x.Err = err
-		return
+		if len(tok) < challengeFixed {
+			return
+		}
+		// The fixed fields are there and ParseChallenge kept them: the
+		// server challenge and flags still count (Impacket's servers,
+		// ntlmrelayx among them, declare TargetName and TargetInfo offsets
+		// 8 bytes short of where they put them, past VERSION, so the pair
+		// list never parses), as do the names read before the bad pair.
 	}
 	n := &x.f.NTLM
 	if c.HasVersion {
