@@ -259,6 +259,14 @@ func FuzzOpenFile(f *testing.F) {
 	f.Add(rewritePcap(f, raw[:first], binary.BigEndian, true, false))
 	f.Add(cat(raw[:20], []byte{147, 0, 0, 0}))
 	f.Add(ip4)
+	// NetMon 2.3 and ETL, whole: the NetMon frame table is at the end
+	for _, rel := range []string{netmonKerberos, etlPktmon} {
+		win, err := os.ReadFile(capturePath(rel))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(win)
+	}
 
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := NewReader(bytes.NewReader(b), "fuzz.pcap")
@@ -307,6 +315,26 @@ func FuzzOpenFile(f *testing.F) {
 				t.Fatalf("packet %d: %d bytes, ci %+v", n, len(data), ci)
 			}
 			d.Decode(s.LinkType(), data, ci, &p)
+		}
+	})
+}
+
+// FuzzLZ77: any input decodes to at most the bound, or fails; never a
+// panic, never a read or write out of range.
+func FuzzLZ77(f *testing.F) {
+	f.Add([]byte{0xff, 0xff, 0xff, 0x1f, 0x61, 0x62, 0x63, 0x17, 0x00, 0x0f, 0xff, 0x26, 0x01}, 300)
+	f.Add([]byte{0x3f, 0, 0, 0, 'a', 'b'}, 10)
+	raw, err := os.ReadFile(capturePath(etlPktmon))
+	if err != nil {
+		f.Fatal(err)
+	}
+	// the first compressed buffer of pktmon's ETL
+	f.Add(raw[1024+etlBufferHeaderLen:1024+11926], 50160-etlBufferHeaderLen)
+	f.Fuzz(func(t *testing.T, b []byte, max int) {
+		max = max & 0xfffff
+		out, err := lz77Decompress(nil, b, max)
+		if len(out) > max {
+			t.Fatalf("%d bytes out of a bound of %d (err %v)", len(out), max, err)
 		}
 	})
 }

@@ -2,6 +2,7 @@ package capture
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"encoding/binary"
 	"errors"
@@ -28,10 +29,17 @@ type Source interface {
 	Close() error
 }
 
+// RecordSkipper is a Source whose file holds records that are not packets:
+// NetMon and ETL files hold ETW events of other providers, and NetMon its
+// own metadata frames. SkippedRecords counts those passed over.
+type RecordSkipper interface {
+	SkippedRecords() uint64
+}
+
 // Errors wrapped by OpenFile, NewReader and ReadPacket; the message names
 // the file, e.g. "x.pcap: truncated packet record after 1234 packets".
 var (
-	ErrNotCapture          = errors.New("not a pcap or pcapng file")
+	ErrNotCapture          = errors.New("not a pcap, pcapng, NetMon 2.x or ETL file")
 	ErrUnsupportedLinkType = errors.New("unsupported link type")
 	ErrTruncatedFile       = errors.New("truncated packet record")
 	ErrMalformedFile       = errors.New("malformed capture file")
@@ -60,9 +68,10 @@ const (
 	magicPcapng       = 0x0a0d0d0a // pcapng Section Header Block type
 )
 
-// OpenFile opens a pcap or pcapng file, detected by magic number (all four
-// pcap magics incl. nanosecond and swapped; pcapng), transparently
-// gzip-decompressed (magic 1f 8b); "-" reads stdin.
+// OpenFile opens a capture file, detected by its content (all four pcap
+// magics incl. nanosecond and swapped; pcapng; NetMon 2.x, as Network
+// Monitor and Message Analyzer write it; ETL, as netsh trace and pktmon
+// write it), transparently gzip-decompressed (magic 1f 8b); "-" reads stdin.
 func OpenFile(path string) (Source, error) {
 	if path == "-" {
 		return newSource(os.Stdin, "stdin", nil)
@@ -79,8 +88,9 @@ func OpenFile(path string) (Source, error) {
 	return s, nil
 }
 
-// NewReader reads a pcap or pcapng stream (optionally gzip-compressed) from
-// r; name is used in errors and by Name. Close does not close r.
+// NewReader reads a capture stream (optionally gzip-compressed) from r, in
+// any format OpenFile reads; name is used in errors and by Name. Close does
+// not close r.
 func NewReader(r io.Reader, name string) (Source, error) {
 	return newSource(r, name, nil)
 }
@@ -121,7 +131,32 @@ func newSource(rd io.Reader, name string, closer io.Closer) (Source, error) {
 	case magicMicros, magicNanos, magicMicrosSwap, magicNanosSwap, magicModified, magicModifiedSwap:
 		return openPcap(base)
 	}
+	if isNetmon(m) {
+		return openNetmonFrom(base, rd)
+	}
+	if h, _ := base.r.Peek(etlBufferHeaderLen + 8); isETL(h) {
+		return openETL(base)
+	}
 	return nil, fmt.Errorf("%s: %w", name, ErrNotCapture)
+}
+
+// openNetmonFrom opens a NetMon file in place when it is a regular file;
+// otherwise (a pipe, gzip) it is read into memory, up to maxNetmonInMemory,
+// since its frame table is at the end.
+func openNetmonFrom(base reader, rd io.Reader) (Source, error) {
+	if f, ok := rd.(*os.File); ok && base.gz == nil {
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			return openNetmon(base.name, f, st.Size(), base.closer)
+		}
+	}
+	b, err := io.ReadAll(io.LimitReader(base.r, maxNetmonInMemory+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", base.name, err)
+	}
+	if len(b) > maxNetmonInMemory {
+		return nil, fmt.Errorf("%s: a NetMon file read from a pipe or through gzip is held in memory, up to %d MiB: give the file itself", base.name, maxNetmonInMemory>>20)
+	}
+	return openNetmon(base.name, bytes.NewReader(b), int64(len(b)), base.closer)
 }
 
 func (r *reader) Name() string { return r.name }

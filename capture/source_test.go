@@ -276,7 +276,7 @@ func TestNotACapture(t *testing.T) {
 	} {
 		path := writeFile(t, name, b)
 		_, err := OpenFile(path)
-		if want := path + ": not a pcap or pcapng file"; err == nil || err.Error() != want || !errors.Is(err, ErrNotCapture) {
+		if want := path + ": not a pcap, pcapng, NetMon 2.x or ETL file"; err == nil || err.Error() != want || !errors.Is(err, ErrNotCapture) {
 			t.Errorf("%s: error %v, want %q", name, err, want)
 		}
 	}

@@ -74,6 +74,12 @@ type Finding struct {
 	Flags    []Flag // flags
 	Observer string // observer.name
 
+	// Why an NTLM logon is not Kerberos, set by the audit stage (package
+	// audit) from what it saw of the client before: written inside ntlm.
+	Cause         string   // ntlm.cause
+	Causes        []string // ntlm.causes, most decisive first
+	CauseEvidence string   // ntlm.cause_evidence
+
 	// Facts that decide flags but are not written out.
 	ServerOfferedKerberos bool // SPNEGO hint / WWW-Authenticate: Negotiate listed Kerberos
 	ClientOfferedKerberos bool // the client's own SPNEGO mechTypes listed Kerberos

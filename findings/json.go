@@ -56,7 +56,7 @@ func (f *Finding) AppendJSON(b []byte) []byte {
 		b = append(b, '}')
 	}
 
-	if n := &f.NTLM; *n != (NTLMFacts{}) {
+	if n := &f.NTLM; *n != (NTLMFacts{}) || f.Cause != "" || len(f.Causes) > 0 || f.CauseEvidence != "" {
 		b = o.open(b, "ntlm")
 		var x obj
 		b = x.str(b, "version", string(n.Version))
@@ -82,6 +82,12 @@ func (f *Finding) AppendJSON(b []byte) []byte {
 			b = s.str(b, "dns_tree", n.ServerDNSTree)
 			b = append(b, '}')
 		}
+		b = x.str(b, "cause", f.Cause)
+		if len(f.Causes) > 0 {
+			b = x.key(b, "causes")
+			b = appendStrings(b, f.Causes)
+		}
+		b = x.str(b, "cause_evidence", f.CauseEvidence)
 		b = append(b, '}')
 	}
 

@@ -303,6 +303,9 @@ var oracleDivergences = map[string]struct {
 	"public/CredSLayer/tests/samples/telnet-raw2.pcap": {0, 1,
 		"NTLM inside Telnet's AUTHENTICATION option: tshark does not decode it; the catch-all finds " +
 			"BILLS\\bill by the NTLMSSP signature"},
+	"public/windows-formats/microsoft__prot-od-netcaps/[MS-ADOD]-captureALL/MS-ADOD_Example2_9_Win2016_X64_Win2016_X64_Domain_ObtainaListOfUserAccountsUsingTheWebServicesProtocols.cap": {0, 1,
+		"AD Web Services on TCP 9389 authenticate with .NET NegotiateStream (MS-NNS): tshark shows only TCP " +
+			"data; the catch-all finds ENDPOINT01\\Administrator (NTLMv2) by the NTLMSSP signature"},
 	"public/suricata-verify/tests/smb-eicar-file-segmentation-random/input.pcap": {0, 1,
 		"the SMB messages are cut into random small TCP segments; tshark does not reassemble the " +
 			"SESSION_SETUP and so lists no AUTHENTICATE; the sensor reassembles it: the anonymous logon " +

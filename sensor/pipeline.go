@@ -241,6 +241,7 @@ func (w *worker) batch(b *batch) {
 		switch {
 		case e.idx&markBit != 0:
 			w.s.clock(time.Unix(0, b.Frames[i].TS))
+			w.tellClock()
 			continue
 		case e.idx&extraBit != 0:
 			pkt = &b.extra[i]
@@ -291,6 +292,7 @@ func (w *worker) count(t time.Time) {
 // publish makes the worker's counters visible to Snapshot. A zero now
 // (the end) leaves the schedule alone.
 func (w *worker) publish(now time.Time) {
+	w.tellClock()
 	w.n = 0
 	if !now.IsZero() {
 		w.nextPub = now.Add(time.Second)
@@ -314,6 +316,13 @@ func (w *worker) publish(now time.Time) {
 		w.pub.live = ls
 	}
 	w.pub.mu.Unlock()
+}
+
+// tellClock hands the worker's clock to Config.Clock.
+func (w *worker) tellClock() {
+	if c := w.s.cfg.Clock; c != nil && !w.s.now.IsZero() {
+		c(w.index, w.s.now)
+	}
 }
 
 // advance moves the sensor's clock to now when no packet did (a quiet

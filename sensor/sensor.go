@@ -19,6 +19,11 @@ type Config struct {
 	Carriers []*carrier.Carrier
 	Emit     func(*findings.Finding) // called for every finding, from the sensor's goroutine
 	Observer string                  // observer.name
+	// Clock, when set, is told by each worker (its index) that its clock
+	// has reached now: at least every second of trace time, and with the
+	// wall clock on a quiet live link. The audit stage orders the findings
+	// of several workers with it (audit.Stage.Clock).
+	Clock func(worker int, now time.Time)
 	// Observations: Emit also gets the observations carriers make for the
 	// audit stage's detectors (findings.Finding.Observation: coercing RPC
 	// calls), which are not findings and must not reach a sink. Off, they

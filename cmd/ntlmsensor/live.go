@@ -32,7 +32,8 @@ type live struct {
 	srcs    []capture.LiveSource
 	ln      net.Listener // metrics
 	workers int
-	fanout  bool // one ring per worker
+	audit   auditOptions // set by run before run()
+	fanout  bool         // one ring per worker
 	started time.Time
 }
 
@@ -110,16 +111,23 @@ func (o *serviceOptions) run(cfg sensor.Config, sink sinks.Sink, stop *atomic.Bo
 	defer o.closeSources()
 	counters := metrics.NewCounters()
 	var sinkErr error
-	cfg.Emit = func(f *findings.Finding) {
-		// the pipeline calls this from one goroutine at a time
-		counters.Finding(f)
-		err := sink.Write(f)
+	emit := func(d findings.Document) {
+		// the audit stage calls this from one goroutine at a time
+		if f, ok := d.(*findings.Finding); ok {
+			counters.Finding(f)
+		}
+		err := sink.Write(d)
 		counters.Delivered(err)
 		if err != nil && sinkErr == nil {
 			sinkErr = err
 			fmt.Fprintf(stderr, "ntlmsensor: %v (findings are being lost; counted in ntlmsensor_sink_writes_total)\n", err)
 		}
 	}
+	workers := o.workers
+	if o.fanout {
+		workers = len(o.srcs)
+	}
+	stage := o.audit.newStage(&cfg, workers, true, emit) // audit.go
 	var p *sensor.Pipeline
 	if o.fanout {
 		p = sensor.NewFanoutPipeline(cfg, len(o.srcs))
@@ -156,6 +164,7 @@ func (o *serviceOptions) run(cfg sensor.Config, sink sinks.Sink, stop *atomic.Bo
 	defer poll.Stop()
 	nextFlush := time.Now().Add(time.Second)
 	nextSummary := time.Now().Add(o.interval)
+	nextInventory := time.Now().Add(*o.audit.interval)
 	stopping := false
 	var readErr error
 loop:
@@ -175,6 +184,10 @@ loop:
 				nextFlush = now.Add(time.Second)
 				flushSinks(sink)
 			}
+			if *o.audit.interval > 0 && now.After(nextInventory) {
+				nextInventory = now.Add(*o.audit.interval)
+				stage.WriteInventory(now)
+			}
 			if o.interval > 0 && now.After(nextSummary) {
 				nextSummary = now.Add(o.interval)
 				if !quiet {
@@ -192,8 +205,11 @@ loop:
 		fmt.Fprintf(stderr, "ntlmsensor: %v\n", err)
 		status = 1
 	}
+	stage.Close()
+	stage.WriteInventory(time.Now())
 	if !quiet {
 		fmt.Fprintln(stderr, o.summary("stopped: ", p.Snapshot(), counters))
+		fmt.Fprintln(stderr, auditSummary(stage.Stats()))
 	}
 	if err := sink.Close(); err != nil && sinkErr == nil {
 		sinkErr = err

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"ntlmsensor/findings"
 	"ntlmsensor/sensor"
@@ -49,6 +50,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "es-setup" {
 		return esSetup(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "inventory" {
+		return inventoryCmd(args[1:], stdout, stderr) // audit.go
+	}
 	fs := flag.NewFlagSet("ntlmsensor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var reads fileList
@@ -63,13 +67,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	quiet := fs.Bool("q", false, "no summary on stderr")
 	listFlags := fs.Bool("list-flags", false, "list the flags a finding can carry, with their meaning and remediation, and exit")
 	emitHashes := fs.String("emit-hashes", "", "authorised audits only: write crackable NTLM/Kerberos exchanges to this file (mode 0600) in hashcat formats; findings are unchanged")
+	listCausesFlag := fs.Bool("list-causes", false, "list the causes of NTLM logons, with their remediation and the Windows events that confirm them, and exit")
+	auditOpts := addAuditFlags(fs) // audit.go
 	es := elasticsearch.Defaults()
 	es.AddFlags(fs)
 	svc := addServiceFlags(fs) // live capture and service options: live.go, config.go
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: ntlmsensor -r FILE [-r FILE ...] [-w OUT] [-es URL ...] [options] [BPF filter expression]\n")
 		fmt.Fprintf(stderr, "       ntlmsensor -i IFACE [-w OUT] [-es URL ...] [options] [BPF filter expression]   (live, until SIGINT/SIGTERM)\n")
-		fmt.Fprintf(stderr, "       ntlmsensor es-setup -es URL [options]   (install the Elasticsearch index template)\n\n")
+		fmt.Fprintf(stderr, "       ntlmsensor es-setup -es URL [options]   (install the Elasticsearch index template)\n")
+		fmt.Fprintf(stderr, "       ntlmsensor inventory [-format table|csv|tsv|json] FINDINGS... | -r CAPTURE...   (the NTLM dependencies, what to fix first)\n\n")
 		fs.PrintDefaults()
 	}
 	if err := parseArgs(fs, args); err != nil { // command line, environment, -config file
@@ -82,6 +89,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		for _, f := range findings.Flags {
 			fmt.Fprintf(stdout, "%-20s %s\n%-20s → %s\n", f.ID, f.RaisedWhen, "", f.Remediation)
 		}
+		return 0
+	}
+	if *listCausesFlag {
+		listCauses(stdout)
 		return 0
 	}
 	if len(reads) == 0 && !svc.enabled() {
@@ -122,13 +133,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cfg.Observer = *observer
 	cfg.MaxFlows = *maxFlows
 	svc.apply(&cfg)
-	cfg.Emit = outs.emit
 	expr := svc.filterExpr(fs.Args())
 	if svc.enabled() {
+		svc.audit = auditOpts
 		return svc.run(cfg, outs.all, &stop, *quiet, stderr) // live.go
 	}
+	stage := auditOpts.newStage(&cfg, *workers, false, outs.emitDocument)
 
-	r := readFiles(reads, cfg, *workers, expr, &stop, stderr) // offline.go
+	r := readFiles(reads, cfg, *workers, expr, &stop, *quiet, stderr) // offline.go
 	if r.badFilter {
 		outs.all.Close()
 		return 2
@@ -141,8 +153,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "ntlmsensor: %v\n", err)
 			status = 1
 		}
+		// at the end of the input, or on SIGINT/SIGTERM: the rest of the
+		// findings, then the inventory
+		stage.Close()
+		stage.WriteInventory(time.Now())
 		if !*quiet {
 			printSummary(stderr, r)
+			fmt.Fprintln(stderr, auditSummary(stage.Stats()))
 		}
 	}
 	if outs.close(*quiet, stderr) != nil {

@@ -19,7 +19,7 @@ type offlineRun struct {
 // readFiles reads the capture files one after the other through one
 // pipeline (made when the first file opens: the filter is compiled for its
 // link type). A file that cannot be opened is reported and skipped.
-func readFiles(paths []string, cfg sensor.Config, workers int, expr string, stop *atomic.Bool, stderr io.Writer) offlineRun {
+func readFiles(paths []string, cfg sensor.Config, workers int, expr string, stop *atomic.Bool, quiet bool, stderr io.Writer) offlineRun {
 	var r offlineRun
 	for _, path := range paths {
 		if stop.Load() {
@@ -46,6 +46,9 @@ func readFiles(paths []string, cfg sensor.Config, workers int, expr string, stop
 		r.opened++
 		if err := r.pipeline.ReadSource(stopping(src, stop)); err != nil {
 			fmt.Fprintf(stderr, "ntlmsensor: %v\n", err)
+		}
+		if rs, ok := src.(capture.RecordSkipper); ok && rs.SkippedRecords() > 0 && !quiet {
+			fmt.Fprintf(stderr, "ntlmsensor: %s: %d records with no packet skipped (ETW events of other providers, NetMon metadata)\n", src.Name(), rs.SkippedRecords())
 		}
 		src.Close()
 	}

@@ -56,9 +56,10 @@ func openOutputs(o outputOptions, stdout, stderr io.Writer) (*outputs, int) {
 	return outs, 0
 }
 
-// emit writes one finding to every sink.
-func (o *outputs) emit(f *findings.Finding) {
-	if err := o.all.Write(f); err != nil && o.sinkErr == nil {
+// emitDocument writes any document (a finding, an inventory row, an
+// alert) to every sink.
+func (o *outputs) emitDocument(d findings.Document) {
+	if err := o.all.Write(d); err != nil && o.sinkErr == nil {
 		o.sinkErr = err
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 
+	"ntlmsensor/decoders/internal/ber"
 	"ntlmsensor/decoders/internal/decodeerr"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -145,38 +146,23 @@ type Message struct {
 	ExtendedResult int // resultCode of an ExtendedResponse
 }
 
-// readTLV reads one BER element with a single-octet identifier and a
-// definite length (X.690 8.1.2-8.1.3, RFC 4511 5.1). Unlike cryptobyte's DER
-// reader it accepts non-minimal long-form lengths: Windows always encodes
-// lengths in 4 octets (0x84 ...).
+// The BER elements of LDAP have single-octet identifiers and definite
+// lengths (X.690 8.1.2-8.1.3, RFC 4511 5.1), long-form lengths maybe
+// non-minimal (Windows always writes 4 octets, 0x84 ...): the shared reader's.
+var (
+	// elements reads inside a message already complete: any failure is a
+	// bad element.
+	elements = ber.Reader{Truncated: errTLV, Malformed: func(string) error { return errTLV }}
+	// framing reads a message's header off the stream: one still arriving
+	// is ErrTruncated; a bad one, with a SEQUENCE identifier and no
+	// indefinite length, has more than four length octets.
+	framing = ber.Reader{Truncated: ErrTruncated, Malformed: func(string) error { return ErrTooLarge }}
+)
+
+// readTLV reads one element of a complete message.
 func readTLV(s *cryptobyte.String) (tag asn1.Tag, body cryptobyte.String, ok bool) {
-	var t, lb uint8
-	if !s.ReadUint8(&t) || t&0x1f == 0x1f || !s.ReadUint8(&lb) {
-		return 0, nil, false
-	}
-	n := uint32(lb)
-	if lb >= 0x80 {
-		k := lb & 0x7f
-		if k == 0 || k > 4 {
-			return 0, nil, false
-		}
-		n = 0
-		for ; k > 0; k-- {
-			var c uint8
-			if !s.ReadUint8(&c) {
-				return 0, nil, false
-			}
-			n = n<<8 | uint32(c)
-		}
-	}
-	if n > uint32(len(*s)) {
-		return 0, nil, false
-	}
-	var b []byte
-	if !s.ReadBytes(&b, int(n)) {
-		return 0, nil, false
-	}
-	return asn1.Tag(t), cryptobyte.String(b), true
+	tag, body, err := elements.Element(s)
+	return tag, body, err == nil
 }
 
 // readInt decodes a BER INTEGER or ENUMERATED body (X.690 8.3) of up to 8
@@ -218,25 +204,15 @@ func MessageLength(b []byte) (n int, ok bool, err error) {
 	if b[0] != 0x30 {
 		return 0, false, errNotLDAP
 	}
-	if len(b) < 2 {
-		return 0, false, nil
+	if len(b) > 1 && b[1] == 0x80 {
+		return 0, false, errIndefinite // RFC 4511 5.1: definite lengths only
 	}
-	hdr, l := 2, uint64(b[1])
-	if b[1] >= 0x80 {
-		k := int(b[1] & 0x7f)
-		switch {
-		case k == 0:
-			return 0, false, errIndefinite
-		case k > 4:
-			return 0, false, ErrTooLarge
-		case len(b) < 2+k:
-			return 0, false, nil
-		}
-		l = 0
-		for _, c := range b[2 : 2+k] {
-			l = l<<8 | uint64(c)
-		}
-		hdr += k
+	_, hdr, l, err := framing.Header(b)
+	switch {
+	case err == ErrTruncated:
+		return 0, false, nil
+	case err != nil:
+		return 0, false, err
 	}
 	if l > MaxMessage {
 		return 0, false, ErrTooLarge

@@ -5,25 +5,14 @@ import (
 
 	"ntlmsensor/decoders/carrier"
 	"ntlmsensor/decoders/carrier/carriertest"
-	"ntlmsensor/decoders/internal/pcaptest"
 	"ntlmsensor/decoders/ntlmscan"
 	"ntlmsensor/findings"
 )
 
-func pieces(t testing.TB, rel string, port uint16) []carriertest.Piece {
-	var ps []carriertest.Piece
-	for _, s := range pcaptest.Segments(t, rel) {
-		if !s.UDP {
-			ps = append(ps, carriertest.Piece{ToServer: s.DstPort == port, Data: s.Payload})
-		}
-	}
-	return ps
-}
-
 // TestTelnet: NTLM inside Telnet option negotiation (raw NTLMSSP), a
 // protocol the sensor does not parse, is still an NTLM dependency.
 func TestTelnet(t *testing.T) {
-	ps := pieces(t, "public/CredSLayer/tests/samples/telnet-raw2.pcap", 23)
+	ps := carriertest.Pieces(t, "public/CredSLayer/tests/samples/telnet-raw2.pcap", 23)
 	for _, chunk := range []int{1 << 20, 100, 7, 5, 1} {
 		fs := carriertest.Drive(ntlmscan.Carrier, ps, chunk)
 		if len(fs) != 1 {
@@ -40,7 +29,7 @@ func TestTelnet(t *testing.T) {
 // TestBase64: NTLM in base64 on a text protocol, found without parsing it
 // (here SMTP AUTH NTLM, as if no SMTP decoder existed).
 func TestBase64(t *testing.T) {
-	ps := pieces(t, "real-implementations/smtp_auth_ntlm.pcap", 25)
+	ps := carriertest.Pieces(t, "real-implementations/smtp_auth_ntlm.pcap", 25)
 	for _, chunk := range []int{1 << 20, 64, 7, 3, 1} {
 		fs := carriertest.Drive(ntlmscan.Carrier, ps, chunk)
 		if len(fs) != 1 {
@@ -56,23 +45,4 @@ func TestTLSIsNotScanned(t *testing.T) {
 	if v := ntlmscan.Carrier.Detect(true, []byte{0x16, 0x03, 0x01, 0x02, 0x00}); v != carrier.No {
 		t.Fatalf("TLS ClientHello: %v", v)
 	}
-}
-
-func FuzzHandler(f *testing.F) {
-	ps := pieces(f, "public/CredSLayer/tests/samples/telnet-raw2.pcap", 23)
-	var c, s []byte
-	for _, p := range ps {
-		if p.ToServer {
-			c = append(c, p.Data...)
-		} else {
-			s = append(s, p.Data...)
-		}
-	}
-	f.Add(c, s, uint16(512))
-	f.Add([]byte("AUTH NTLM TlRMTVNTUAADAAAAGAAYAEAAAAA=\r\n"), []byte("334 TlRMTVNTUAACAAAA\r\n"), uint16(7))
-	f.Fuzz(func(t *testing.T, client, server []byte, chunk uint16) {
-		for _, fd := range carriertest.Drive(ntlmscan.Carrier, carriertest.Alternate(client, server, int(chunk%2048)+1), 1460) {
-			fd.AppendJSON(nil)
-		}
-	})
 }

@@ -2,35 +2,23 @@ package smtp
 
 import (
 	"bytes"
-	"net/netip"
 	"testing"
-	"time"
 
-	"ntlmsensor/decoders/carrier"
-	"ntlmsensor/findings"
+	"ntlmsensor/decoders/textproto/mailtest"
 )
 
 // TestPasswordNotKept: the credentials of PLAIN and LOGIN are never
 // decoded, so no copy of the password stays in the handler.
 func TestPasswordNotKept(t *testing.T) {
 	var n int
-	conn := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:25"), false, Carrier.Protocol, "", func(*findings.Finding) { n++ })
-	h := Carrier.New(conn).(*handler)
-	ts := time.Unix(1700000000, 0)
-	for _, l := range []struct {
-		toServer bool
-		s        string
-	}{
-		{false, "220 mx ESMTP\r\n"}, {true, "EHLO x\r\n"}, {false, "250-mx\r\n250 AUTH PLAIN LOGIN NTLM\r\n"},
-		{true, "AUTH PLAIN AGFsaWNlAHMzY3JldA==\r\n"}, {false, "535 5.7.8 no\r\n"},
-		{true, "AUTH PLAIN\r\n"}, {false, "334 \r\n"}, {true, "AGFsaWNlAHMzY3JldA==\r\n"}, {false, "535 5.7.8 no\r\n"},
-		{true, "AUTH LOGIN YWxpY2U=\r\n"}, {false, "334 UGFzc3dvcmQ6\r\n"}, {true, "czNjcmV0\r\n"}, {false, "235 2.7.0 ok\r\n"},
-	} {
-		if used := h.Feed(l.toServer, []byte(l.s), ts); used != len(l.s) {
-			t.Fatalf("%q: %d of %d bytes used", l.s, used, len(l.s))
-		}
-	}
-	h.Close(ts)
+	h := mailtest.Handler(Carrier, &n).(*handler)
+	c, s := mailtest.Client, mailtest.Server
+	mailtest.FeedWhole(t, h,
+		s("220 mx ESMTP\r\n"), c("EHLO x\r\n"), s("250-mx\r\n250 AUTH PLAIN LOGIN NTLM\r\n"),
+		c("AUTH PLAIN AGFsaWNlAHMzY3JldA==\r\n"), s("535 5.7.8 no\r\n"),
+		c("AUTH PLAIN\r\n"), s("334 \r\n"), c("AGFsaWNlAHMzY3JldA==\r\n"), s("535 5.7.8 no\r\n"),
+		c("AUTH LOGIN YWxpY2U=\r\n"), s("334 UGFzc3dvcmQ6\r\n"), c("czNjcmV0\r\n"), s("235 2.7.0 ok\r\n"),
+	)
 	if n != 0 || bytes.Contains(h.sasl.Decoded(), []byte("s3cret")) || h.x.Started() || h.sasl.Open {
 		t.Errorf("findings %d, buffer %q, exchange started %v, in AUTH %v", n, h.sasl.Decoded(), h.x.Started(), h.sasl.Open)
 	}

@@ -1,13 +1,9 @@
 package smtp_test
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
-	"net/netip"
-	"os"
-	"path/filepath"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,11 +14,11 @@ import (
 	"ntlmsensor/decoders/carrier/carriertest"
 	"ntlmsensor/decoders/http"
 	"ntlmsensor/decoders/imap"
-	"ntlmsensor/decoders/internal/pcaptest"
 	"ntlmsensor/decoders/ntlmscan"
 	"ntlmsensor/decoders/pop3"
 	"ntlmsensor/decoders/smb"
 	"ntlmsensor/decoders/smtp"
+	"ntlmsensor/decoders/textproto/mailtest"
 	"ntlmsensor/findings"
 )
 
@@ -31,120 +27,16 @@ const (
 	synthetic   = "public/arkime/tests/pcap/ntlm_synthetic.pcap"
 )
 
-// analyse runs the real pipeline over a capture below pcaps/, with only
-// the SMTP carrier unless others are given.
-func analyse(t testing.TB, rel string, carriers ...*carrier.Carrier) []*findings.Finding {
-	if len(carriers) == 0 {
-		carriers = []*carrier.Carrier{smtp.Carrier}
-	}
-	return carriertest.Analyse(t, rel, carriers...)
-}
-
-// doc is a finding as written out, parsed back.
-func doc(t testing.TB, f *findings.Finding) map[string]any { return carriertest.Doc(t, f) }
-
-func lookup(m map[string]any, path string) any {
-	var v any = m
-	for _, k := range strings.Split(path, ".") {
-		o, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = o[k]
-	}
-	return v
-}
-
-func flagIDs(f *findings.Finding) []string {
-	out := []string{}
-	for _, fl := range f.Flags {
-		out = append(out, string(fl))
-	}
-	return out
-}
-
-type expectation struct {
-	F   map[string]any `json:"f"`
-	Req []string       `json:"req"`
-	No  []string       `json:"no"`
-}
-
-// expected reads a capture's entry of pcaps/real-implementations/expect.json.
-func expected(t testing.TB, name string) []expectation {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "pcaps", "real-implementations", "expect.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var spec map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &spec); err != nil {
-		t.Fatal(err)
-	}
-	var exps []expectation
-	if err := json.Unmarshal(spec[name], &exps); err != nil {
-		t.Fatal(err)
-	}
-	return exps
-}
-
-// matchExpected: each expectation is met by a finding of its own, and there
-// is no other finding.
-func matchExpected(t *testing.T, finds []*findings.Finding, exps []expectation) {
-	t.Helper()
-	if len(finds) != len(exps) {
-		for _, f := range finds {
-			t.Logf("%s", f.AppendJSON(nil))
-		}
-		t.Fatalf("%d findings, want %d", len(finds), len(exps))
-	}
-	used := make([]bool, len(finds))
-	for _, e := range exps {
-		found := false
-		for i, f := range finds {
-			if used[i] {
-				continue
-			}
-			m, fl := doc(t, f), flagIDs(f)
-			ok := true
-			for k, v := range e.F {
-				got := lookup(m, k)
-				if gs, isStr := got.(string); isStr {
-					ws, _ := v.(string)
-					ok = ok && strings.EqualFold(gs, ws)
-				} else {
-					ok = ok && got == v
-				}
-			}
-			for _, r := range e.Req {
-				ok = ok && slices.Contains(fl, r)
-			}
-			for _, n := range e.No {
-				ok = ok && !slices.Contains(fl, n)
-			}
-			if ok {
-				used[i], found = true, true
-				break
-			}
-		}
-		if !found {
-			for _, f := range finds {
-				t.Logf("%s", f.AppendJSON(nil))
-			}
-			t.Errorf("no finding meets %+v", e)
-		}
-	}
-}
-
 // TestRealCapture: curl's AUTH NTLM to the test server gives exactly the
 // finding of expect.json.
 func TestRealCapture(t *testing.T) {
-	finds := analyse(t, realCapture)
-	matchExpected(t, finds, expected(t, "smtp_auth_ntlm.pcap"))
+	finds := carriertest.Analyse(t, realCapture, smtp.Carrier)
+	carriertest.MatchExpected(t, finds, carriertest.Expected(t, "smtp_auth_ntlm.pcap"))
 	if len(finds) != 1 {
 		return
 	}
 	f := finds[0]
-	m := doc(t, f)
+	m := carriertest.Doc(t, f)
 	want := map[string]any{
 		"@timestamp":          "2026-11-25T13:55:25.888662Z", // frame 17, the 235
 		"event.kind":          "alert",
@@ -171,119 +63,35 @@ func TestRealCapture(t *testing.T) {
 		"ntlm.client_version": nil,
 	}
 	for k, v := range want {
-		if got := lookup(m, k); got != v {
+		if got := carriertest.Lookup(m, k); got != v {
 			t.Errorf("%s = %v, want %v", k, got, v)
 		}
 	}
-	if fl := flagIDs(f); !slices.Equal(fl, []string{"ntlm_direct", "ntlm_no_mic"}) {
+	if fl := carriertest.FlagIDs(f); !slices.Equal(fl, []string{"ntlm_direct", "ntlm_no_mic"}) {
 		t.Errorf("flags %v", fl)
 	}
-}
-
-// tsvRows reads the rows of the synthetic capture's tshark oracle that
-// match all of the given column values.
-func tsvRows(t testing.TB, match map[string]string) []map[string]string {
-	t.Helper()
-	fh, err := os.Open(filepath.Join("..", "..", "pcaps", synthetic+".tshark.tsv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
-	var header []string
-	var out []map[string]string
-	sc := bufio.NewScanner(fh)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, "#") || line == "" {
-			continue
-		}
-		cols := strings.Split(line, "\t")
-		if header == nil {
-			header = cols
-			continue
-		}
-		row := map[string]string{}
-		for i, c := range cols {
-			if i < len(header) {
-				row[header[i]] = c
-			}
-		}
-		ok := true
-		for k, v := range match {
-			ok = ok && row[k] == v
-		}
-		if ok {
-			out = append(out, row)
-		}
-	}
-	return out
-}
-
-// arkimeSession is the session of Arkime's expected output (.test) whose
-// protocols include proto.
-func arkimeSession(t testing.TB, proto string) map[string]any {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "pcaps", strings.TrimSuffix(synthetic, ".pcap")+".test"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var spec struct {
-		Sessions []struct {
-			Body map[string]any `json:"body"`
-		} `json:"sessions3"`
-	}
-	if err := json.Unmarshal(raw, &spec); err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range spec.Sessions {
-		ps, _ := s.Body["protocol"].([]any)
-		if slices.Contains(ps, any(proto)) {
-			return s.Body
-		}
-	}
-	t.Fatalf("no %s session in Arkime's output", proto)
-	return nil
-}
-
-func first(v any) any {
-	if l, ok := v.([]any); ok && len(l) > 0 {
-		return l[0]
-	}
-	return nil
 }
 
 // TestSyntheticCapture: Arkime's SMTPDOM\jack session, compared with the
 // tshark oracle rows and with Arkime's own output.
 func TestSyntheticCapture(t *testing.T) {
-	finds := analyse(t, synthetic)
+	finds := carriertest.Analyse(t, synthetic, smtp.Carrier)
 	if len(finds) != 1 {
-		for _, f := range finds {
-			t.Logf("%s", f.AppendJSON(nil))
-		}
-		t.Fatalf("%d findings, want 1", len(finds))
+		t.Fatalf("%d findings, want 1\n%s", len(finds), carriertest.Dump(finds))
 	}
 	f := finds[0]
 
-	rows := tsvRows(t, map[string]string{"decoded_by": "b64-helper", "tcp.dstport": "25", "ntlmssp.messagetype": "0x00000003"})
+	rows := carriertest.OracleRows(t, synthetic, map[string]string{"decoded_by": "b64-helper", "tcp.dstport": "25", "ntlmssp.messagetype": "0x00000003"})
 	if len(rows) != 1 {
 		t.Fatalf("%d oracle AUTHENTICATE rows", len(rows))
 	}
 	r := rows[0]
-	if f.UserName != r["ntlmssp.auth.username"] || f.UserDomain != r["ntlmssp.auth.domain"] ||
-		f.NTLM.Workstation != r["ntlmssp.auth.hostname"] || string(f.NTLM.Version) != r["ntlm_version"] {
-		t.Errorf("finding %s\\%s from %s %s; tshark %v", f.UserDomain, f.UserName, f.NTLM.Workstation, f.NTLM.Version, r)
-	}
+	carriertest.AgreesWithOracle(t, f, r)
 	if f.Client.String() != r["ip.src"]+":"+r["tcp.srcport"] || f.Server.String() != r["ip.dst"]+":"+r["tcp.dstport"] {
 		t.Errorf("endpoints %v -> %v", f.Client, f.Server)
 	}
 
-	a := arkimeSession(t, "smtp")
-	if first(a["user"]) != f.UserName || first(lookup(a, "ntlm.domain")) != f.UserDomain ||
-		first(lookup(a, "ntlm.host")) != f.NTLM.Workstation || first(lookup(a, "ntlm.version")) != f.NTLM.ClientVersion ||
-		lookup(a, "network.community_id") != f.CommunityID {
-		t.Errorf("finding %+v; Arkime %v %v", f, a["user"], a["ntlm"])
-	}
+	carriertest.AgreesWithArkime(t, f, carriertest.ArkimeSession(t, synthetic, "smtp"))
 
 	// pinned: the oracle shows 235 in frame 150
 	if f.Outcome != findings.Success || f.Reason != "SMTP 235" || !f.Time.Equal(time.Unix(1700000005, 946e6)) {
@@ -293,7 +101,7 @@ func TestSyntheticCapture(t *testing.T) {
 		f.NTLM.ClientVersion != "10.0.19041" || f.NTLM.ServerVersion != "10.0.19041" || f.NTLM.Flags != 0x02000205 {
 		t.Errorf("finding %+v", f)
 	}
-	if fl := flagIDs(f); !slices.Equal(fl, []string{"ntlm_v1", "ntlm_lm", "ntlm_direct"}) {
+	if fl := carriertest.FlagIDs(f); !slices.Equal(fl, []string{"ntlm_v1", "ntlm_lm", "ntlm_direct"}) {
 		t.Errorf("flags %v", fl)
 	}
 }
@@ -303,182 +111,46 @@ func TestSyntheticCapture(t *testing.T) {
 func TestCarriersTogether(t *testing.T) {
 	all := []*carrier.Carrier{smb.Carrier, http.Carrier, smtp.Carrier, imap.Carrier, pop3.Carrier, ntlmscan.Carrier}
 	got := map[string]string{}
-	for _, f := range analyse(t, synthetic, all...) {
+	for _, f := range carriertest.Analyse(t, synthetic, all...) {
 		switch f.Server.Port() {
 		case 25, 143, 110:
 			got[string(f.Protocol)] += f.UserDomain + `\` + f.UserName + " "
 		}
 	}
 	want := map[string]string{"smtp": `SMTPDOM\jack `, "imap": `IMAPDOM\kate `, "pop3": `POP3DOM\liam `}
-	if !mapsEqual(got, want) {
+	if !maps.Equal(got, want) {
 		t.Errorf("findings by protocol %q, want %q", got, want)
 	}
 	for rel, proto := range map[string]string{realCapture: "smtp", "real-implementations/imap_auth_ntlm.pcap": "imap"} {
-		fs := analyse(t, rel, all...)
+		fs := carriertest.Analyse(t, rel, all...)
 		if len(fs) != 1 || string(fs[0].Protocol) != proto {
 			t.Errorf("%s: %d findings, want one of %s", rel, len(fs), proto)
 		}
 	}
 }
 
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
-}
-
-// pieces are the TCP payloads of the capture's connection to port, in order.
-func pieces(t testing.TB, rel string, port uint16) []carriertest.Piece {
-	t.Helper()
-	var ps []carriertest.Piece
-	for _, s := range pcaptest.Segments(t, rel) {
-		if !s.UDP && (s.DstPort == port || s.SrcPort == port) {
-			ps = append(ps, carriertest.Piece{ToServer: s.DstPort == port, Data: s.Payload})
-		}
-	}
-	if len(ps) == 0 {
-		t.Fatalf("%s: no connection to port %d", rel, port)
-	}
-	return ps
-}
-
 // session is the real capture's conversation, one piece per segment.
-func session(t testing.TB) []carriertest.Piece { return pieces(t, realCapture, 25) }
-
-// cut returns the pieces before (and from) the first one that starts with prefix.
-func cut(t testing.TB, ps []carriertest.Piece, prefix string) (before, after []carriertest.Piece) {
-	t.Helper()
-	for i, p := range ps {
-		if bytes.HasPrefix(p.Data, []byte(prefix)) {
-			return slices.Clone(ps[:i]), slices.Clone(ps[i:])
-		}
-	}
-	t.Fatalf("no piece starts with %q", prefix)
-	return nil, nil
-}
-
-// replace swaps old for new in the first piece that holds old.
-func replace(t testing.TB, ps []carriertest.Piece, old, new string) []carriertest.Piece {
-	t.Helper()
-	out := slices.Clone(ps)
-	for i, p := range out {
-		if bytes.Contains(p.Data, []byte(old)) {
-			out[i].Data = bytes.Replace(p.Data, []byte(old), []byte(new), 1)
-			return out
-		}
-	}
-	t.Fatalf("no piece holds %q", old)
-	return nil
-}
-
-func client(s string) carriertest.Piece { return carriertest.Piece{ToServer: true, Data: []byte(s)} }
-func server(s string) carriertest.Piece { return carriertest.Piece{ToServer: false, Data: []byte(s)} }
-
-func join(parts ...[]carriertest.Piece) []carriertest.Piece {
-	var out []carriertest.Piece
-	for _, p := range parts {
-		out = append(out, p...)
-	}
-	return out
-}
+func session(t testing.TB) []carriertest.Piece { return carriertest.Pieces(t, realCapture, 25) }
 
 // authExchange is the real capture's AUTH NTLM exchange, from the AUTH
 // command to the 235.
 func authExchange(t testing.TB) []carriertest.Piece {
-	_, rest := cut(t, session(t), "AUTH NTLM")
-	ex, _ := cut(t, rest, "MAIL FROM")
+	_, rest := carriertest.Cut(t, session(t), "AUTH NTLM")
+	ex, _ := carriertest.Cut(t, rest, "MAIL FROM")
 	return ex
 }
 
 // drive feeds pieces whole to a fresh handler, like the reassembler, and
 // also reports whether the handler ended following the connection.
-func drive(ps []carriertest.Piece) ([]*findings.Finding, bool) { return feed(ps, nil) }
-
-// feed is drive where the pieces whose index is in lost are lost in
-// transit: the handler is told of a gap instead.
-func feed(ps []carriertest.Piece, lost map[int]bool) ([]*findings.Finding, bool) {
-	var out []*findings.Finding
-	conn := carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:25"), false, smtp.Carrier.Protocol, "", func(f *findings.Finding) { out = append(out, f) })
-	h := smtp.Carrier.New(conn)
-	ts := time.Unix(1700000000, 0)
-	var buf [2][]byte
-	var skip [2]int
-	for i, p := range ps {
-		if conn.IsDone() {
-			break
-		}
-		d := 1
-		if p.ToServer {
-			d = 0
-		}
-		if lost[i] {
-			buf[d], skip[d] = buf[d][:0], 0
-			h.Gap(p.ToServer, ts)
-			continue
-		}
-		data := p.Data
-		k := min(skip[d], len(data))
-		skip[d] -= k
-		data = data[k:]
-		if len(data) == 0 {
-			continue
-		}
-		buf[d] = append(buf[d], data...)
-		n := h.Feed(p.ToServer, buf[d], ts)
-		if n >= len(buf[d]) {
-			skip[d] = n - len(buf[d])
-			buf[d] = buf[d][:0]
-		} else {
-			buf[d] = append(buf[d][:0], buf[d][n:]...)
-		}
-	}
-	h.Close(ts)
-	return out, conn.IsDone()
-}
-
-// key is what the findings of two runs must agree on.
-func key(f *findings.Finding) string {
-	var m map[string]any
-	if err := json.Unmarshal(f.AppendJSON(nil), &m); err != nil {
-		return err.Error()
-	}
-	delete(m, "@timestamp")
-	delete(m, "source")
-	delete(m, "destination")
-	delete(m, "network")
-	b, _ := json.Marshal(m)
-	return string(b)
+func drive(ps []carriertest.Piece) ([]*findings.Finding, bool) {
+	return carriertest.Feed(smtp.Carrier, ps, nil)
 }
 
 // TestHandlerChunking: however the bytes are cut, the findings are those
 // of the pipeline.
 func TestHandlerChunking(t *testing.T) {
-	for _, c := range []struct {
-		rel  string
-		want int
-	}{{realCapture, 1}, {synthetic, 1}} {
-		ref := analyse(t, c.rel)
-		if len(ref) != c.want {
-			t.Fatalf("%s: %d findings", c.rel, len(ref))
-		}
-		ps := pieces(t, c.rel, 25)
-		for _, chunk := range []int{1, 7, 1 << 20} {
-			fs := carriertest.Drive(smtp.Carrier, ps, chunk)
-			if len(fs) != len(ref) {
-				t.Fatalf("%s chunk %d: %d findings, want %d", c.rel, chunk, len(fs), len(ref))
-			}
-			for i := range fs {
-				if key(fs[i]) != key(ref[i]) {
-					t.Errorf("%s chunk %d:\n%s\nwant\n%s", c.rel, chunk, key(fs[i]), key(ref[i]))
-				}
-			}
-		}
+	for _, rel := range []string{realCapture, synthetic} {
+		carriertest.SameAsPipeline(t, smtp.Carrier, rel, 25, 1)
 	}
 }
 
@@ -488,9 +160,9 @@ const tlsHello = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03AUTH NTLM\r\nTlRMT
 // TestStartTLS: once the server accepts STARTTLS nothing after is read,
 // not even the cleartext AUTH exchange replayed behind the handshake.
 func TestStartTLS(t *testing.T) {
-	before, after := cut(t, session(t), "AUTH NTLM")
-	before = replace(t, before, "250-AUTH NTLM", "250-STARTTLS\r\n250-AUTH NTLM")
-	tls := join(before, []carriertest.Piece{client("STARTTLS\r\n"), server("220 2.0.0 Ready to start TLS\r\n"), client(tlsHello), server("\x16\x03\x03\x00\x7a\x02\x00\x00\x76\x03\x03")}, after)
+	before, after := carriertest.Cut(t, session(t), "AUTH NTLM")
+	before = carriertest.Replace(t, before, "250-AUTH NTLM", "250-STARTTLS\r\n250-AUTH NTLM")
+	tls := carriertest.Join(before, []carriertest.Piece{carriertest.Client("STARTTLS\r\n"), carriertest.Server("220 2.0.0 Ready to start TLS\r\n"), carriertest.Client(tlsHello), carriertest.Server("\x16\x03\x03\x00\x7a\x02\x00\x00\x76\x03\x03")}, after)
 	fs, done := drive(tls)
 	if len(fs) != 0 || !done {
 		t.Errorf("after STARTTLS: %d findings, done %v; want none, done", len(fs), done)
@@ -502,15 +174,15 @@ func TestStartTLS(t *testing.T) {
 	}
 
 	// refused: the session goes on in clear and its AUTH is read
-	refused := join(before, []carriertest.Piece{client("STARTTLS\r\n"), server("454 4.7.0 TLS not available due to temporary reason\r\n")}, after)
+	refused := carriertest.Join(before, []carriertest.Piece{carriertest.Client("STARTTLS\r\n"), carriertest.Server("454 4.7.0 TLS not available due to temporary reason\r\n")}, after)
 	fs, done = drive(refused)
 	if len(fs) != 1 || done || fs[0].UserName != "alice" || fs[0].Outcome != findings.Success {
 		t.Errorf("STARTTLS refused: %d findings, done %v", len(fs), done)
 	}
 
 	// pipelined after EHLO (RFC 2920): the 220 answers STARTTLS, not EHLO
-	greet, _ := cut(t, before, "EHLO")
-	piped := join(greet, []carriertest.Piece{client("EHLO x\r\nSTARTTLS\r\n"), server("250-mx\r\n250 STARTTLS\r\n"), server("220 go ahead\r\n"), client(tlsHello)}, after)
+	greet, _ := carriertest.Cut(t, before, "EHLO")
+	piped := carriertest.Join(greet, []carriertest.Piece{carriertest.Client("EHLO x\r\nSTARTTLS\r\n"), carriertest.Server("250-mx\r\n250 STARTTLS\r\n"), carriertest.Server("220 go ahead\r\n"), carriertest.Client(tlsHello)}, after)
 	if fs, done := drive(piped); len(fs) != 0 || !done {
 		t.Errorf("pipelined STARTTLS: %d findings, done %v", len(fs), done)
 	}
@@ -519,8 +191,8 @@ func TestStartTLS(t *testing.T) {
 // TestOutcomes: failure, retry, cancel, and no answer at all.
 func TestOutcomes(t *testing.T) {
 	ex := authExchange(t)
-	failed := replace(t, ex, "235 2.7.0 Authentication successful", "535 5.7.8 Authentication credentials invalid")
-	fs, _ := drive(join(failed, ex))
+	failed := carriertest.Replace(t, ex, "235 2.7.0 Authentication successful", "535 5.7.8 Authentication credentials invalid")
+	fs, _ := drive(carriertest.Join(failed, ex))
 	if len(fs) != 2 || fs[0].Outcome != findings.Failure || fs[0].Reason != "SMTP 535" || fs[1].Outcome != findings.Success || fs[1].Reason != "SMTP 235" {
 		t.Errorf("failure then success: %v", fs)
 	}
@@ -530,13 +202,13 @@ func TestOutcomes(t *testing.T) {
 		}
 	}
 
-	temp := replace(t, ex, "235 2.7.0 Authentication successful", "454 4.7.0 Temporary authentication failure")
+	temp := carriertest.Replace(t, ex, "235 2.7.0 Authentication successful", "454 4.7.0 Temporary authentication failure")
 	if fs, _ := drive(temp); len(fs) != 1 || fs[0].Outcome != findings.Failure || fs[0].Reason != "SMTP 454" {
 		t.Errorf("454: %v", fs)
 	}
 
 	// the client cancels after the CHALLENGE (RFC 4954 4): no attempt
-	cancel := join(ex[:4], []carriertest.Piece{client("*\r\n"), server("501 5.7.0 Authentication cancelled\r\n")}, ex)
+	cancel := carriertest.Join(ex[:4], []carriertest.Piece{carriertest.Client("*\r\n"), carriertest.Server("501 5.7.0 Authentication cancelled\r\n")}, ex)
 	if fs, _ := drive(cancel); len(fs) != 1 || fs[0].Outcome != findings.Success {
 		t.Errorf("cancel then success: %v", fs)
 	}
@@ -546,7 +218,7 @@ func TestOutcomes(t *testing.T) {
 		t.Errorf("no answer: %v", fs)
 	}
 	// a new AUTH while the last one waits: that one's outcome is unknown
-	if fs, _ := drive(join(ex[:len(ex)-1], ex)); len(fs) != 2 || fs[0].Outcome != findings.Unknown || fs[1].Outcome != findings.Success {
+	if fs, _ := drive(carriertest.Join(ex[:len(ex)-1], ex)); len(fs) != 2 || fs[0].Outcome != findings.Unknown || fs[1].Outcome != findings.Success {
 		t.Errorf("unanswered then answered: %v", fs)
 	}
 }
@@ -577,7 +249,7 @@ func TestInitialResponse(t *testing.T) {
 	for _, p := range ex {
 		switch {
 		case bytes.Equal(p.Data, []byte("AUTH NTLM\r\n")):
-			ir = append(ir, client("AUTH NTLM "+neg+"\r\n"))
+			ir = append(ir, carriertest.Client("AUTH NTLM "+neg+"\r\n"))
 		case bytes.Equal(p.Data, []byte("334 \r\n")), string(p.Data) == neg+"\r\n":
 		default:
 			ir = append(ir, p)
@@ -589,20 +261,20 @@ func TestInitialResponse(t *testing.T) {
 	mid := ex[3:] // from the CHALLENGE: the capture began mid-exchange
 	for name, ps := range map[string][]carriertest.Piece{"initial response": ir, "mid-exchange": mid} {
 		fs, _ := drive(ps)
-		if len(fs) != 1 || key(fs[0]) != key(ref[0]) {
-			t.Errorf("%s: %v, want %s", name, fs, key(ref[0]))
+		if len(fs) != 1 || carriertest.Key(fs[0]) != carriertest.Key(ref[0]) {
+			t.Errorf("%s: %v, want %s", name, fs, carriertest.Key(ref[0]))
 		}
 	}
 }
 
 // TestCleartextMechanisms: PLAIN and LOGIN are passed over; no finding.
 func TestCleartextMechanisms(t *testing.T) {
-	before, after := cut(t, session(t), "AUTH NTLM")
-	_, mail := cut(t, after, "MAIL FROM")
-	plain := join(before, []carriertest.Piece{client("AUTH PLAIN AGFsaWNlAHMzY3JldA==\r\n"), server("235 2.7.0 ok\r\n")}, mail)
-	login := join(before, []carriertest.Piece{
-		client("AUTH LOGIN\r\n"), server("334 VXNlcm5hbWU6\r\n"), client("YWxpY2U=\r\n"),
-		server("334 UGFzc3dvcmQ6\r\n"), client("czNjcmV0\r\n"), server("535 5.7.8 no\r\n"),
+	before, after := carriertest.Cut(t, session(t), "AUTH NTLM")
+	_, mail := carriertest.Cut(t, after, "MAIL FROM")
+	plain := carriertest.Join(before, []carriertest.Piece{carriertest.Client("AUTH PLAIN AGFsaWNlAHMzY3JldA==\r\n"), carriertest.Server("235 2.7.0 ok\r\n")}, mail)
+	login := carriertest.Join(before, []carriertest.Piece{
+		carriertest.Client("AUTH LOGIN\r\n"), carriertest.Server("334 VXNlcm5hbWU6\r\n"), carriertest.Client("YWxpY2U=\r\n"),
+		carriertest.Server("334 UGFzc3dvcmQ6\r\n"), carriertest.Client("czNjcmV0\r\n"), carriertest.Server("535 5.7.8 no\r\n"),
 	}, mail)
 	for name, ps := range map[string][]carriertest.Piece{"plain": plain, "login": login} {
 		for _, chunk := range []int{1, 1 << 20} {
@@ -612,7 +284,7 @@ func TestCleartextMechanisms(t *testing.T) {
 		}
 	}
 	// an NTLM exchange after a refused LOGIN is read
-	if fs, _ := drive(join(login[:len(login)-len(mail)], authExchange(t))); len(fs) != 1 || fs[0].Outcome != findings.Success {
+	if fs, _ := drive(carriertest.Join(login[:len(login)-len(mail)], authExchange(t))); len(fs) != 1 || fs[0].Outcome != findings.Success {
 		t.Errorf("LOGIN then NTLM: %v", fs)
 	}
 }
@@ -622,20 +294,20 @@ func TestCleartextMechanisms(t *testing.T) {
 func TestMessageContent(t *testing.T) {
 	neg, authn := tokens(t)
 	fake := "AUTH NTLM\r\n" + neg + "\r\n" + authn + "\r\n235 ok\r\n..leading dot\r\n"
-	greet, rest := cut(t, session(t), "AUTH NTLM")
-	ex, _ := cut(t, rest, "MAIL FROM")
-	data := join(greet, []carriertest.Piece{
-		client("MAIL FROM:<a@lab.test>\r\n"), server("250 ok\r\n"), client("RCPT TO:<b@lab.test>\r\n"), server("250 ok\r\n"),
-		client("DATA\r\n"), server("354 go\r\n"), client("Subject: x\r\n\r\n" + fake), client(fake + ".\r\n"), server("250 queued\r\n"),
+	greet, rest := carriertest.Cut(t, session(t), "AUTH NTLM")
+	ex, _ := carriertest.Cut(t, rest, "MAIL FROM")
+	data := carriertest.Join(greet, []carriertest.Piece{
+		carriertest.Client("MAIL FROM:<a@lab.test>\r\n"), carriertest.Server("250 ok\r\n"), carriertest.Client("RCPT TO:<b@lab.test>\r\n"), carriertest.Server("250 ok\r\n"),
+		carriertest.Client("DATA\r\n"), carriertest.Server("354 go\r\n"), carriertest.Client("Subject: x\r\n\r\n" + fake), carriertest.Client(fake + ".\r\n"), carriertest.Server("250 queued\r\n"),
 	}, ex)
 	bdatChunk := "Subject: y\r\n\r\n" + fake
-	bdat := join(greet, []carriertest.Piece{
-		client("MAIL FROM:<a@lab.test>\r\n"), server("250 ok\r\n"), client("RCPT TO:<b@lab.test>\r\n"), server("250 ok\r\n"),
-		client("BDAT " + strconv.Itoa(len(bdatChunk)) + "\r\n" + bdatChunk), server("250 chunk\r\n"),
-		client("BDAT " + strconv.Itoa(len(fake)) + " LAST\r\n"), client(fake), server("250 queued\r\n"),
+	bdat := carriertest.Join(greet, []carriertest.Piece{
+		carriertest.Client("MAIL FROM:<a@lab.test>\r\n"), carriertest.Server("250 ok\r\n"), carriertest.Client("RCPT TO:<b@lab.test>\r\n"), carriertest.Server("250 ok\r\n"),
+		carriertest.Client("BDAT " + strconv.Itoa(len(bdatChunk)) + "\r\n" + bdatChunk), carriertest.Server("250 chunk\r\n"),
+		carriertest.Client("BDAT " + strconv.Itoa(len(fake)) + " LAST\r\n"), carriertest.Client(fake), carriertest.Server("250 queued\r\n"),
 	}, ex)
 	// a body whose end is not seen ends with the server's reply
-	lost := join(greet, []carriertest.Piece{client("DATA\r\n"), server("354 go\r\n"), client(fake), server("250 queued\r\n")}, ex)
+	lost := carriertest.Join(greet, []carriertest.Piece{carriertest.Client("DATA\r\n"), carriertest.Server("354 go\r\n"), carriertest.Client(fake), carriertest.Server("250 queued\r\n")}, ex)
 	for name, ps := range map[string][]carriertest.Piece{"data": data, "bdat": bdat, "unterminated": lost} {
 		for _, chunk := range []int{1, 7, 1 << 20} {
 			fs := carriertest.Drive(smtp.Carrier, ps, chunk)
@@ -646,61 +318,16 @@ func TestMessageContent(t *testing.T) {
 	}
 }
 
-// gssTokens are the GSS-wrapped Kerberos AP-REQ and AP-REP (RFC 1964 1.1)
-// of the real LDAP SASL GSSAPI bind.
-func gssTokens(t testing.TB) (apReq, apRep []byte) {
-	t.Helper()
-	oid := []byte("\x06\x09\x2a\x86\x48\x86\xf7\x12\x01\x02\x02")
-	for _, s := range pcaptest.Segments(t, "real-implementations/ldap_sasl_gssapi_kerberos.pcap") {
-		if s.UDP || (s.DstPort != 389 && s.SrcPort != 389) {
-			continue
-		}
-		i := bytes.Index(s.Payload, oid)
-		if i < 4 {
-			continue
-		}
-		var tok []byte
-		for _, hdr := range []int{2, 3, 4} {
-			p := i - hdr
-			b := s.Payload[p:]
-			n := -1
-			switch {
-			case b[0] != 0x60:
-			case hdr == 2 && b[1] < 0x80:
-				n = int(b[1])
-			case hdr == 3 && b[1] == 0x81:
-				n = int(b[2])
-			case hdr == 4 && b[1] == 0x82:
-				n = int(b[2])<<8 | int(b[3])
-			}
-			if n >= 0 && hdr+n <= len(b) {
-				tok = b[:hdr+n]
-			}
-		}
-		switch {
-		case tok == nil:
-		case s.DstPort == 389 && apReq == nil:
-			apReq = tok
-		case s.SrcPort == 389 && apRep == nil:
-			apRep = tok
-		}
-	}
-	if apReq == nil || apRep == nil {
-		t.Fatal("no GSS tokens in the LDAP GSSAPI capture")
-	}
-	return apReq, apRep
-}
-
 // TestGSSAPI: Kerberos over AUTH GSSAPI (RFC 4752), with and without an
 // initial response; a server offering GSSAPI makes NTLM a fallback.
 func TestGSSAPI(t *testing.T) {
-	req, rep := gssTokens(t)
+	req, rep := mailtest.GSSTokens(t)
 	b64 := base64.StdEncoding.EncodeToString
-	greet, _ := cut(t, session(t), "AUTH NTLM")
-	greet = replace(t, greet, "250-AUTH NTLM", "250-AUTH GSSAPI NTLM")
-	layer := []carriertest.Piece{server("334 " + b64(rep) + "\r\n"), client("\r\n"), server("334 BQQG/wAMAAAAAAAAAAAAAA==\r\n"), client("BQQF/wAMAAAAAAAAAAAAAA==\r\n")}
-	plain := join(greet, []carriertest.Piece{client("AUTH GSSAPI\r\n"), server("334 \r\n"), client(b64(req) + "\r\n")}, layer, []carriertest.Piece{server("235 2.7.0 ok\r\n")})
-	ir := join(greet, []carriertest.Piece{client("AUTH GSSAPI " + b64(req) + "\r\n")}, layer, []carriertest.Piece{server("535 5.7.8 no\r\n")})
+	greet, _ := carriertest.Cut(t, session(t), "AUTH NTLM")
+	greet = carriertest.Replace(t, greet, "250-AUTH NTLM", "250-AUTH GSSAPI NTLM")
+	layer := []carriertest.Piece{carriertest.Server("334 " + b64(rep) + "\r\n"), carriertest.Client("\r\n"), carriertest.Server("334 BQQG/wAMAAAAAAAAAAAAAA==\r\n"), carriertest.Client("BQQF/wAMAAAAAAAAAAAAAA==\r\n")}
+	plain := carriertest.Join(greet, []carriertest.Piece{carriertest.Client("AUTH GSSAPI\r\n"), carriertest.Server("334 \r\n"), carriertest.Client(b64(req) + "\r\n")}, layer, []carriertest.Piece{carriertest.Server("235 2.7.0 ok\r\n")})
+	ir := carriertest.Join(greet, []carriertest.Piece{carriertest.Client("AUTH GSSAPI " + b64(req) + "\r\n")}, layer, []carriertest.Piece{carriertest.Server("535 5.7.8 no\r\n")})
 	for name, c := range map[string]struct {
 		ps      []carriertest.Piece
 		outcome findings.Outcome
@@ -712,15 +339,14 @@ func TestGSSAPI(t *testing.T) {
 				t.Fatalf("%s: %d findings", name, len(fs))
 			}
 			f := fs[0]
-			if f.Mechanism != "kerberos" || f.Kerberos.Request != "AP" || f.Kerberos.Realm != "LAB.TEST" || f.Kerberos.SName != "ldap/dc1.lab.test" ||
-				f.Kerberos.TicketEtype != 18 || f.Outcome != c.outcome || f.Reason != c.reason || f.Protocol != "smtp" || len(f.Flags) != 0 {
+			if !mailtest.IsGSSAPI(f, "smtp", c.outcome, c.reason) {
 				t.Errorf("%s: %s", name, f.AppendJSON(nil))
 			}
 		}
 	}
 
-	fs, _ := drive(join(greet, authExchange(t)))
-	if len(fs) != 1 || !slices.Contains(flagIDs(fs[0]), "ntlm_fallback") {
+	fs, _ := drive(carriertest.Join(greet, authExchange(t)))
+	if len(fs) != 1 || !slices.Contains(carriertest.FlagIDs(fs[0]), "ntlm_fallback") {
 		t.Errorf("NTLM with GSSAPI offered: %v", fs)
 	}
 }
@@ -741,15 +367,7 @@ func TestGaps(t *testing.T) {
 		"message content":    {[]string{"Subject:"}, findings.Success},
 		"message terminator": {[]string{".\r\n"}, findings.Success},
 	} {
-		lost := map[int]bool{}
-		for _, prefix := range c.lost {
-			i := slices.IndexFunc(ps, func(p carriertest.Piece) bool { return bytes.HasPrefix(p.Data, []byte(prefix)) })
-			if i < 0 {
-				t.Fatalf("%s: no piece starts with %q", name, prefix)
-			}
-			lost[i] = true
-		}
-		fs, _ := feed(ps, lost)
+		fs, _ := carriertest.Feed(smtp.Carrier, ps, carriertest.Lost(t, ps, c.lost...))
 		if len(fs) != 1 || fs[0].Outcome != c.outcome || fs[0].UserName != "alice" {
 			t.Errorf("%s lost: %v", name, fs)
 		}
@@ -759,21 +377,12 @@ func TestGaps(t *testing.T) {
 // TestBulkPathAllocates: commands, replies and message content without
 // authentication allocate nothing.
 func TestBulkPathAllocates(t *testing.T) {
-	h := smtp.Carrier.New(carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), netip.MustParseAddrPort("192.0.2.2:25"), false, "", "", nil))
-	ts := time.Unix(1700000000, 0)
 	steps := []carriertest.Piece{
-		client("MAIL FROM:<a@lab.test>\r\nRCPT TO:<b@lab.test>\r\nDATA\r\n"), server("250 ok\r\n250 ok\r\n354 go\r\n"),
-		client(strings.Repeat("a line of the message\r\n", 100) + ".\r\n"), server("250 queued\r\n"),
-		client("BDAT 4 LAST\r\nabcd"), server("250 ok\r\n"),
+		carriertest.Client("MAIL FROM:<a@lab.test>\r\nRCPT TO:<b@lab.test>\r\nDATA\r\n"), carriertest.Server("250 ok\r\n250 ok\r\n354 go\r\n"),
+		carriertest.Client(strings.Repeat("a line of the message\r\n", 100) + ".\r\n"), carriertest.Server("250 queued\r\n"),
+		carriertest.Client("BDAT 4 LAST\r\nabcd"), carriertest.Server("250 ok\r\n"),
 	}
-	allocs := testing.AllocsPerRun(100, func() {
-		for _, p := range steps {
-			if n := h.Feed(p.ToServer, p.Data, ts); n != len(p.Data) {
-				t.Fatalf("%d of %d bytes used", n, len(p.Data))
-			}
-		}
-	})
-	if allocs != 0 {
+	if allocs := carriertest.Allocs(t, smtp.Carrier, steps); allocs != 0 {
 		t.Errorf("%v allocations per session", allocs)
 	}
 }
@@ -816,10 +425,10 @@ func TestGSSSPNEGO(t *testing.T) {
 	}
 	challenge := der(0xa1, der(0x30, der(0xa0, der(0x0a, []byte{1})), der(0xa1, der(0x06, ntlmOID)), der(0xa2, der(0x04, raw(chal)))))
 	b64 := base64.StdEncoding.EncodeToString
-	greet, _ := cut(t, session(t), "AUTH NTLM")
-	ps := join(greet, []carriertest.Piece{
-		client("AUTH GSS-SPNEGO " + b64(init) + "\r\n"), server("334 " + b64(challenge) + "\r\n"),
-		client(b64(resp) + "\r\n"), server("334 " + b64(accept) + "\r\n"), client("\r\n"), server("235 2.7.0 ok\r\n"),
+	greet, _ := carriertest.Cut(t, session(t), "AUTH NTLM")
+	ps := carriertest.Join(greet, []carriertest.Piece{
+		carriertest.Client("AUTH GSS-SPNEGO " + b64(init) + "\r\n"), carriertest.Server("334 " + b64(challenge) + "\r\n"),
+		carriertest.Client(b64(resp) + "\r\n"), carriertest.Server("334 " + b64(accept) + "\r\n"), carriertest.Client("\r\n"), carriertest.Server("235 2.7.0 ok\r\n"),
 	})
 	fs := carriertest.Drive(smtp.Carrier, ps, 7)
 	if len(fs) != 1 {
@@ -827,7 +436,7 @@ func TestGSSSPNEGO(t *testing.T) {
 	}
 	f := fs[0]
 	if f.Mechanism != "ntlm" || f.SPNEGO != findings.True || !slices.Equal(f.Offered, []string{"ntlm"}) || f.UserName != "alice" ||
-		f.Outcome != findings.Success || !slices.Equal(flagIDs(f), []string{"ntlm_no_mic"}) {
+		f.Outcome != findings.Success || !slices.Equal(carriertest.FlagIDs(f), []string{"ntlm_no_mic"}) {
 		t.Errorf("%s", f.AppendJSON(nil))
 	}
 }
@@ -869,50 +478,4 @@ func TestDetect(t *testing.T) {
 			t.Errorf("Detect(%v, %q) = %v, want %v", tt.toServer, tt.in, got, tt.want)
 		}
 	}
-}
-
-// seedPieces are the client and server bytes of the captures' SMTP sessions.
-func seedPieces(f *testing.F) {
-	for _, rel := range []string{realCapture, synthetic} {
-		var c, s []byte
-		for _, p := range pieces(f, rel, 25) {
-			if p.ToServer {
-				c = append(c, p.Data...)
-			} else {
-				s = append(s, p.Data...)
-			}
-		}
-		f.Add(c, s, uint16(64))
-		f.Add(c, s, uint16(3))
-	}
-	const neg = "TlRMTVNTUAABAAAABoIIAAAAAAAAAAAAAAAAAAAAAAA="
-	f.Add([]byte("EHLO x\r\nDATA\r\nx\r\n.\r\nBDAT 5 LAST\r\nAUTH NTLM "+neg+"\r\n*\r\nSTARTTLS\r\n"), []byte("220 x\r\n250 ok\r\n354 go\r\n250 ok\r\n334 "+neg+"\r\n220 go\r\n"), uint16(5))
-}
-
-// FuzzHandler drives the SMTP carrier with arbitrary bytes in both
-// directions, cut at arbitrary points: no panic, and every finding is
-// complete enough to write.
-func FuzzHandler(f *testing.F) {
-	seedPieces(f)
-	f.Fuzz(func(t *testing.T, c, s []byte, n uint16) {
-		for _, fd := range carriertest.Drive(smtp.Carrier, carriertest.Alternate(c, s, int(n%4096)+1), int(n%61)+1) {
-			if fd.Outcome == "" || fd.Protocol != "smtp" {
-				t.Fatalf("incomplete finding %+v", fd)
-			}
-			fd.AppendJSON(nil)
-		}
-		// and with pieces lost in transit
-		ps := carriertest.Alternate(c, s, int(n%509)+1)
-		lost := map[int]bool{}
-		for i := int(n % 5); i < len(ps); i += int(n%7) + 2 {
-			lost[i] = true
-		}
-		fs, _ := feed(ps, lost)
-		for _, fd := range fs {
-			if fd.Outcome == "" || fd.Protocol != "smtp" {
-				t.Fatalf("incomplete finding %+v", fd)
-			}
-			fd.AppendJSON(nil)
-		}
-	})
 }

@@ -30,6 +30,7 @@ func fullFinding() *findings.Finding {
 	f.HTTP = findings.HTTPFacts{Method: "GET", StatusCode: 401, Host: "intranet"}
 	f.LDAP = findings.LDAPFacts{Bind: "sasl", SASLMechanism: "GSS-SPNEGO", ResultCode: 49, HasResult: true}
 	f.Server = netip.MustParseAddrPort("[2001:db8::1]:445")
+	f.Cause, f.Causes, f.CauseEvidence = "ip_target", []string{"ip_target", "spn_missing"}, "the client named the server by IP: target name cifs/x"
 	return f
 }
 

@@ -1,6 +1,9 @@
-// Package carriertest drives carriers in tests and fuzz targets: Drive feeds
-// a handler pieces of a connection the way the reassembler does, Analyse
-// runs the real pipeline over a capture in pcaps/ with chosen carriers.
+// Package carriertest drives carriers in tests and fuzz targets: Drive and
+// Feed feed a handler pieces of a connection the way the reassembler does,
+// Analyse runs the real pipeline over a capture in pcaps/ with chosen
+// carriers, and the oracles' answers (expect.json, tshark, Arkime) are read
+// to compare findings with. It imports the sensor: the carriers' internal
+// tests cannot use it.
 package carriertest
 
 import (
@@ -90,4 +93,54 @@ func Alternate(client, server []byte, n int) []Piece {
 		}
 	}
 	return ps
+}
+
+// Feed feeds a fresh handler of c the pieces whole, in order, the way the
+// reassembler does, and reports whether the handler ended following the
+// connection (Conn.Done); it stops feeding then. The pieces whose index is
+// in lost are lost in transit: the handler is told of a gap instead.
+func Feed(c *carrier.Carrier, pieces []Piece, lost map[int]bool) ([]*findings.Finding, bool) {
+	var out []*findings.Finding
+	conn := testConn(c, func(f *findings.Finding) { out = append(out, f) })
+	h := c.New(conn)
+	ts := time.Unix(1700000000, 0)
+	var buf [2][]byte
+	var skip [2]int
+	for i, p := range pieces {
+		if conn.IsDone() {
+			break
+		}
+		d := carrier.Side(p.ToServer)
+		if lost[i] {
+			buf[d], skip[d] = buf[d][:0], 0
+			h.Gap(p.ToServer, ts)
+			continue
+		}
+		data := p.Data
+		k := min(skip[d], len(data))
+		skip[d] -= k
+		data = data[k:]
+		if len(data) == 0 {
+			continue
+		}
+		buf[d] = append(buf[d], data...)
+		n := h.Feed(p.ToServer, buf[d], ts)
+		if n >= len(buf[d]) {
+			skip[d] = n - len(buf[d])
+			buf[d] = buf[d][:0]
+		} else {
+			buf[d] = append(buf[d][:0], buf[d][n:]...)
+		}
+	}
+	h.Close(ts)
+	return out, conn.IsDone()
+}
+
+// testConn is a connection of c from a client to c's first port.
+func testConn(c *carrier.Carrier, emit func(*findings.Finding)) *carrier.Conn {
+	server := netip.AddrPortFrom(netip.MustParseAddr("192.0.2.2"), 445)
+	if len(c.Ports) > 0 {
+		server = netip.AddrPortFrom(server.Addr(), c.Ports[0])
+	}
+	return carrier.NewConn(netip.MustParseAddrPort("192.0.2.1:50000"), server, false, c.Protocol, "", emit)
 }

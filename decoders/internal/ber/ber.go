@@ -30,40 +30,51 @@ type Reader struct {
 	Malformed func(what string) error // the bytes are there but break the rules
 }
 
+// Header reads the identifier octet and the length of the element at the
+// start of b, not its body: for framing a stream, where the body may be
+// still arriving. hdr is how many octets they take, n the body's length,
+// which may run past b. Too few bytes for the header is Truncated.
+func (r Reader) Header(b []byte) (tag asn1.Tag, hdr int, n uint64, err error) {
+	if len(b) < 2 {
+		return 0, 0, 0, r.Truncated
+	}
+	id, l := b[0], b[1]
+	if id&tagNumberMask == tagNumberMask {
+		return 0, 0, 0, r.Malformed("high tag number")
+	}
+	if l&0x80 == 0 {
+		return asn1.Tag(id), 2, uint64(l), nil
+	}
+	k := int(l & 0x7f)
+	if k == 0 {
+		return 0, 0, 0, r.Malformed("indefinite length")
+	}
+	if k > 4 {
+		return 0, 0, 0, r.Malformed("length of length")
+	}
+	if len(b) < 2+k {
+		return 0, 0, 0, r.Truncated
+	}
+	for _, c := range b[2 : 2+k] {
+		n = n<<8 | uint64(c)
+	}
+	return asn1.Tag(id), 2 + k, n, nil
+}
+
 // Element reads one element from s: its identifier octet and its body. A
 // length running past the end of s is Truncated, anything else Malformed.
 func (r Reader) Element(s *cryptobyte.String) (asn1.Tag, cryptobyte.String, error) {
-	var id, l uint8
-	if !s.ReadUint8(&id) || !s.ReadUint8(&l) {
-		return 0, nil, r.Truncated
+	tag, hdr, n, err := r.Header(*s)
+	if err != nil {
+		return 0, nil, err
 	}
-	if id&tagNumberMask == tagNumberMask {
-		return 0, nil, r.Malformed("high tag number")
-	}
-	n := uint64(l)
-	if l&0x80 != 0 {
-		k := int(l & 0x7f)
-		if k == 0 {
-			return 0, nil, r.Malformed("indefinite length")
-		}
-		if k > 4 {
-			return 0, nil, r.Malformed("length of length")
-		}
-		var lb []byte
-		if !s.ReadBytes(&lb, k) {
-			return 0, nil, r.Truncated
-		}
-		n = 0
-		for _, c := range lb {
-			n = n<<8 | uint64(c)
-		}
-	}
-	if n > uint64(len(*s)) {
+	if n > uint64(len(*s)-hdr) {
 		return 0, nil, r.Truncated
 	}
 	var body []byte
+	s.Skip(hdr)
 	s.ReadBytes(&body, int(n))
-	return asn1.Tag(id), cryptobyte.String(body), nil
+	return tag, cryptobyte.String(body), nil
 }
 
 // Next reads an element nested inside one already known to be complete: a

@@ -63,3 +63,32 @@ func TestNestedAndField(t *testing.T) {
 		t.Fatalf("wrong tag: %v", err)
 	}
 }
+
+// Header frames a stream: a body still arriving is no error, a header
+// still arriving is Truncated, and a bad header is Malformed as soon as the
+// octet that makes it bad is there.
+func TestHeader(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		in   []byte
+		hdr  int
+		n    uint64
+		err  error
+	}{
+		{"short form, body arriving", []byte{0x30, 0x05, 0x02}, 2, 5, nil},
+		{"long form, no body yet", []byte{0x30, 0x82, 0x01, 0x00}, 4, 256, nil},
+		{"Windows' four octets", []byte{0x30, 0x84, 0x00, 0x00, 0x00, 0x07}, 6, 7, nil},
+		{"largest length", []byte{0x30, 0x84, 0xff, 0xff, 0xff, 0xff}, 6, 1<<32 - 1, nil},
+		{"empty", nil, 0, 0, errTruncated},
+		{"identifier only", []byte{0x30}, 0, 0, errTruncated},
+		{"length octets arriving", []byte{0x30, 0x84, 0x00, 0x00}, 0, 0, errTruncated},
+		{"indefinite length", []byte{0x30, 0x80}, 0, 0, errMalformed},
+		{"length of length", []byte{0x30, 0x85}, 0, 0, errMalformed},
+		{"high tag number", []byte{0x7f, 0x05}, 0, 0, errMalformed},
+	} {
+		_, hdr, n, err := r.Header(tt.in)
+		if err != tt.err || err == nil && (hdr != tt.hdr || n != tt.n) {
+			t.Errorf("%s: %d %d %v, want %d %d %v", tt.name, hdr, n, err, tt.hdr, tt.n, tt.err)
+		}
+	}
+}

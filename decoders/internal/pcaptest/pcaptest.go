@@ -16,6 +16,8 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+
+	"ntlmsensor/capture"
 )
 
 // Segment is the transport payload of one captured packet.
@@ -33,7 +35,8 @@ func Path(rel string) string {
 	return filepath.Join(filepath.Dir(file), "..", "..", "..", "pcaps", rel)
 }
 
-// Segments reads a pcap/pcapng (optionally gzip-compressed) capture below
+// Segments reads a capture (pcap, pcapng, NetMon, ETL; optionally
+// gzip-compressed) below
 // pcaps/ and returns the non-empty TCP and UDP payloads in capture order.
 func Segments(tb testing.TB, rel string) []Segment {
 	tb.Helper()
@@ -52,6 +55,10 @@ func Segments(tb testing.TB, rel string) []Segment {
 	}
 	var src gopacket.PacketDataSource
 	var lt layers.LinkType
+	// NetMon 2.x magic; ETL: the logfile header's SYSTEM_TRACE_HEADER marker after the first buffer header
+	if len(raw) >= 4 && string(raw[:4]) == "GMBU" || len(raw) > 0x50 && raw[0x48] == 2 && raw[0x49] == 0 && raw[0x4b] == 0xc0 {
+		return windowsSegments(tb, rel, raw)
+	}
 	if len(raw) >= 4 && bytes.Equal(raw[:4], []byte{0x0a, 0x0d, 0x0d, 0x0a}) {
 		r, err := pcapgo.NewNgReader(bytes.NewReader(raw), pcapgo.DefaultNgReaderOptions)
 		if err != nil {
@@ -71,12 +78,41 @@ func Segments(tb testing.TB, rel string) []Segment {
 		if err != nil {
 			break
 		}
-		p := gopacket.NewPacket(data, lt, gopacket.Default)
-		if t, ok := p.Layer(layers.LayerTypeTCP).(*layers.TCP); ok && len(t.Payload) > 0 {
-			out = append(out, Segment{Frame: frame, SrcPort: uint16(t.SrcPort), DstPort: uint16(t.DstPort), Payload: t.Payload})
-		} else if u, ok := p.Layer(layers.LayerTypeUDP).(*layers.UDP); ok && len(u.Payload) > 0 {
-			out = append(out, Segment{Frame: frame, SrcPort: uint16(u.SrcPort), DstPort: uint16(u.DstPort), UDP: true, Payload: u.Payload})
+		out = appendSegment(out, frame, data, lt)
+	}
+	return out
+}
+
+// windowsSegments reads NetMon and ETL files with the sensor's reader (gopacket
+// has none); a frame's number counts the event frames skipped before it, as
+// tshark counts them.
+func windowsSegments(tb testing.TB, rel string, raw []byte) []Segment {
+	src, err := capture.NewReader(bytes.NewReader(raw), rel)
+	if err != nil {
+		tb.Fatalf("%v", err)
+	}
+	rs, _ := src.(capture.RecordSkipper)
+	var out []Segment
+	for n := 1; ; n++ {
+		data, _, err := src.ReadPacket()
+		if err != nil {
+			break
 		}
+		frame := n
+		if rs != nil {
+			frame += int(rs.SkippedRecords())
+		}
+		out = appendSegment(out, frame, bytes.Clone(data), src.LinkType())
+	}
+	return out
+}
+
+func appendSegment(out []Segment, frame int, data []byte, lt layers.LinkType) []Segment {
+	p := gopacket.NewPacket(data, lt, gopacket.Default)
+	if t, ok := p.Layer(layers.LayerTypeTCP).(*layers.TCP); ok && len(t.Payload) > 0 {
+		out = append(out, Segment{Frame: frame, SrcPort: uint16(t.SrcPort), DstPort: uint16(t.DstPort), Payload: t.Payload})
+	} else if u, ok := p.Layer(layers.LayerTypeUDP).(*layers.UDP); ok && len(u.Payload) > 0 {
+		out = append(out, Segment{Frame: frame, SrcPort: uint16(u.SrcPort), DstPort: uint16(u.DstPort), UDP: true, Payload: u.Payload})
 	}
 	return out
 }
