@@ -160,6 +160,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if !*quiet {
 			printSummary(stderr, r)
 			fmt.Fprintln(stderr, auditSummary(stage.Stats()))
+			if l := auditOpts.detect.summary(); l != "" {
+				fmt.Fprintln(stderr, l)
+			}
 		}
 	}
 	if outs.close(*quiet, stderr) != nil {
