@@ -33,6 +33,7 @@ import (
 	"strings"
 	"unicode/utf16"
 
+	//lint:ignore SA1019 the NT hash and the RC4-HMAC key are MD4 by definition [MS-NLMP 3.3.1, RFC 4757 2]
 	"golang.org/x/crypto/md4"
 )
 
