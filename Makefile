@@ -47,7 +47,7 @@ fuzz: deps
 # floors (read; read + decode headers), ntlmsensor with 1 worker and with
 # every core, and tshark, on the same file; prints the table (also in
 # BENCHDIR/results-SIZE-seedSEED.md) and fails if a planted authentication
-# was missed. BENCHFLAGS="-readme README.md" puts the table in the README.
+# was missed. BENCHFLAGS="-readme docs/PERFORMANCE.md" puts the table in docs/PERFORMANCE.md.
 # SIZE=10G for the large run; REPEAT timed runs each (the fastest counts);
 # BENCHFLAGS=-profile writes CPU profiles; GOBENCH=1 also runs the Go
 # benchmarks (go test -bench) of every package.

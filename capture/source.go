@@ -71,7 +71,8 @@ const (
 // OpenFile opens a capture file, detected by its content (all four pcap
 // magics incl. nanosecond and swapped; pcapng; NetMon 2.x, as Network
 // Monitor and Message Analyzer write it; ETL, as netsh trace and pktmon
-// write it), transparently gzip-decompressed (magic 1f 8b); "-" reads stdin.
+// write it), transparently decompressed (gzip; zstd, xz, bzip2:
+// compress.go); "-" reads stdin.
 func OpenFile(path string) (Source, error) {
 	if path == "-" {
 		return newSource(os.Stdin, "stdin", nil)
@@ -85,6 +86,7 @@ func OpenFile(path string) (Source, error) {
 		f.Close()
 		return nil, err
 	}
+	setFile(s, f) // progress.go
 	return s, nil
 }
 
@@ -99,6 +101,7 @@ func NewReader(r io.Reader, name string) (Source, error) {
 type reader struct {
 	name    string
 	closer  io.Closer
+	file    *os.File // the file OpenFile opened, for Offset (progress.go)
 	gz      *gzip.Reader
 	r       *bufio.Reader
 	under   io.Reader // what r reads from: ReadBatch reads it directly once r is empty
@@ -117,6 +120,9 @@ func newSource(rd io.Reader, name string, closer io.Closer) (Source, error) {
 		base.gz = gz
 		base.r = bufio.NewReaderSize(gz, readBufferSize)
 		base.under = gz
+	}
+	if err := decompress(&base); err != nil { // zstd, xz, bzip2: compress.go
+		return nil, err
 	}
 	m, err := base.r.Peek(4)
 	if len(m) < 4 {

@@ -49,6 +49,11 @@ func ruleIDs(as []*Alert) []string {
 //     tell from a relay.
 //   - dcerpc-ctxids: the KDC answers Administrator's AES offer with an RC4
 //     reply (a built-in account with no AES keys).
+//   - the Windows Server 2016 protocol documentation captures (MS-ADOD 1_3,
+//     MS-AUTHSOD 2-1 and 3-1): the same, for CONTOSO's Administrator, whose
+//     password was set before the domain had AES keys. Not an attack, but
+//     exactly what the rule is for: the account would lose Kerberos when
+//     RC4 goes.
 //
 // The zerologon, PrintNightmare and EternalBlue/DoublePulsar captures raise
 // none: they attack Netlogon, the spooler and SMB1 itself, not NTLM or
@@ -59,6 +64,9 @@ var wantAlerts = map[string][]string{
 	"zeek/testing/btest/Traces/krb/kinit.pcap":                     {"asrep_roasting", "brute_force", "asrep_roasting", "asrep_roasting"},
 	"suricata-verify/tests/smb-eicar-andx/smbandx.pcap":            {"ntlm_relay_target"},
 	"suricata-verify/tests/dcerpc/dcerpc-ctxids/input.pcap":        {"kerberos_downgrade_reply"},
+	"windows-formats/microsoft__prot-od-netcaps/[MS-ADOD]-captureALL/MS-ADOD_Example1_3_Win2016_X64_Win2016_X64_Domain_JoiningADomainByCreatingAnAccountViaLDAP.cap": {"kerberos_downgrade_reply"},
+	"windows-formats/microsoft__prot-od-netcaps/[MS-AUTHSOD]-captureALL/MS-AUTHSOD_Example2-1_Win2016_X64_Win2016_X64_Domain.cap":                                    {"kerberos_downgrade_reply"},
+	"windows-formats/microsoft__prot-od-netcaps/[MS-AUTHSOD]-captureALL/MS-AUTHSOD_Example3-1_Win2016_X64_Win2016_X64_Domain.cap":                                    {"kerberos_downgrade_reply"},
 }
 
 // TestBundledCaptures: the normal captures raise no alert, the listed ones

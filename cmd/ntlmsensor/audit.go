@@ -109,7 +109,7 @@ func inventoryCmd(args []string, stdout, stderr io.Writer) int {
 		cfg.Observer = host
 		st = auditOptions{maxRows: maxRows}.newStage(&cfg, *workers, false, func(findings.Document) {})
 		var stop atomic.Bool
-		r := readFiles(reads, cfg, *workers, "", &stop, true, stderr)
+		r := readFiles(reads, cfg, *workers, "", &stop, newProgress(reads, stderr, false, 0), true, stderr)
 		if r.pipeline == nil {
 			return 1
 		}

@@ -7,7 +7,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"ntlmsensor/findings"
+	"ntlmsensor/report"
 	"ntlmsensor/sensor"
 	"ntlmsensor/sinks/elasticsearch"
 	"ntlmsensor/sinks/json"
@@ -53,12 +53,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "inventory" {
 		return inventoryCmd(args[1:], stdout, stderr) // audit.go
 	}
+	if len(args) > 0 && args[0] == "report" {
+		return reportCommand(args[1:], stdout, stderr) // report.go
+	}
 	fs := flag.NewFlagSet("ntlmsensor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var reads fileList
-	fs.Var(&reads, "r", "read packets from a pcap or pcapng file (gzip allowed; - for stdin); repeatable")
+	fs.Var(&reads, "r", "read packets from a pcap or pcapng file (gzip, zstd, xz, bzip2 allowed; - for stdin), or every capture under a directory; repeatable")
 	out := fs.String("w", "-", "write findings as JSON lines to this file (- for stdout)")
-	rotate := fs.Int64("rotate-bytes", 0, "rotate the -w file when it would grow past this many bytes (0: never)")
+	var rotate byteSize
+	fs.Var(&rotate, "rotate-bytes", "rotate the -w file when it would grow past this size, e.g. 1G (0: never)")
 	keep := fs.Int("rotate-keep", 5, "rotated files to keep")
 	workers := fs.Int("workers", 0, "worker goroutines, 0 for one per core (packets of one connection always reach the same worker)")
 	host, _ := os.Hostname()
@@ -72,18 +76,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	es := elasticsearch.Defaults()
 	es.AddFlags(fs)
 	svc := addServiceFlags(fs) // live capture and service options: live.go, config.go
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: ntlmsensor -r FILE [-r FILE ...] [-w OUT] [-es URL ...] [options] [BPF filter expression]\n")
-		fmt.Fprintf(stderr, "       ntlmsensor -i IFACE [-w OUT] [-es URL ...] [options] [BPF filter expression]   (live, until SIGINT/SIGTERM)\n")
-		fmt.Fprintf(stderr, "       ntlmsensor es-setup -es URL [options]   (install the Elasticsearch index template)\n")
-		fmt.Fprintf(stderr, "       ntlmsensor inventory [-format table|csv|tsv|json] FINDINGS... | -r CAPTURE...   (the NTLM dependencies, what to fix first)\n\n")
-		fs.PrintDefaults()
-	}
-	if err := parseArgs(fs, args); err != nil { // command line, environment, -config file
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	var format formatFlag = "json"
+	fs.Var(&format, "format", "findings on stdout as json (JSON lines), table, tsv or csv")
+	if ok, status := parseCommandLine(fs, args, stderr); !ok { // command line, environment, -config file: usage.go
+		return status
 	}
 	if *listFlags {
 		for _, f := range findings.Flags {
@@ -96,13 +92,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if len(reads) == 0 && !svc.enabled() {
-		fs.Usage()
+		fmt.Fprintf(stderr, "ntlmsensor: nothing to read: give -r CAPTURE or -i IFACE (ntlmsensor -h for help)\n")
+		return 2
+	}
+	rest, ok := settle(fs, &reads, stderr) // nonsense values, -w x.pcap, files after the options: checks.go
+	if !ok {
 		return 2
 	}
 	if *workers == 0 {
 		*workers = runtime.NumCPU()
 	}
-	if err := svc.open(*workers, fs.Args(), stderr); err != nil { // capture and metrics port, then -user
+	if err := svc.open(*workers, rest, stderr); err != nil { // capture and metrics port, then -user
 		fmt.Fprintf(stderr, "ntlmsensor: %v\n", err)
 		return 1
 	}
@@ -110,7 +110,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.Visit(func(f *flag.Flag) { wSet = wSet || f.Name == "w" })
 	outs, status := openOutputs(outputOptions{
 		jsonPath: *out, jsonWanted: !es.Enabled() || wSet,
-		json: json.Options{MaxBytes: *rotate, MaxFiles: *keep}, es: es,
+		json: json.Options{MaxBytes: int64(rotate), MaxFiles: *keep}, es: es, format: string(format),
 	}, stdout, stderr)
 	if outs == nil {
 		return status
@@ -133,14 +133,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cfg.Observer = *observer
 	cfg.MaxFlows = *maxFlows
 	svc.apply(&cfg)
-	expr := svc.filterExpr(fs.Args())
+	expr := svc.filterExpr(rest)
 	if svc.enabled() {
 		svc.audit = auditOpts
 		return svc.run(cfg, outs.all, &stop, *quiet, stderr) // live.go
 	}
-	stage := auditOpts.newStage(&cfg, *workers, false, outs.emitDocument)
+	tally := report.New() // for the summary at exit: what the stage hands the sinks
+	stage := auditOpts.newStage(&cfg, *workers, false, func(d findings.Document) {
+		if f, ok := d.(*findings.Finding); ok && !*quiet {
+			tally.Add(f)
+		}
+		outs.emitDocument(d)
+	})
 
-	r := readFiles(reads, cfg, *workers, expr, &stop, *quiet, stderr) // offline.go
+	started := time.Now()
+	prog := newProgress(reads, stderr, !*quiet, fileStatsInterval(fs, svc.interval)) // progress.go
+	r := readFiles(reads, cfg, *workers, expr, &stop, prog, *quiet, stderr)          // offline.go
+	prog.finish()
 	if r.badFilter {
 		outs.all.Close()
 		return 2
@@ -158,7 +167,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		stage.Close()
 		stage.WriteInventory(time.Now())
 		if !*quiet {
-			printSummary(stderr, r)
+			printSummary(stderr, r, tally, time.Since(started))
 			fmt.Fprintln(stderr, auditSummary(stage.Stats()))
 			if l := auditOpts.detect.summary(); l != "" {
 				fmt.Fprintln(stderr, l)

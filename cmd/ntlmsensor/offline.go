@@ -19,7 +19,7 @@ type offlineRun struct {
 // readFiles reads the capture files one after the other through one
 // pipeline (made when the first file opens: the filter is compiled for its
 // link type). A file that cannot be opened is reported and skipped.
-func readFiles(paths []string, cfg sensor.Config, workers int, expr string, stop *atomic.Bool, quiet bool, stderr io.Writer) offlineRun {
+func readFiles(paths []string, cfg sensor.Config, workers int, expr string, stop *atomic.Bool, prog *progress, quiet bool, stderr io.Writer) offlineRun {
 	var r offlineRun
 	for _, path := range paths {
 		if stop.Load() {
@@ -44,9 +44,12 @@ func readFiles(paths []string, cfg sensor.Config, workers int, expr string, stop
 			r.pipeline = sensor.NewPipeline(cfg, workers, filter)
 		}
 		r.opened++
+		prog.reading(src, r.pipeline) // progress.go
 		if err := r.pipeline.ReadSource(stopping(src, stop)); err != nil {
+			prog.clear()
 			fmt.Fprintf(stderr, "ntlmsensor: %v\n", err)
 		}
+		prog.read(src, path)
 		if rs, ok := src.(capture.RecordSkipper); ok && rs.SkippedRecords() > 0 && !quiet {
 			fmt.Fprintf(stderr, "ntlmsensor: %s: %d records with no packet skipped (ETW events of other providers, NetMon metadata)\n", src.Name(), rs.SkippedRecords())
 		}

@@ -17,6 +17,7 @@ type outputOptions struct {
 	jsonWanted bool // -w given, or no other sink
 	json       json.Options
 	es         elasticsearch.Config
+	format     string // -format: json, or a format for people on stdout (format.go)
 }
 
 // outputs are the open sinks. emit is handed to the sensor; the first
@@ -31,8 +32,13 @@ type outputs struct {
 // openOutputs opens the sinks; on failure it returns nil and the exit status.
 func openOutputs(o outputOptions, stdout, stderr io.Writer) (*outputs, int) {
 	outs := &outputs{}
+	toStdout := o.jsonPath == "-" || o.jsonPath == ""
+	if o.format != "" && o.format != "json" {
+		outs.all = append(outs.all, newFormatSink(stdout, o.format))
+		o.jsonWanted = o.jsonWanted && !toStdout // -w FILE stays JSON lines
+	}
 	if o.jsonWanted {
-		if o.jsonPath == "-" || o.jsonPath == "" {
+		if toStdout {
 			outs.json = json.New(stdout)
 		} else {
 			var err error

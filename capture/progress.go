@@ -1,0 +1,38 @@
+package capture
+
+import (
+	"io"
+	"os"
+)
+
+// fileOf is a source that knows the file it reads.
+type fileOf interface{ setFile(*os.File) }
+
+func (r *reader) setFile(f *os.File) { r.file = f }
+
+func setFile(s Source, f *os.File) {
+	if x, ok := s.(fileOf); ok {
+		x.setFile(f)
+	}
+}
+
+// Offset is how far into its file a source opened by OpenFile has read
+// (compressed bytes for a compressed file, a little ahead of the packets
+// delivered): for progress. ok is false for stdin, readers and sources
+// that read their file out of order. It may be called while another
+// goroutine reads the source.
+func Offset(s Source) (n int64, ok bool) {
+	x, ok := s.(interface{ offset() (int64, bool) })
+	if !ok {
+		return 0, false
+	}
+	return x.offset()
+}
+
+func (r *reader) offset() (int64, bool) {
+	if r.file == nil {
+		return 0, false
+	}
+	n, err := r.file.Seek(0, io.SeekCurrent)
+	return n, err == nil
+}
