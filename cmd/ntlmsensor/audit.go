@@ -23,12 +23,14 @@ type auditOptions struct {
 	maxRows  *int
 	interval *time.Duration
 	delay    *time.Duration
+	detect   *detectOptions // detect.go
 }
 
 func addAuditFlags(fs *flag.FlagSet) auditOptions {
 	return auditOptions{
 		maxRows:  fs.Int("max-inventory-rows", audit.DefaultMaxRows, "inventory rows kept; a full table evicts the least recently seen row"),
 		interval: fs.Duration("inventory-interval", time.Hour, "on a live interface, write the inventory this often (and at exit)"),
+		detect:   addDetectFlags(fs),
 		delay:    fs.Duration("audit-delay", 0, "hold findings this long (capture time) to put the workers' findings in order; 0: the TCP idle timeout and 30 s reading files (exact order), 10 s live"),
 	}
 }
@@ -46,7 +48,7 @@ func (o auditOptions) newStage(cfg *sensor.Config, workers int, live bool, emit 
 	if o.delay != nil && *o.delay > 0 {
 		delay = *o.delay
 	}
-	st := audit.New(audit.Config{Workers: max(workers, 1), Delay: delay, MaxRows: *o.maxRows, Emit: emit})
+	st := audit.New(audit.Config{Workers: max(workers, 1), Delay: delay, MaxRows: *o.maxRows, Emit: emit, Analyzers: o.detect.analyzers(cfg)})
 	cfg.Emit, cfg.Clock, cfg.OnTraceBreak = st.Finding, st.Clock, st.TraceBreak
 	return st
 }

@@ -73,6 +73,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	maxFlows := fs.Int("max-flows", sensor.DefaultConfig().MaxFlows, "connections tracked at once; the least recently seen goes first")
 	quiet := fs.Bool("q", false, "no summary on stderr")
 	listFlags := fs.Bool("list-flags", false, "list the flags a finding can carry, with their meaning and remediation, and exit")
+	emitHashes := fs.String("emit-hashes", "", "authorised audits only: write crackable NTLM/Kerberos exchanges to this file (mode 0600) in hashcat formats; findings are unchanged")
 	listCausesFlag := fs.Bool("list-causes", false, "list the causes of NTLM logons, with their remediation and the Windows events that confirm them, and exit")
 	auditOpts := addAuditFlags(fs) // audit.go
 	es := elasticsearch.Defaults()
@@ -116,6 +117,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}, stdout, stderr)
 	if outs == nil {
 		return status
+	}
+	if *emitHashes != "" { // hashes.go
+		h, err := openHashes(*emitHashes, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "ntlmsensor: %v\n", err)
+			outs.all.Close()
+			return 1
+		}
+		defer h.close(*quiet, stderr)
 	}
 
 	var stop atomic.Bool
@@ -162,6 +172,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if !*quiet {
 			printSummary(stderr, r, tally, time.Since(started))
 			fmt.Fprintln(stderr, auditSummary(stage.Stats()))
+			if l := auditOpts.detect.summary(); l != "" {
+				fmt.Fprintln(stderr, l)
+			}
 		}
 	}
 	if outs.close(*quiet, stderr) != nil {

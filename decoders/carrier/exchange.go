@@ -17,6 +17,11 @@ type Exchange struct {
 	spnego   bool // some token of this exchange came wrapped in SPNEGO
 	negState spnego.NegState
 	answered bool // negState was sent (its zero value is accept-completed)
+	// challenge is the server challenge of the last CHALLENGE, kept only
+	// for the hash export (SetHashes); crack is that export's pending line.
+	challenge    [8]byte
+	hasChallenge bool
+	crack        Crack
 	// Err is the last token that could not be decoded, for the carrier to count.
 	Err error
 }
@@ -169,6 +174,9 @@ func (x *Exchange) clientNTLM(tok []byte) bool {
 			n.ClientVersion = a.Version.String()
 		}
 		attackFacts(&x.f.Attack, &a)
+		if x.hasChallenge && HashExport() != nil {
+			x.crack, _ = ntlmLine(&a, x.challenge)
+		}
 		x.pending = true
 		return true
 	}
@@ -252,6 +260,10 @@ func (x *Exchange) serverInner(tok []byte) {
 	}
 }
 
+// challengeFixed is where a CHALLENGE's ServerChallenge ends and its
+// optional fields begin [MS-NLMP 2.2.1.2].
+const challengeFixed = 32
+
 // serverNTLM reads the CHALLENGE [MS-NLMP 2.2.1.2]: the server's names and version.
 func (x *Exchange) serverNTLM(tok []byte) {
 	if typ, ok := ntlmssp.Peek(tok); !ok || typ != ntlmssp.ChallengeType {
@@ -260,13 +272,21 @@ func (x *Exchange) serverNTLM(tok []byte) {
 	c, err := ntlmssp.ParseChallenge(tok)
 	if err != nil {
 		x.Err = err
-		return
+		if len(tok) < challengeFixed {
+			return
+		}
+		// The fixed fields are there and ParseChallenge kept them: the
+		// server challenge and flags still count (Impacket's servers,
+		// ntlmrelayx among them, declare TargetName and TargetInfo offsets
+		// 8 bytes short of where they put them, past VERSION, so the pair
+		// list never parses), as do the names read before the bad pair.
 	}
 	n := &x.f.NTLM
 	if c.HasVersion {
 		n.ServerVersion = c.Version.String()
 	}
 	x.f.Attack.ChallengeDigest = findings.Digest(c.ServerChallenge[:])
+	x.challenge, x.hasChallenge = c.ServerChallenge, true
 	x.f.Attack.ChallengeFlags, x.f.Attack.HasChallenge = uint32(c.Flags), true
 	if c.HasTargetInfo {
 		ti := &c.TargetInfo
@@ -298,6 +318,7 @@ func (x *Exchange) Finish(outcome findings.Outcome, reason string) *findings.Fin
 	*f = x.f
 	f.Offered = append([]string(nil), x.f.Offered...)
 	f.Outcome, f.Reason = outcome, reason
+	x.crack.Send(outcome)
 	x.Reset()
 	return f
 }

@@ -85,6 +85,9 @@ const (
 type request struct {
 	f  *findings.Finding
 	ts time.Time
+	// crack is the AS-REQ's pre-authentication line for the hash export,
+	// empty unless carrier.SetHashes installed one.
+	crack carrier.Crack
 }
 
 type handler struct {
@@ -163,9 +166,15 @@ func (h *handler) message(toServer bool, pdu []byte, ts time.Time) {
 	case kerberos.ASReq, kerberos.TGSReq:
 		if toServer {
 			h.request(&m, ts)
+			if carrier.HashExport() != nil {
+				h.requestCrack(&m, pdu)
+			}
 		}
 	case kerberos.ASRep, kerberos.TGSRep, kerberos.KRBError:
 		if !toServer {
+			if carrier.HashExport() != nil && m.Type != kerberos.KRBError {
+				h.replyCrack(&m, pdu)
+			}
 			h.reply(&m, ts)
 		}
 	}
@@ -247,6 +256,7 @@ func preauth(m *kerberos.Message) bool {
 
 func (h *handler) emit(r request, outcome findings.Outcome, reason string, ts time.Time) {
 	r.f.Outcome, r.f.Reason = outcome, reason
+	r.crack.Send(outcome)
 	h.conn.Emit(r.f, ts)
 }
 

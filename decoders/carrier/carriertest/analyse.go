@@ -2,6 +2,7 @@ package carriertest
 
 import (
 	"encoding/json"
+	"sync"
 	"testing"
 
 	"ntlmsensor/capture"
@@ -53,4 +54,33 @@ func Dump(fs []*findings.Finding) string {
 		b = append(f.AppendJSON(b), '\n')
 	}
 	return string(b)
+}
+
+// Hash is one line handed to the hash export.
+type Hash struct {
+	Mode int
+	Line string
+}
+
+type hashes struct {
+	mu  sync.Mutex
+	out []Hash
+}
+
+func (h *hashes) Hash(mode int, line string) {
+	h.mu.Lock()
+	h.out = append(h.out, Hash{mode, line})
+	h.mu.Unlock()
+}
+
+// Hashes runs Analyse with the hash export on (carrier.SetHashes) and
+// returns the lines written, in order. The hook is process-wide: tests
+// calling Hashes must not run in parallel with other captures.
+func Hashes(tb testing.TB, rel string, carriers ...*carrier.Carrier) []Hash {
+	tb.Helper()
+	h := new(hashes)
+	carrier.SetHashes(h)
+	defer carrier.SetHashes(nil)
+	Analyse(tb, rel, carriers...)
+	return h.out
 }
