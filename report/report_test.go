@@ -67,8 +67,8 @@ func TestBundledCaptures(t *testing.T) {
 	if r.Findings != 60 || r.NTLM != 27 || r.Kerberos != 31 || r.Other != 2 {
 		t.Errorf("findings %d: %d NTLM, %d Kerberos, %d other; want 60: 27, 31, 2", r.Findings, r.NTLM, r.Kerberos, r.Other)
 	}
-	if r.WeakNTLM != 7 || r.UnsignedSMB != 7 || r.UnsignedLDAP != 3 {
-		t.Errorf("weak NTLM %d, unsigned SMB %d, LDAP %d; want 7, 7, 3", r.WeakNTLM, r.UnsignedSMB, r.UnsignedLDAP)
+	if r.WeakNTLM != 7 || r.UnsignedSMB != 8 || r.UnsignedLDAP != 3 { // with the impacket server, which cannot sign (TRUTH.md)
+		t.Errorf("weak NTLM %d, unsigned SMB %d, LDAP %d; want 7, 8, 3", r.WeakNTLM, r.UnsignedSMB, r.UnsignedLDAP)
 	}
 	if r.Clients != 1 || r.Servers != 4 || r.Accounts != 5 {
 		t.Errorf("distinct %d clients, %d servers, %d accounts; want 1, 4, 5", r.Clients, r.Servers, r.Accounts)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -10,6 +11,28 @@ import (
 )
 
 const realDir = "../../pcaps/real-implementations"
+
+// realTopDir is a folder holding copies of the 42 captures at the top of
+// realDir (not its audit/ and attacks/ sets), for tests that read a folder
+// and pin the numbers TRUTH.md gives for those 42.
+func realTopDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	files, err := filepath.Glob(filepath.Join(realDir, "*.pcap"))
+	if err != nil || len(files) != 42 {
+		t.Fatalf("%d captures in %s: %v", len(files), realDir, err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
 
 // sensorBinary builds ntlmsensor for one test (the build cache makes it
 // quick after the first).

@@ -95,7 +95,7 @@ func TestOptionsSpeakToPeople(t *testing.T) {
 // other files); a shell glob after -r reads every file; a file among
 // filter words is refused with what to do; zstd captures read.
 func TestSeveralCaptures(t *testing.T) {
-	out, errs, status := runCLI(t, "-workers", "1", "-r", realDir)
+	out, errs, status := runCLI(t, "-workers", "1", "-r", realTopDir(t))
 	if status != 0 || len(parseFindings(t, out)) != 60 || !strings.Contains(errs, "ntlmsensor: 42 files") {
 		t.Fatalf("-r DIR: status %d, %d findings, %q", status, len(parseFindings(t, out)), errs)
 	}
@@ -133,12 +133,12 @@ func TestSeveralCaptures(t *testing.T) {
 // the same from the findings written by two runs (one gzip-compressed).
 func TestReportCommand(t *testing.T) {
 	dir := t.TempDir()
-	out, errs, status := runCLI(t, "report", "-q", "-r", realDir)
+	out, errs, status := runCLI(t, "report", "-q", "-r", realTopDir(t))
 	if status != 0 || !strings.Contains(out, "27 NTLM (47%), 31 Kerberos") || !strings.Contains(out, "WHAT TO FIX FIRST") {
 		t.Fatalf("text: status %d, %q, %q", status, out, errs)
 	}
 	html, csvPath := filepath.Join(dir, "r.html"), filepath.Join(dir, "inv.csv")
-	if _, errs, status := runCLI(t, "report", "-r", realDir, "-o", html, "-csv", csvPath); status != 0 || !strings.Contains(errs, "60 findings, 21 inventory rows") {
+	if _, errs, status := runCLI(t, "report", "-r", realTopDir(t), "-o", html, "-csv", csvPath); status != 0 || !strings.Contains(errs, "60 findings, 21 inventory rows") {
 		t.Fatalf("html: status %d, %q", status, errs)
 	}
 	page, _ := os.ReadFile(html)
