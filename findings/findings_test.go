@@ -65,7 +65,7 @@ func TestJSONShape(t *testing.T) {
 		{[]string{"event", "severity"}, 3.0}, // ntlm_no_mic: high
 		{[]string{"event", "risk_score"}, 73.0},
 		{[]string{"ecs", "version"}, "8.17.0"},
-		{[]string{"source", "domain"}, nil},         // no workstation sent
+		{[]string{"source", "domain"}, nil},        // no workstation sent
 		{[]string{"destination", "domain"}, "DC1"}, // the server's NetBIOS name, not the IP of the tree
 		{[]string{"event", "outcome"}, "success"},
 		{[]string{"source", "ip"}, "127.0.0.5"},

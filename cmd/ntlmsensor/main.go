@@ -79,7 +79,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if *listFlags {
 		for _, f := range findings.Flags {
-			fmt.Fprintf(stdout, "%-20s %s\n%-20s → %s\n", f.ID, f.RaisedWhen, "", f.Remediation)
+			fmt.Fprintf(stdout, "%-20s %s\n%-20s severity %s; → %s\n", f.ID, f.RaisedWhen, "", f.Severity, f.Remediation)
 		}
 		return 0
 	}
