@@ -16,30 +16,30 @@ func esSetupFlags(stderr io.Writer) (*flag.FlagSet, *elasticsearch.Config, *bool
 	fs.SetOutput(stderr)
 	es := elasticsearch.Defaults()
 	es.AddFlags(fs)
-	print := fs.Bool("print", false, "write the ILM policy and the index template to stdout (Kibana Dev Tools syntax) instead of installing them; needs no -es")
+	printOnly := fs.Bool("print", false, "write the ILM policy and the index template to stdout (Kibana Dev Tools syntax) instead of installing them; needs no -es")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: ntlmsensor es-setup -es URL [-es-index PATTERN | -es-data-stream NAME] [-es-template NAME] [-es-ilm=false | -es-retention 90d] [TLS and credential options]\n")
 		fmt.Fprintf(stderr, "       ntlmsensor es-setup -print [same options]\n\n")
 		fs.PrintDefaults()
 	}
-	return fs, &es, print
+	return fs, &es, printOnly
 }
 
 // esSetup installs the ILM policy and the Elasticsearch index template, or
 // prints them (-print).
 func esSetup(args []string, stdout, stderr io.Writer) int {
-	fs, es, print := esSetupFlags(stderr)
+	fs, es, printOnly := esSetupFlags(stderr)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
 	}
-	if fs.NArg() > 0 || (!es.Enabled() && !*print) {
+	if fs.NArg() > 0 || (!es.Enabled() && !*printOnly) {
 		fs.Usage()
 		return 2
 	}
-	if *print {
+	if *printOnly {
 		if err := elasticsearch.WriteSetup(stdout, *es); err != nil {
 			fmt.Fprintf(stderr, "ntlmsensor: %v\n", err)
 			return 1

@@ -4,6 +4,8 @@
 //
 //	ntlmsensor -r capture.pcap [-r more.pcapng.gz] [-w findings.jsonl] [-es URL] [BPF filter]
 //	ntlmsensor es-setup -es URL [-es-index PATTERN | -es-data-stream NAME]
+//	ntlmsensor kibana-setup -kibana URL
+//	ntlmsensor --version
 package main
 
 import (
@@ -46,8 +48,16 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	stderr = &lockedWriter{w: stderr}
-	if len(args) > 0 && args[0] == "es-setup" {
-		return esSetup(args[1:], stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "es-setup":
+			return esSetup(args[1:], stdout, stderr)
+		case "kibana-setup":
+			return kibanaSetup(args[1:], stdout, stderr) // kibana.go
+		case "--version", "-version", "version":
+			printVersion(stdout) // version.go
+			return 0
+		}
 	}
 	fs := flag.NewFlagSet("ntlmsensor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -65,10 +75,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	es := elasticsearch.Defaults()
 	es.AddFlags(fs)
 	svc := addServiceFlags(fs) // live capture and service options: live.go, config.go
+	if len(args) > 0 && strings.HasPrefix(args[0], "gen-") {
+		return genDocs(args[0], fs, stdout, stderr) // man page, bash completion: gendocs.go
+	}
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: ntlmsensor -r FILE [-r FILE ...] [-w OUT] [-es URL ...] [options] [BPF filter expression]\n")
 		fmt.Fprintf(stderr, "       ntlmsensor -i IFACE [-w OUT] [-es URL ...] [options] [BPF filter expression]   (live, until SIGINT/SIGTERM)\n")
-		fmt.Fprintf(stderr, "       ntlmsensor es-setup -es URL [options]   (install the Elasticsearch index template)\n\n")
+		fmt.Fprintf(stderr, "       ntlmsensor es-setup -es URL [options]   (install the Elasticsearch ILM policy and index template; -print: write them)\n")
+		fmt.Fprintf(stderr, "       ntlmsensor kibana-setup -kibana URL [options]   (load the Kibana data view, searches and dashboard)\n")
+		fmt.Fprintf(stderr, "       ntlmsensor --version\n\n")
 		fs.PrintDefaults()
 	}
 	if err := parseArgs(fs, args); err != nil { // command line, environment, -config file
