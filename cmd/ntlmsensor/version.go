@@ -8,44 +8,46 @@ import (
 )
 
 // Set by the build (Makefile: -ldflags "-X main.version=... -X
-// main.buildTime=..."); otherwise taken from the module and VCS information
-// Go embeds in every binary built from a repository.
+// main.commit=... -X main.buildTime=..."); otherwise taken from the module
+// and VCS information Go embeds in a binary built inside a repository.
 var (
 	version   string
+	commit    string
 	buildTime string
 )
 
 // versionInfo is the module version, the commit and the build time.
-func versionInfo() (ver, commit, built string) {
-	ver, built = version, buildTime
+func versionInfo() (ver, rev, built string) {
+	ver, rev, built = version, commit, buildTime
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
-		return orUnknown(ver), "unknown", orUnknown(built)
+		return orUnknown(ver), orUnknown(rev), orUnknown(built)
 	}
 	if ver == "" {
 		ver = bi.Main.Version // "(devel)" for a build inside the repository
 	}
 	modified := false
-	vcsTime := ""
+	vcsRev, vcsTime := "", ""
 	for _, s := range bi.Settings {
 		switch s.Key {
 		case "vcs.revision":
-			commit = s.Value
+			vcsRev = s.Value
 		case "vcs.time":
 			vcsTime = s.Value
 		case "vcs.modified":
 			modified = s.Value == "true"
 		}
 	}
-	if commit == "" {
-		commit = "unknown"
-	} else if modified {
-		commit += "-dirty"
+	if rev == "" && vcsRev != "" {
+		rev = vcsRev
+		if modified {
+			rev += "-dirty"
+		}
 	}
 	if built == "" && vcsTime != "" {
 		built = vcsTime + " (commit time)"
 	}
-	return orUnknown(ver), commit, orUnknown(built)
+	return orUnknown(ver), orUnknown(rev), orUnknown(built)
 }
 
 func orUnknown(s string) string {
