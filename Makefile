@@ -3,12 +3,20 @@ GO        ?= go
 BIN       := bin/ntlmsensor
 FUZZTIME  ?= 30s
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+NFPM      := github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.48.0
+# --version: the release tag (vX.Y.Z), else 0.0.0~git<commit time>+<commit>;
+# the build time (SOURCE_DATE_EPOCH when set, for reproducible builds).
+VERSION   ?= $(shell v=$$(git describe --tags --match 'v[0-9]*' 2>/dev/null) && echo $${v\#v} || \
+               echo 0.0.0~git$$(git log -1 --format=%cd --date=format:%Y%m%d%H%M%S 2>/dev/null)+$$(git rev-parse --short HEAD 2>/dev/null))
+BUILD_TIME ?= $(shell date -u $${SOURCE_DATE_EPOCH:+-d @$$SOURCE_DATE_EPOCH} +%Y-%m-%dT%H:%M:%SZ)
+COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
+LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.buildTime=$(BUILD_TIME)
 DEMO_PCAPS := pcaps/real-implementations/smb2_ntlmv2_by_ip.pcap \
               pcaps/real-implementations/smb1_nonextsec_lm_ntlmv1.pcap \
               pcaps/real-implementations/http_ntlmv1.pcap \
               pcaps/real-implementations/smb2_kerberos_hostname.pcap
 
-.PHONY: all build test demo lint fuzz bench deps clean
+.PHONY: all build static deb test demo lint fuzz bench deps clean
 
 all: build
 
@@ -21,7 +29,28 @@ deps:
 	@$(GO) mod download
 
 build: deps
-	$(GO) build -o $(BIN) ./cmd/ntlmsensor
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/ntlmsensor
+
+# A static binary without cgo (no libpcap needed to build or run): live
+# capture with afpacket and everything else, but no BPF filters and no
+# -capture pcap (it says so when asked).
+static:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/ntlmsensor-static ./cmd/ntlmsensor
+
+# The Debian package (dist/ntlmsensor_VERSION_ARCH.deb), by nfpm: the binary,
+# the unit (running /usr/bin/ntlmsensor), the sysusers file, the example
+# configuration, logrotate, a man page and the bash completion generated from
+# the binary's own options, the README and the contract.
+# build/deb: named in deploy/nfpm.yaml
+DEB_BUILD := build/deb
+deb: build
+	rm -rf $(DEB_BUILD) && mkdir -p $(DEB_BUILD) dist
+	cp $(BIN) $(DEB_BUILD)/ntlmsensor
+	sed 's|/usr/local/bin/ntlmsensor|/usr/bin/ntlmsensor|g' deploy/ntlmsensor.service > $(DEB_BUILD)/ntlmsensor.service
+	./$(BIN) gen-man | gzip -9n > $(DEB_BUILD)/ntlmsensor.1.gz
+	./$(BIN) gen-completion > $(DEB_BUILD)/ntlmsensor.bash
+	VERSION=$(VERSION) ARCH=$$($(GO) env GOARCH) \
+	  $(GO) run $(NFPM) package --packager deb --config deploy/nfpm.yaml --target dist/
 
 # The findings of a few bundled captures, one JSON line per authentication.
 demo: build
@@ -68,4 +97,4 @@ bench: build
 	@if [ -n "$(GOBENCH)" ]; then $(GO) test -run '^$$' -bench . -benchmem ./...; fi
 
 clean:
-	rm -rf bin
+	rm -rf bin build dist

@@ -58,7 +58,15 @@ func TestJSONShape(t *testing.T) {
 		want any
 	}{
 		{[]string{"@timestamp"}, "2026-01-02T03:04:05.678901Z"},
-		{[]string{"event", "kind"}, "alert"},
+		{[]string{"event", "kind"}, "event"},
+		{[]string{"event", "module"}, "ntlmsensor"},
+		{[]string{"event", "dataset"}, "ntlmsensor.auth"},
+		{[]string{"event", "action"}, "ntlm-authentication"},
+		{[]string{"event", "severity"}, 3.0}, // ntlm_no_mic: high
+		{[]string{"event", "risk_score"}, 73.0},
+		{[]string{"ecs", "version"}, "8.17.0"},
+		{[]string{"source", "domain"}, nil},        // no workstation sent
+		{[]string{"destination", "domain"}, "DC1"}, // the server's NetBIOS name, not the IP of the tree
 		{[]string{"event", "outcome"}, "success"},
 		{[]string{"source", "ip"}, "127.0.0.5"},
 		{[]string{"destination", "port"}, 445.0},
@@ -133,4 +141,87 @@ func FuzzAppendJSON(f *testing.F) {
 			t.Fatalf("invalid JSON for %q %q %q", user, domain, target)
 		}
 	})
+}
+
+func TestSeverities(t *testing.T) {
+	seen := map[Flag]bool{}
+	for _, f := range Flags {
+		if f.Severity < SeverityLow || f.Severity > SeverityCritical {
+			t.Errorf("flag %s has no severity", f.ID)
+		}
+		seen[f.ID] = true
+	}
+	if len(seen) != 16 {
+		t.Errorf("%d flags", len(seen))
+	}
+	if got := WorstSeverity([]Flag{FlagIPTarget, FlagNTLMv1, FlagSMB1}); got != SeverityHigh || got.RiskScore() != 73 || got.String() != "high" {
+		t.Errorf("worst of ip_target, ntlm_v1, smb1: %v", got)
+	}
+	if got := WorstSeverity(nil); got != SeverityNone || got.RiskScore() != 0 {
+		t.Errorf("no flags: %v", got)
+	}
+}
+
+func TestRelated(t *testing.T) {
+	var r Related
+	r.AddUser("alice")
+	r.AddUser("ALICE")
+	r.AddUser("")
+	r.AddIP(netip.MustParseAddr("::ffff:10.0.0.1"))
+	r.AddIP(netip.MustParseAddr("10.0.0.1"))
+	r.AddHost("dc1.lab.test.")
+	r.AddHost("DC1.lab.test")
+	r.AddHost("fe80::1")
+	r.AddHost("")
+	got := string(r.AppendJSON(nil))
+	want := `,"related":{"user":["alice"],"ip":["10.0.0.1","fe80::1"],"hosts":["dc1.lab.test"]}`
+	if got != want {
+		t.Errorf("%s\nwant %s", got, want)
+	}
+	var empty Related
+	if len(empty.AppendJSON(nil)) != 0 {
+		t.Error("empty related written")
+	}
+	if got := string(AppendECS(nil, "s1")); got != `,"observer":{"name":"s1","type":"sensor"},"ecs":{"version":"8.17.0"}` {
+		t.Error(got)
+	}
+}
+
+func TestKerberosNamesAndDomains(t *testing.T) {
+	f := &Finding{
+		Client: netip.MustParseAddrPort("10.0.0.5:5000"), Server: netip.MustParseAddrPort("10.0.0.1:88"),
+		HasUser: true, UserName: "bob", Mechanism: "kerberos",
+		Kerberos: KerberosFacts{Request: "TGS", SName: "krbtgt/LAB.TEST", Etypes: []int32{18, 23, 99}, TicketEtype: 23, SessionEtype: 18},
+	}
+	f.Evaluate()
+	var m struct {
+		Event struct {
+			Action   string `json:"action"`
+			Severity int    `json:"severity"`
+		} `json:"event"`
+		Destination map[string]any `json:"destination"`
+		Kerberos    struct {
+			Names   []string `json:"etype_names"`
+			Ticket  string   `json:"ticket_etype_name"`
+			Session string   `json:"session_etype_name"`
+		} `json:"kerberos"`
+		Related map[string][]string `json:"related"`
+	}
+	if err := json.Unmarshal(f.AppendJSON(nil), &m); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(m.Kerberos.Names, []string{"aes256-cts-hmac-sha1-96", "rc4-hmac", "etype-99"}) || m.Kerberos.Ticket != "rc4-hmac" || m.Kerberos.Session != "aes256-cts-hmac-sha1-96" {
+		t.Errorf("etype names %+v", m.Kerberos)
+	}
+	if m.Event.Action != "kerberos-service-ticket-requested" || m.Event.Severity != int(SeverityMedium) {
+		t.Errorf("event %+v", m.Event)
+	}
+	// the sname of a TGS exchange is not the KDC's name, and a realm is no host
+	if _, ok := m.Destination["domain"]; ok || m.Related["hosts"] != nil {
+		t.Errorf("destination %v, related %v", m.Destination, m.Related)
+	}
+	f.Kerberos = KerberosFacts{Request: "AP", SName: "cifs/fs1.lab.test@LAB.TEST"}
+	if got := f.DestinationDomain(); got != "fs1.lab.test" {
+		t.Errorf("AP-REQ destination.domain %q", got)
+	}
 }

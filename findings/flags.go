@@ -28,32 +28,34 @@ const (
 	FlagKrbPreauthFailed Flag = "krb_preauth_failed"
 )
 
-// FlagInfo documents a flag: when it is raised and what to do about it.
+// FlagInfo documents a flag: when it is raised, what to do about it, and
+// how bad it is (severity.go).
 type FlagInfo struct {
 	ID          Flag
 	RaisedWhen  string
 	Remediation string
+	Severity    Severity
 }
 
 // Flags lists every flag in contract order; the README table and
 // `ntlmsensor -list-flags` are made from it.
 var Flags = []FlagInfo{
-	{FlagNTLMv1, "NTLMv1 or NTLMv1-ESS NT response", "crackable to the NT hash; disable NTLMv1 (LmCompatibilityLevel 5)"},
-	{FlagNTLMLM, "a real LM response", "LM hash exposure; disable LM"},
-	{FlagNTLMAnonymous, "anonymous NTLM (empty user, empty responses)", "null sessions; restrict anonymous access"},
-	{FlagIPTarget, "the service was addressed by IP: target name, SMB tree, HTTP Host or Kerberos sname is an IP literal", "no SPN for an IP, so Kerberos cannot work; use names or register IP SPNs"},
-	{FlagNTLMFallback, "the server offered Kerberos (SPNEGO mechTypes / Negotiate) but NTLM was used", "Kerberos failed for this client: SPN, DNS, clock or KDC reachability"},
-	{FlagNTLMDirect, "NTLM not wrapped in SPNEGO (Authorization: NTLM, raw NTLMSSP)", "the app calls NTLM directly; have it call Negotiate"},
-	{FlagLocalAccount, "user.domain is the server's own NetBIOS name, or the client's own workstation name (ntlm.workstation), or empty / . for a non-anonymous user", "local account: Kerberos impossible today (LocalKDC)"},
-	{FlagNTLMNoMIC, "NTLMv2 AUTHENTICATE without a MIC", "old client, or MIC removed in transit (CVE-2019-1040)"},
-	{FlagSMBUnsigned, "SMB session where the server does not require signing and messages are not signed", "NTLM relay target; require SMB signing"},
-	{FlagSMB1, "SMB1 used", "SMB1 is deprecated; disable it"},
-	{FlagLDAPUnsigned, "LDAP bind without integrity (NTLM without SIGN/SEAL, SASL without wrapping) and no TLS", "relay to LDAP; require LDAP signing and channel binding"},
-	{FlagLDAPCleartext, "simple bind with a password on a cleartext connection", "password in clear on the wire"},
-	{FlagKrbRC4, "RC4-HMAC (etype 23/24) used for a ticket or session key, or the only etypes offered are RC4/DES", "RC4 is being removed from Kerberos; enable AES on the account"},
-	{FlagKrbSPNUnknown, "KDC_ERR_S_PRINCIPAL_UNKNOWN", "missing SPN: the client falls back to NTLM"},
-	{FlagKrbClockSkew, "KRB_AP_ERR_SKEW", "clocks more than 5 min apart: Kerberos fails"},
-	{FlagKrbPreauthFailed, "KDC_ERR_PREAUTH_FAILED", "wrong password (spraying when many)"},
+	{FlagNTLMv1, "NTLMv1 or NTLMv1-ESS NT response", "crackable to the NT hash; disable NTLMv1 (LmCompatibilityLevel 5)", SeverityHigh},
+	{FlagNTLMLM, "a real LM response", "LM hash exposure; disable LM", SeverityCritical},
+	{FlagNTLMAnonymous, "anonymous NTLM (empty user, empty responses)", "null sessions; restrict anonymous access", SeverityMedium},
+	{FlagIPTarget, "the service was addressed by IP: target name, SMB tree, HTTP Host or Kerberos sname is an IP literal", "no SPN for an IP, so Kerberos cannot work; use names or register IP SPNs", SeverityLow},
+	{FlagNTLMFallback, "the server offered Kerberos (SPNEGO mechTypes / Negotiate) but NTLM was used", "Kerberos failed for this client: SPN, DNS, clock or KDC reachability", SeverityLow},
+	{FlagNTLMDirect, "NTLM not wrapped in SPNEGO (Authorization: NTLM, raw NTLMSSP)", "the app calls NTLM directly; have it call Negotiate", SeverityLow},
+	{FlagLocalAccount, "user.domain is the server's own NetBIOS name, or the client's own workstation name (ntlm.workstation), or empty / . for a non-anonymous user", "local account: Kerberos impossible today (LocalKDC)", SeverityLow},
+	{FlagNTLMNoMIC, "NTLMv2 AUTHENTICATE without a MIC", "old client, or MIC removed in transit (CVE-2019-1040)", SeverityHigh},
+	{FlagSMBUnsigned, "SMB session where the server does not require signing and messages are not signed", "NTLM relay target; require SMB signing", SeverityMedium},
+	{FlagSMB1, "SMB1 used", "SMB1 is deprecated; disable it", SeverityMedium},
+	{FlagLDAPUnsigned, "LDAP bind without integrity (NTLM without SIGN/SEAL, SASL without wrapping) and no TLS", "relay to LDAP; require LDAP signing and channel binding", SeverityMedium},
+	{FlagLDAPCleartext, "simple bind with a password on a cleartext connection", "password in clear on the wire", SeverityCritical},
+	{FlagKrbRC4, "RC4-HMAC (etype 23/24) used for a ticket or session key, or the only etypes offered are RC4/DES", "RC4 is being removed from Kerberos; enable AES on the account", SeverityMedium},
+	{FlagKrbSPNUnknown, "KDC_ERR_S_PRINCIPAL_UNKNOWN", "missing SPN: the client falls back to NTLM", SeverityLow},
+	{FlagKrbClockSkew, "KRB_AP_ERR_SKEW", "clocks more than 5 min apart: Kerberos fails", SeverityLow},
+	{FlagKrbPreauthFailed, "KDC_ERR_PREAUTH_FAILED", "wrong password (spraying when many)", SeverityLow},
 }
 
 // Evaluate sets f.Flags from the facts gathered in f. Every carrier's

@@ -19,14 +19,26 @@ func (f *Finding) AppendJSON(b []byte) []byte {
 	b = o.open(b, "event")
 	var ev obj
 	b = ev.str(b, "kind", f.Kind())
+	b = ev.str(b, "module", Module)
+	b = ev.str(b, "dataset", DatasetAuth)
 	b = ev.key(b, "category")
 	b = append(b, `["authentication"]`...)
+	// authentication's allowed types: start, end, info; a logon attempt
+	// starts a session (https://www.elastic.co/guide/en/ecs/8.17/ecs-allowed-values-event-category.html#ecs-event-category-authentication)
+	b = ev.key(b, "type")
+	b = append(b, `["start"]`...)
+	b = ev.str(b, "action", f.Action())
 	b = ev.str(b, "outcome", string(f.Outcome))
 	b = ev.str(b, "reason", f.Reason)
+	sev := WorstSeverity(f.Flags) // written even when none: sorting needs a value
+	b = ev.key(b, "severity")
+	b = strconv.AppendInt(b, int64(sev), 10)
+	b = ev.key(b, "risk_score")
+	b = strconv.AppendInt(b, int64(sev.RiskScore()), 10)
 	b = append(b, '}')
 
-	b = appendEndpoint(b, &o, "source", f.Client)
-	b = appendEndpoint(b, &o, "destination", f.Server)
+	b = appendEndpoint(b, &o, "source", f.Client, f.SourceDomain())
+	b = appendEndpoint(b, &o, "destination", f.Server, f.DestinationDomain())
 
 	b = o.open(b, "network")
 	var nw obj
@@ -110,6 +122,24 @@ func (f *Finding) AppendJSON(b []byte) []byte {
 		}
 		b = x.int(b, "ticket_etype", int64(k.TicketEtype))
 		b = x.int(b, "session_etype", int64(k.SessionEtype))
+		// the names beside the numbers, as Zeek and MIT print them
+		if len(k.Etypes) > 0 {
+			b = x.key(b, "etype_names")
+			b = append(b, '[')
+			for i, e := range k.Etypes {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = appendString(b, EtypeName(e))
+			}
+			b = append(b, ']')
+		}
+		if k.TicketEtype != 0 {
+			b = x.str(b, "ticket_etype_name", EtypeName(k.TicketEtype))
+		}
+		if k.SessionEtype != 0 {
+			b = x.str(b, "session_etype_name", EtypeName(k.SessionEtype))
+		}
 		b = x.str(b, "error", k.Error)
 		b = append(b, '}')
 	}
@@ -171,30 +201,22 @@ func (f *Finding) AppendJSON(b []byte) []byte {
 	}
 	b = append(b, ']')
 
-	b = o.open(b, "observer")
-	var ob obj
-	b = ob.str(b, "name", f.Observer)
-	b = ob.str(b, "type", "sensor")
-	b = append(b, '}')
+	rel := f.Related()
+	b = rel.AppendJSON(b)
+	b = AppendECS(b, f.Observer)
 
 	if f.File != "" {
-		b = o.open(b, "log")
-		var lg obj
-		b = lg.open(b, "file")
-		var fl obj
-		b = fl.str(b, "path", f.File)
+		b = append(b, `,"log":{"file":{"path":`...)
+		b = appendString(b, f.File)
 		b = append(b, '}', '}')
 	}
 	return append(b, '}')
 }
 
-// Kind is event.kind: "alert" when any flag is raised.
-func (f *Finding) Kind() string {
-	if len(f.Flags) > 0 {
-		return "alert"
-	}
-	return "event"
-}
+// Kind is event.kind: "event" for every finding. Flags raise
+// event.severity, not the kind: "alert" is kept for detections (package
+// audit/detect), so that it sorts them out.
+func (f *Finding) Kind() string { return "event" }
 
 // obj writes the members of one JSON object, placing the commas.
 type obj struct{ n int }
@@ -235,7 +257,7 @@ func (o *obj) opt(b []byte, k string, v Opt) []byte {
 	return b
 }
 
-func appendEndpoint(b []byte, o *obj, name string, ap netip.AddrPort) []byte {
+func appendEndpoint(b []byte, o *obj, name string, ap netip.AddrPort, domain string) []byte {
 	if !ap.IsValid() {
 		return b
 	}
@@ -244,6 +266,10 @@ func appendEndpoint(b []byte, o *obj, name string, ap netip.AddrPort) []byte {
 	b = ap.Addr().Unmap().AppendTo(b)
 	b = append(b, `","port":`...)
 	b = strconv.AppendUint(b, uint64(ap.Port()), 10)
+	if domain != "" {
+		b = append(b, `,"domain":`...)
+		b = appendString(b, domain)
+	}
 	return append(b, '}')
 }
 

@@ -86,6 +86,7 @@ func (r *Replica) move(f Finding) Finding {
 	for k, v := range f {
 		g[k] = v
 	}
+	moved := map[string]string{} // old address → new, for related.ip
 	for _, k := range []string{"source", "destination"} {
 		ep, ok := f[k].(map[string]any)
 		if !ok {
@@ -94,7 +95,31 @@ func (r *Replica) move(f Finding) Finding {
 		ip, _ := ep["ip"].(string)
 		port, _ := ep["port"].(float64)
 		nip, np := r.MapEndpoint(ip, uint16(port))
-		g[k] = map[string]any{"ip": nip, "port": float64(np)}
+		nep := map[string]any{}
+		for a, b := range ep {
+			nep[a] = b // domain and any other endpoint fact stay
+		}
+		nep["ip"], nep["port"] = nip, float64(np)
+		g[k] = nep
+		moved[ip] = nip
+	}
+	if rel, ok := f["related"].(map[string]any); ok {
+		nrel := map[string]any{}
+		for a, b := range rel {
+			nrel[a] = b
+		}
+		if ips, ok := rel["ip"].([]any); ok {
+			nips := make([]any, len(ips))
+			for i, ip := range ips {
+				if n, ok := moved[ip.(string)]; ok {
+					nips[i] = n
+				} else {
+					nips[i] = ip
+				}
+			}
+			nrel["ip"] = nips
+		}
+		g["related"] = nrel
 	}
 	if ts, ok := f["@timestamp"].(string); ok {
 		if t, err := time.Parse(time.RFC3339Nano, ts); err == nil {

@@ -4,6 +4,8 @@
 //
 //	ntlmsensor -r capture.pcap [-r more.pcapng.gz] [-w findings.jsonl] [-es URL] [BPF filter]
 //	ntlmsensor es-setup -es URL [-es-index PATTERN | -es-data-stream NAME]
+//	ntlmsensor kibana-setup -kibana URL
+//	ntlmsensor --version
 package main
 
 import (
@@ -50,14 +52,20 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	stderr = &lockedWriter{w: stderr}
-	if len(args) > 0 && args[0] == "es-setup" {
-		return esSetup(args[1:], stdout, stderr)
-	}
-	if len(args) > 0 && args[0] == "inventory" {
-		return inventoryCmd(args[1:], stdout, stderr) // audit.go
-	}
-	if len(args) > 0 && args[0] == "report" {
-		return reportCommand(args[1:], stdout, stderr) // report.go
+	if len(args) > 0 {
+		switch args[0] {
+		case "es-setup":
+			return esSetup(args[1:], stdout, stderr)
+		case "kibana-setup":
+			return kibanaSetup(args[1:], stdout, stderr) // kibana.go
+		case "inventory":
+			return inventoryCmd(args[1:], stdout, stderr) // audit.go
+		case "report":
+			return reportCommand(args[1:], stdout, stderr) // report.go
+		case "--version", "-version", "version":
+			printVersion(stdout) // version.go
+			return 0
+		}
 	}
 	fs := flag.NewFlagSet("ntlmsensor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -81,12 +89,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	svc := addServiceFlags(fs) // live capture and service options: live.go, config.go
 	var format formatFlag = "json"
 	fs.Var(&format, "format", "findings on stdout as json (JSON lines), table, tsv or csv")
+	if len(args) > 0 && strings.HasPrefix(args[0], "gen-") {
+		return genDocs(args[0], fs, stdout, stderr) // man page, bash completion: gendocs.go
+	}
 	if ok, status := parseCommandLine(fs, args, stderr); !ok { // command line, environment, -config file: usage.go
 		return status
 	}
 	if *listFlags {
 		for _, f := range findings.Flags {
-			fmt.Fprintf(stdout, "%-20s %s\n%-20s → %s\n", f.ID, f.RaisedWhen, "", f.Remediation)
+			fmt.Fprintf(stdout, "%-20s %s\n%-20s severity %s; → %s\n", f.ID, f.RaisedWhen, "", f.Severity, f.Remediation)
 		}
 		return 0
 	}

@@ -287,7 +287,7 @@ func TestESSetup(t *testing.T) {
 	es.mu.Lock()
 	tmpl := es.templates["ntlmsensor"]
 	es.mu.Unlock()
-	for _, want := range []string{`"index_patterns":["auth-*"]`, `"source":{"properties":{"ip":{"type":"ip"}`, `"priority":200`} {
+	for _, want := range []string{`"index_patterns":["auth-*"]`, `"ip":{"type":"ip"},"port":{"type":"long"}`, `"priority":200`, `"lifecycle":{"name":"ntlmsensor"}`} {
 		if !strings.Contains(tmpl, want) {
 			t.Errorf("template lacks %s: %s", want, tmpl)
 		}
@@ -295,7 +295,7 @@ func TestESSetup(t *testing.T) {
 	if _, _, status := runCLI(t, "es-setup"); status != 2 {
 		t.Errorf("es-setup without -es: status %d", status)
 	}
-	if _, errs, status := runCLI(t, "es-setup", "-es", "http://127.0.0.1:1"); status != 1 || !strings.Contains(errs, "template") {
+	if _, errs, status := runCLI(t, "es-setup", "-es", "http://127.0.0.1:1"); status != 1 || !strings.Contains(errs, "PUT _ilm/policy/ntlmsensor") {
 		t.Errorf("es-setup, no server: status %d %q", status, errs)
 	}
 }

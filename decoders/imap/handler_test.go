@@ -34,7 +34,8 @@ func TestRealCapture(t *testing.T) {
 	m := carriertest.Doc(t, f)
 	want := map[string]any{
 		"@timestamp":          "2026-11-25T13:55:28.976763Z", // frame 17, A002 OK
-		"event.kind":          "alert",
+		"event.kind":          "event",
+		"event.severity":      3.0, // ntlm_no_mic: high
 		"event.outcome":       "success",
 		"event.reason":        "IMAP OK",
 		"source.ip":           "127.0.0.5",

@@ -44,7 +44,8 @@ func TestSyntheticCapture(t *testing.T) {
 	}
 	m := carriertest.Doc(t, f)
 	want := map[string]any{
-		"event.kind":          "alert",
+		"event.kind":          "event",
+		"event.severity":      4.0, // ntlm_lm: critical
 		"network.transport":   "tcp",
 		"network.protocol":    "pop3",
 		"auth.mechanism":      "ntlm",

@@ -39,7 +39,8 @@ func TestRealCapture(t *testing.T) {
 	m := carriertest.Doc(t, f)
 	want := map[string]any{
 		"@timestamp":          "2026-11-25T13:55:25.888662Z", // frame 17, the 235
-		"event.kind":          "alert",
+		"event.kind":          "event",
+		"event.severity":      3.0, // ntlm_no_mic: high
 		"event.outcome":       "success",
 		"event.reason":        "SMTP 235",
 		"source.ip":           "127.0.0.5",

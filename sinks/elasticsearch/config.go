@@ -48,7 +48,10 @@ type Config struct {
 	Index      string   // index name; %Y %m %d %H are taken from the finding's @timestamp (UTC)
 	DataStream string   // data stream name (instead of Index); documents are created in it
 	Headers    []string // extra request headers, "Name: value"
-	Template   string   // index template name (es-setup)
+	Template   string   // index template name (es-setup); also the ILM policy's
+	IndexTime  string   // "capture": %Y %m %d %H from the document's @timestamp; "ingest": from the clock
+	ILM        bool     // es-setup installs the ILM policy and the template names it
+	Retention  string   // ILM: delete this long after rollover (data stream) or creation (index), e.g. 90d
 
 	Gzip          bool          // gzip request bodies
 	FlushBytes    int           // a bulk request is sent when it reaches this size
@@ -78,6 +81,9 @@ func Defaults() Config {
 	return Config{
 		Index:         "ntlmsensor-%Y.%m.%d",
 		Template:      "ntlmsensor",
+		IndexTime:     "capture",
+		ILM:           true,
+		Retention:     "90d",
 		Gzip:          true,
 		FlushBytes:    1 << 20,
 		FlushInterval: 5 * time.Second,
@@ -176,7 +182,10 @@ func (c *Config) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.KeyFile, "es-key", c.KeyFile, "PEM key of -es-cert")
 	fs.BoolVar(&c.InsecureSkipVerify, "es-insecure", c.InsecureSkipVerify, "do not verify the nodes' TLS certificates (testing only)")
 	fs.Var(listFlag{&c.Headers}, "es-header", "extra HTTP header on every request, \"Name: value\" (repeatable)")
-	fs.StringVar(&c.Template, "es-template", c.Template, "index template name installed by 'ntlmsensor es-setup'")
+	fs.StringVar(&c.Template, "es-template", c.Template, "index template (and ILM policy) name installed by 'ntlmsensor es-setup'")
+	fs.StringVar(&c.IndexTime, "es-index-time", c.IndexTime, "which time names a dated -es-index: capture (the document's @timestamp: an old capture fills old indices, one per day) or ingest (now)")
+	fs.BoolVar(&c.ILM, "es-ilm", c.ILM, "es-setup: install an ILM policy (rollover for data streams, delete after -es-retention) and name it in the template")
+	fs.StringVar(&c.Retention, "es-retention", c.Retention, "es-setup: ILM deletes documents this long after rollover (data stream) or index creation, e.g. 30d, 365d")
 	fs.BoolVar(&c.Gzip, "es-gzip", c.Gzip, "gzip-compress bulk requests")
 	fs.Var(intSizeFlag{&c.FlushBytes}, "es-flush-bytes", "send a bulk request when it reaches this size (e.g. 1MiB)")
 	fs.DurationVar(&c.FlushInterval, "es-flush-interval", c.FlushInterval, "send a bulk request at least this often")
@@ -229,6 +238,9 @@ func (c *Config) Validate() error {
 		}
 	} else if _, err := newIndexNamer(c.Index); err != nil {
 		return err
+	}
+	if c.IndexTime != "capture" && c.IndexTime != "ingest" {
+		return fmt.Errorf("elasticsearch: -es-index-time %q: want capture or ingest", c.IndexTime)
 	}
 	if c.FlushBytes <= 0 || c.BufferBytes <= 0 || c.Workers <= 0 || c.Retries < 0 || c.Timeout <= 0 || c.FlushInterval <= 0 {
 		return errors.New("elasticsearch: -es-flush-bytes, -es-buffer-bytes, -es-workers, -es-timeout and -es-flush-interval must be positive")

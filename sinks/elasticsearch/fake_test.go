@@ -27,14 +27,16 @@ type fakeES struct {
 	*httptest.Server
 	t testing.TB
 
-	mu        sync.Mutex
-	calls     int               // bulk requests
-	stored    [][]byte          // documents acknowledged (201), in order
-	metas     []string          // their action lines
-	received  map[string]int    // document → times received
-	headers   []http.Header     // of every bulk request
-	templates map[string][]byte // PUT _index_template/NAME bodies
-	respond   func(call int, docs [][]byte) verdict
+	mu         sync.Mutex
+	calls      int               // bulk requests
+	stored     [][]byte          // documents acknowledged (201), in order
+	metas      []string          // their action lines
+	received   map[string]int    // document → times received
+	headers    []http.Header     // of every bulk request
+	templates  map[string][]byte // PUT _index_template/NAME bodies
+	policies   map[string][]byte // PUT _ilm/policy/NAME bodies
+	setupOrder []string          // paths of the accepted PUTs, in order
+	respond    func(call int, docs [][]byte) verdict
 }
 
 // verdict is how one bulk request is answered.
@@ -49,14 +51,14 @@ type verdict struct {
 }
 
 func newFakeES(t testing.TB) *fakeES {
-	f := &fakeES{t: t, received: map[string]int{}, templates: map[string][]byte{}}
+	f := &fakeES{t: t, received: map[string]int{}, templates: map[string][]byte{}, policies: map[string][]byte{}}
 	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.Close)
 	return f
 }
 
 func newFakeESTLS(t testing.TB) *fakeES {
-	f := &fakeES{t: t, received: map[string]int{}, templates: map[string][]byte{}}
+	f := &fakeES{t: t, received: map[string]int{}, templates: map[string][]byte{}, policies: map[string][]byte{}}
 	f.Server = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
 	f.Server.Config.ErrorLog = log.New(io.Discard, "", 0) // handshakes refused on purpose
 	f.Server.StartTLS()
@@ -83,11 +85,26 @@ func (f *fakeES) serve(w http.ResponseWriter, r *http.Request) {
 		body = zr
 	}
 	switch {
-	case r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, "/_index_template/"):
+	case r.Method == http.MethodPut && (strings.HasPrefix(r.URL.Path, "/_index_template/") || strings.HasPrefix(r.URL.Path, "/_ilm/policy/")):
+		// checked as Elasticsearch documents the APIs (esapi_check_test.go);
+		// refused with Elasticsearch's error shape
 		b, _ := io.ReadAll(body)
 		f.mu.Lock()
-		f.templates[strings.TrimPrefix(r.URL.Path, "/_index_template/")] = b
+		err := checkSetupRequest(r, b, f.policies)
+		if err == nil {
+			if name, ok := strings.CutPrefix(r.URL.Path, "/_ilm/policy/"); ok {
+				f.policies[name] = b
+			} else {
+				f.templates[strings.TrimPrefix(r.URL.Path, "/_index_template/")] = b
+			}
+			f.setupOrder = append(f.setupOrder, r.URL.Path)
+		}
 		f.mu.Unlock()
+		if err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprintf(w, `{"error":{"type":"x_content_parse_exception","reason":%q},"status":400}`, err.Error())
+			return
+		}
 		io.WriteString(w, `{"acknowledged":true}`)
 		return
 	case strings.HasSuffix(r.URL.Path, "/_bulk"):

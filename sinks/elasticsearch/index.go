@@ -13,6 +13,7 @@ import (
 type indexNamer struct {
 	parts   []part
 	dated   bool
+	ingest  bool   // the clock names the index, not the document (-es-index-time ingest)
 	lastKey string // "YYYY-MM-DDTHH" of the last document
 	last    string
 }
@@ -137,6 +138,9 @@ func (n *indexNamer) name(doc []byte) string {
 			n.last = n.format(time.Time{})
 		}
 		return n.last
+	}
+	if n.ingest {
+		doc = nil // the current time, below
 	}
 	key, err := docTime(doc)
 	if err == nil && key == n.lastKey {

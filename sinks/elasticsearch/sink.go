@@ -134,6 +134,7 @@ func Open(cfg Config) (*Sink, error) {
 	s.stopCtx, s.stop = context.WithCancel(context.Background())
 	if cfg.DataStream == "" {
 		s.namer, _ = newIndexNamer(cfg.Index)
+		s.namer.ingest = cfg.IndexTime == "ingest"
 	}
 	if cfg.Spool != "" {
 		if s.spool, err = openSpool(cfg.Spool, cfg.SpoolMaxBytes); err != nil {

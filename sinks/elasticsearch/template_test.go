@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -72,6 +73,9 @@ func fits(typ string, v any) bool {
 	case "long":
 		n, ok := v.(float64)
 		return ok && n == float64(int64(n))
+	case "float":
+		_, ok := v.(float64)
+		return ok
 	case "boolean":
 		_, ok := v.(bool)
 		return ok
@@ -84,7 +88,7 @@ func fits(typ string, v any) bool {
 
 func fieldTypes() map[string]string {
 	m := map[string]string{}
-	for _, f := range Fields {
+	for _, f := range append(slices.Clip(Fields), OtherFields...) {
 		m[f.Path] = f.Type
 	}
 	return m
@@ -128,7 +132,8 @@ func TestTemplateTypesEveryField(t *testing.T) {
 	m := Mappings()
 	b, _ := json.Marshal(m)
 	for _, want := range []string{
-		`"source":{"properties":{"ip":{"type":"ip"}`,
+		`"source":{"properties":{"domain":{"ignore_above":1024,"type":"keyword"},"ip":{"type":"ip"}`,
+		`"risk_score":{"type":"float"}`,
 		`"@timestamp":{"type":"date"}`,
 		`"server":{"properties":{"dns_domain":{"ignore_above":1024,"type":"keyword"}`,
 		`"etypes":{"type":"long"}`,
@@ -223,8 +228,9 @@ func TestTemplateCoversREADME(t *testing.T) {
 	}
 }
 
-// es-setup installs a composable template: PUT _index_template/NAME with the
-// index pattern, a priority above the built-in logs-*-*, and the mappings.
+// es-setup installs the ILM policy, then a composable template naming it:
+// PUT _ilm/policy/NAME and PUT _index_template/NAME, each checked by the
+// fake server as Elasticsearch documents the API (esapi_check_test.go).
 func TestSetup(t *testing.T) {
 	es := newFakeES(t)
 	cfg := testConfig(t, es.URL)
@@ -233,36 +239,205 @@ func TestSetup(t *testing.T) {
 	}
 	cfg.DataStream = "logs-ntlmsensor-default"
 	cfg.Template = "ntlmsensor-ds"
+	cfg.Retention = "30d"
 	if err := Setup(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	noILM := cfg
+	noILM.Template, noILM.ILM = "ntlmsensor-noilm", false
+	if err := Setup(context.Background(), noILM); err != nil {
 		t.Fatal(err)
 	}
 	es.mu.Lock()
 	defer es.mu.Unlock()
-	var idx, ds struct {
+	want := []string{"/_ilm/policy/ntlmsensor", "/_index_template/ntlmsensor", "/_ilm/policy/ntlmsensor-ds", "/_index_template/ntlmsensor-ds", "/_index_template/ntlmsensor-noilm"}
+	if !slices.Equal(es.setupOrder, want) {
+		t.Fatalf("requests %v, want %v", es.setupOrder, want)
+	}
+	type tmpl struct {
 		IndexPatterns []string        `json:"index_patterns"`
 		Priority      int             `json:"priority"`
 		DataStream    *map[string]any `json:"data_stream"`
+		ComposedOf    []string        `json:"composed_of"`
 		Template      struct {
+			Settings struct {
+				Index struct {
+					Lifecycle *struct{ Name string } `json:"lifecycle"`
+					Codec     string                 `json:"codec"`
+				} `json:"index"`
+			} `json:"settings"`
 			Mappings map[string]any `json:"mappings"`
 		} `json:"template"`
 	}
-	if err := json.Unmarshal(es.templates["ntlmsensor"], &idx); err != nil {
-		t.Fatalf("%v: %s", err, es.templates["ntlmsensor"])
+	var idx, ds, plain tmpl
+	for name, v := range map[string]*tmpl{"ntlmsensor": &idx, "ntlmsensor-ds": &ds, "ntlmsensor-noilm": &plain} {
+		if err := json.Unmarshal(es.templates[name], v); err != nil {
+			t.Fatalf("%s: %v: %s", name, err, es.templates[name])
+		}
 	}
-	if err := json.Unmarshal(es.templates["ntlmsensor-ds"], &ds); err != nil {
-		t.Fatal(err)
-	}
-	if len(idx.IndexPatterns) != 1 || idx.IndexPatterns[0] != "ntlmsensor-*" || idx.DataStream != nil || idx.Priority <= 100 || idx.Template.Mappings["properties"] == nil {
+	if !slices.Equal(idx.IndexPatterns, []string{"ntlmsensor-*"}) || idx.DataStream != nil || idx.Priority <= 100 || idx.Template.Mappings["properties"] == nil ||
+		idx.Template.Settings.Index.Lifecycle == nil || idx.Template.Settings.Index.Lifecycle.Name != "ntlmsensor" || idx.Template.Settings.Index.Codec != "best_compression" ||
+		!slices.Equal(idx.ComposedOf, []string{"ntlmsensor@custom"}) {
 		t.Fatalf("index template %+v", idx)
 	}
-	if ds.IndexPatterns[0] != "logs-ntlmsensor-default" || ds.DataStream == nil {
+	// every namespace of the dataset, and nothing else of logs-*-*
+	if !slices.Equal(ds.IndexPatterns, []string{"logs-ntlmsensor-*"}) || ds.DataStream == nil || ds.Template.Settings.Index.Lifecycle.Name != "ntlmsensor-ds" ||
+		!slices.Equal(ds.ComposedOf, []string{"logs@mappings", "ntlmsensor-ds@custom"}) {
 		t.Fatalf("data stream template %+v", ds)
 	}
-	// refused: the error names the reason
-	es.Close()
-	cfg.URLs = []string{es.URL}
-	cfg.Timeout = time.Second
-	if err := Setup(context.Background(), cfg); err == nil {
-		t.Fatal("no error with the server gone")
+	if plain.Template.Settings.Index.Lifecycle != nil {
+		t.Fatalf("-es-ilm=false: the template names a policy: %s", es.templates["ntlmsensor-noilm"])
+	}
+	var idxPolicy, dsPolicy struct {
+		Policy struct {
+			Phases map[string]struct {
+				MinAge  string                    `json:"min_age"`
+				Actions map[string]map[string]any `json:"actions"`
+			} `json:"phases"`
+		} `json:"policy"`
+	}
+	json.Unmarshal(es.policies["ntlmsensor"], &idxPolicy)
+	json.Unmarshal(es.policies["ntlmsensor-ds"], &dsPolicy)
+	// dated indices are never rolled over: only deleted after -es-retention
+	if p := idxPolicy.Policy.Phases; len(p) != 1 || p["delete"].MinAge != "90d" || p["delete"].Actions["delete"] == nil {
+		t.Fatalf("index policy %s", es.policies["ntlmsensor"])
+	}
+	if p := dsPolicy.Policy.Phases; p["hot"].Actions["rollover"]["max_primary_shard_size"] != "50gb" || p["hot"].Actions["rollover"]["max_age"] != "30d" || p["delete"].MinAge != "30d" {
+		t.Fatalf("data stream policy %s", es.policies["ntlmsensor-ds"])
+	}
+}
+
+// The checker refuses what Elasticsearch refuses: these must fail, so that
+// TestSetup's passing means something.
+func TestSetupCheckerRefuses(t *testing.T) {
+	cfg := Defaults()
+	cfg.DataStream = "logs-ntlmsensor-default"
+	tm, _ := cfg.IndexTemplate()
+	pol := cfg.ILMPolicy()
+	installed := map[string][]byte{"ntlmsensor": nil}
+	for name, bad := range map[string]func(t, p map[string]any){
+		"takes over logs-*-*": func(t, _ map[string]any) { t["index_patterns"] = []string{"logs-*-*"} },
+		"unknown key":         func(t, _ map[string]any) { t["order"] = 1 },
+		"missing component":   func(t, _ map[string]any) { t["ignore_missing_component_templates"] = []string{} },
+		"unknown type": func(t, _ map[string]any) {
+			Mappings()["properties"].(map[string]any)["x"] = map[string]any{"type": "string"}
+		},
+		"delete in hot": func(_, p map[string]any) {
+			p["policy"].(map[string]any)["phases"].(map[string]any)["hot"] = map[string]any{"actions": map[string]any{"delete": map[string]any{}}}
+		},
+		"bad min_age": func(_, p map[string]any) {
+			p["policy"].(map[string]any)["phases"].(map[string]any)["delete"].(map[string]any)["min_age"] = "90 days"
+		},
+		"rollover, no maximum": func(_, p map[string]any) {
+			p["policy"].(map[string]any)["phases"].(map[string]any)["hot"] = map[string]any{"actions": map[string]any{"rollover": map[string]any{}}}
+		},
+	} {
+		if name == "unknown type" {
+			continue // Mappings() is fresh each call; covered below
+		}
+		tc, _ := cfg.IndexTemplate()
+		pc := cfg.ILMPolicy()
+		bad(tc, pc)
+		tb, _ := json.Marshal(tc)
+		pb, _ := json.Marshal(pc)
+		var tm, pm map[string]any
+		json.Unmarshal(tb, &tm)
+		json.Unmarshal(pb, &pm)
+		if checkTemplate(tm, installed) == nil && checkPolicy(pm) == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	tb, _ := json.Marshal(tm)
+	pb, _ := json.Marshal(pol)
+	var tmm, pm map[string]any
+	json.Unmarshal(tb, &tmm)
+	json.Unmarshal(pb, &pm)
+	if err := checkTemplate(tmm, installed); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkPolicy(pm); err != nil {
+		t.Fatal(err)
+	}
+	if checkTemplate(tmm, map[string][]byte{}) == nil {
+		t.Error("a template naming a policy never installed: accepted")
+	}
+	m := Mappings()
+	m["properties"].(map[string]any)["x"] = map[string]any{"type": "string"}
+	if checkProperties("", m) == nil {
+		t.Error("type string (gone since 5.0): accepted")
+	}
+}
+
+// es-setup -print writes the same requests, needing no server.
+func TestWriteSetup(t *testing.T) {
+	cfg := Defaults()
+	var b strings.Builder
+	if err := WriteSetup(&b, cfg); err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(b.String(), "\n\n")
+	if len(parts) != 2 || !strings.HasPrefix(parts[0], "PUT _ilm/policy/ntlmsensor\n{") || !strings.HasPrefix(parts[1], "PUT _index_template/ntlmsensor\n{") {
+		t.Fatalf("%s", b.String())
+	}
+	for _, p := range parts {
+		_, body, _ := strings.Cut(p, "\n")
+		if !json.Valid([]byte(body)) {
+			t.Fatalf("not JSON: %s", body)
+		}
+	}
+	cfg.Retention = "3 months"
+	if WriteSetup(&b, cfg) == nil {
+		t.Fatal("bad -es-retention accepted")
+	}
+}
+
+// Every template field named as an ECS field has its ECS type, and every
+// other one sits under a namespace ECS does not define.
+func TestTemplateFollowsECS(t *testing.T) {
+	ecs := ecsFields(t)
+	for _, f := range append(slices.Clip(Fields), OtherFields...) {
+		if want, ok := ecs.types[f.Path]; ok {
+			if f.Type != want {
+				t.Errorf("%s: template type %s, ECS type %s", f.Path, f.Type, want)
+			}
+		} else if ecs.namespaces[strings.Split(f.Path, ".")[0]] {
+			t.Errorf("%s is not an ECS field but sits in an ECS namespace", f.Path)
+		}
+	}
+}
+
+type ecsList struct {
+	types      map[string]string
+	namespaces map[string]bool
+}
+
+// ecsFields reads the ECS 8.17.0 field list (findings/testdata).
+func ecsFields(t testing.TB) ecsList {
+	_, file, _, _ := runtime.Caller(0)
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "findings", "testdata", "ecs-fields-8.17.0.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := ecsList{map[string]string{}, map[string]bool{}}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n")[1:] {
+		f := strings.Split(line, ",")
+		l.types[f[0]] = f[1]
+		l.namespaces[strings.Split(f[0], ".")[0]] = true
+	}
+	return l
+}
+
+// -es-index-time ingest names the index from the clock, not the document.
+func TestIndexTimeIngest(t *testing.T) {
+	n, _ := newIndexNamer("ntlm-%Y.%m.%d")
+	n.ingest = true
+	if got, want := n.name(docOf(1)), "ntlm-"+time.Now().UTC().Format("2006.01.02"); got != want {
+		t.Errorf("ingest: %s, want %s", got, want)
+	}
+	cfg := Defaults()
+	cfg.URLs = []string{"http://127.0.0.1:9200"}
+	cfg.IndexTime = "wallclock"
+	if cfg.Validate() == nil {
+		t.Error("-es-index-time wallclock accepted")
 	}
 }
