@@ -54,6 +54,9 @@ func Key(f *findings.Finding) string {
 	delete(m, "source")
 	delete(m, "destination")
 	delete(m, "network")
+	if rel, ok := m["related"].(map[string]any); ok {
+		delete(rel, "ip") // the addresses again
+	}
 	b, _ := json.Marshal(m)
 	return string(b)
 }
