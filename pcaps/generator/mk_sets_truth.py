@@ -74,8 +74,8 @@ AUDIT = {
   conclude="ntlm.cause = workgroup_server.",
   exp=[E(ntlm(network__protocol='smb', source__ip=C, destination__ip=FS, user__name='carol', user__domain='WORKGRP', ntlm__server__nb_domain='FS1', event__outcome='success', ntlm__cause='workgroup_server'), [], ['ip_target'])]),
  'workgroup_server_smb_signing_disabled.pcap': dict(
-  what="fs2 (127.0.0.21): standalone smbd with 'server signing = disabled'; smbclient -m SMB2_10 with client signing disabled, WORKGRP\\carol, NTLMv2 success. SMB 2.1, server does not require signing, no message after SESSION_SETUP is signed.",
-  note="", conclude="ntlm.cause = workgroup_server; flag smb_unsigned.",
+  what="fs2 (127.0.0.21): standalone smbd with 'server signing = disabled'; smbclient -m SMB2_10 with client signing disabled, WORKGRP\\carol, NTLMv2 success. SMB 2.1, server does not require signing (SecurityMode sign_required=0).",
+  note="Samba still signs the last SESSION_SETUP response, the TREE_CONNECTs and the FSCTL_VALIDATE_NEGOTIATE_INFO ioctls (the protocol's own downgrade protection); every other message (CREATE, QUERY_DIRECTORY, QUERY_INFO, CLOSE, TREE_DISCONNECT, other IOCTLs) is unsigned. The tshark dump below only shows the TREE_CONNECT flags.", conclude="ntlm.cause = workgroup_server; flag smb_unsigned.",
   exp=[E(ntlm(network__protocol='smb', source__ip=C, destination__ip=FS2, user__name='carol', user__domain='WORKGRP', smb__signing_required=False, smb__signed=False, event__outcome='success', ntlm__cause='workgroup_server'), ['smb_unsigned'])]),
  'kerberos_not_offered_smb_impacket.pcap': dict(
   what="kinit bob (AS success: the client has a TGT), then smbclient --use-kerberos=desired -U 'LAB\\bob' //imp.lab.test/IMPSHARE: impacket smbserver (127.0.0.40), whose SMB2 NEGOTIATE SPNEGO offers only NTLMSSP (1.3.6.1.4.1.311.2.2.10). NTLMv2 LAB\\bob, success.",

