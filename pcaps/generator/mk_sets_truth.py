@@ -118,7 +118,7 @@ ATTACKS = {
        E(ntlm(network__protocol='smb', source__ip=ATK, destination__ip=FS, user__name='carol', user__domain='WORKGRP', ntlm__target_name='cifs/127.0.0.66', event__outcome='success'), ['smb_unsigned']),
        ALERT('ntlm_relay', source__ip=ATK, destination__ip=FS)]),
  'coerce_rprn_then_machine_account_ntlm.pcap': dict(
-  what="Attacker 127.0.0.66 -> DC 127.0.0.10:445 as LAB\\alice (NTLMv2, SMB 2.1 so the RPC is visible), \\pipe\\spoolss: RpcOpenPrinter(\\\\dc1.lab.test), RpcRemoteFindFirstPrinterChangeNotificationEx(pszLocalMachine=\\\\127.0.0.66) -> the DC answers RPC_S_SERVER_UNAVAILABLE and does NOT call back. Then the machine account: smbclient -P (the DC's own stored machine password, from its secrets) from the DC's address 127.0.0.10 -> 127.0.0.66:445 as LAB\\DC1$ (NTLMv2) to the attacker's listener (impacket SimpleSMBServer, challenge 1122334455667788), success.",
+  what="Attacker 127.0.0.66 -> DC 127.0.0.10:445 as LAB\\alice (NTLMv2, SMB 2.1 so the RPC is visible), \\pipe\\spoolss: RpcOpenPrinter(\\\\dc1.lab.test), RpcRemoteFindFirstPrinterChangeNotificationEx(pszLocalMachine=\\\\127.0.0.66) -> the DC answers RPC_S_SERVER_UNAVAILABLE and does NOT call back. Then the machine account: smbclient -P (the DC's own stored machine password, from its secrets) from the DC's address 127.0.0.10 -> 127.0.0.66:445 as LAB\\DC1$ (NTLMv2) to the attacker's listener (impacket SimpleSMBServer, challenge 1122334455667788), STATUS_SUCCESS with session flag IS_GUEST.",
   pw="alice / Alice#Pass1 (the RPC call). DC1$: the DC's random machine password (not known to the generator; recorded nowhere), so the DC1$ response cannot be recomputed. Listener challenge 1122334455667788.",
   note="HONEST NOTE: the DC1$ logon is NOT caused by the RPC call. Samba's spooler refused to call back (RPC_S_SERVER_UNAVAILABLE, no connection opened); most likely because Samba's spoolss_connect_to_client refuses addresses it takes for its own, and every 127.x address is 'its own'. On a real network a Windows DC would connect back as DC1$. MS-EFSR (EfsRpcOpenFileRaw) is not served by Samba at all.",
   conclude="alert coerced_auth: an RPRN RpcRemoteFindFirstPrinterChangeNotificationEx naming \\\\127.0.0.66 sent to the DC, followed by an NTLM logon of the machine account DC1$ from the DC to 127.0.0.66, which is not a DC.",
@@ -126,7 +126,7 @@ ATTACKS = {
        E(ntlm(network__protocol='smb', source__ip=DC, destination__ip=ATK, user__name='DC1$', user__domain='LAB', ntlm__version='NTLMv2', event__outcome='success')),
        ALERT('coerced_auth', source__ip=DC, destination__ip=ATK)]),
  'rogue_smb_server_fixed_challenge.pcap': dict(
-  what="Rogue SMB server (impacket SimpleSMBServer, generator/rogue_smb_server.py) on 127.0.0.66 whose every CHALLENGE carries the server challenge 1122334455667788 and accepts every logon. Three smbclient logons: LAB\\alice and LAB\\bob from 127.0.0.5, LAB\\alice from 127.0.0.6. All NTLMv2, target cifs/127.0.0.66, success.",
+  what="Rogue SMB server (impacket SimpleSMBServer, generator/rogue_smb_server.py) on 127.0.0.66 whose every CHALLENGE carries the server challenge 1122334455667788 and accepts every logon. Three smbclient logons: LAB\\alice and LAB\\bob from 127.0.0.5, LAB\\alice from 127.0.0.6. All NTLMv2, target cifs/127.0.0.66, STATUS_SUCCESS with session flag IS_GUEST (impacket without configured accounts).",
   pw="alice / Alice#Pass1, bob / Bob#Pass22. Server challenge 1122334455667788 in all three CHALLENGE messages.",
   conclude="alert rogue_ntlm_server (one server handing the same server challenge to several connections / clients).",
   exp=[E(ntlm(network__protocol='smb', source__ip=C, destination__ip=ATK, user__name='alice', user__domain='LAB', event__outcome='success')),
@@ -155,7 +155,7 @@ ATTACKS = {
   conclude="alert brute_force (Kerberos).",
   exp=[E(ntlm(network__protocol='kerberos', kerberos__request='AS', user__name='alice', event__outcome='failure', kerberos__error='KDC_ERR_PREAUTH_FAILED'), ['krb_preauth_failed']), ALERT('brute_force', source__ip=C)]),
  'kerberoast_attempt_getuserspns.pcap': dict(
-  what="impacket GetUserSPNs -request -usersfile (svc_web, svc_archive, svc_sql, svc_app) as alice: AS exchange, then one TGS-REQ per account asking only RC4 (etype 23). Samba 4.17's KDC refuses every one of impacket 0.10's TGS-REQs with KRB_AP_ERR_INAPP_CKSUM: no service ticket is issued.",
+  what="impacket GetUserSPNs -request -usersfile (svc_web, svc_archive, svc_sql, svc_app) as alice: AS exchange, then one TGS-REQ per account (enterprise name of the account, etype list 23 rc4-hmac, 16 des3, 3 des; the AS-REQ offered only 23). Samba 4.17's KDC refuses every one of impacket 0.10's TGS-REQs with KRB_AP_ERR_INAPP_CKSUM: no service ticket is issued.",
   pw="alice / Alice#Pass1. Service accounts: svc_web / SvcWeb#Pass4, svc_archive / SvcArch#Pass5, svc_sql / SvcSql#Pass6, svc_app / SvcApp#Pass7.",
   note="GetUserSPNs without -usersfile first binds to LDAP with NTLM in the Microsoft Sicily form, which Samba does not speak (see ../ldap3_sicily_ntlm_rejected.pcap): it never gets to Kerberos. kerberoast_rc4_tgs_kvno.pcap has the successful pattern.",
   conclude="alert kerberoasting (attempt): one client asking RC4-only service tickets for several service accounts in a burst.",
@@ -215,7 +215,10 @@ def dump(f):
     out = subprocess.run(['bash', os.path.join(GEN, 'verify.sh'), tmp], capture_output=True, text=True).stdout
     os.remove(link)
     os.rmdir(tmp)
-    return '\n'.join(l for l in out.splitlines()[1:] if l.strip() and 'SASL-wrapped' not in l)
+    et = subprocess.run(['tshark', '-n', '-r', os.path.join(D, f), '-Y', 'kerberos.msg_type==10 || kerberos.msg_type==12', '-T', 'fields',
+                         '-e', 'frame.number', '-e', 'kerberos.msg_type', '-e', 'kerberos.ENCTYPE'], capture_output=True, text=True).stdout
+    et = ['krb req body etypes (frame type etypes[,authenticator etype]): ' + l for l in et.splitlines() if l.strip()]
+    return '\n'.join([l for l in out.splitlines()[1:] if l.strip() and 'SASL-wrapped' not in l] + et)
 
 
 lines = [HEAD[SET][0], '', HEAD[SET][1], '', LAB, '',
