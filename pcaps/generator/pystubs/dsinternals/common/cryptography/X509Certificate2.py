@@ -1,0 +1,2 @@
+class X509Certificate2:
+    pass

@@ -1,0 +1,4 @@
+"""Stub: only imported by ntlmrelayx LDAP shadow-credentials attack, never used here."""
+
+class Guid:
+    pass
