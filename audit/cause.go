@@ -179,8 +179,35 @@ func isNTLM(f *findings.Finding) bool {
 
 func hasFlag(f *findings.Finding, fl findings.Flag) bool { return slices.Contains(f.Flags, fl) }
 
+// precedence orders the causes that apply, most decisive first: what makes
+// Kerberos impossible or not tried for this logon (a local account, the
+// service named by IP, the application asking for NTLM itself), then
+// Kerberos failures seen for this server or this client, then a server
+// that cannot do Kerberos at all (no domain, no Kerberos offered), and last
+// a foreign account domain, which a trust may well serve.
+var precedence = []Cause{
+	CauseLocalAccount, CauseIPTarget, CauseNTLMDirect,
+	CauseSPNMissing, CauseSPNWrongAccount, CauseClockSkew, CauseKDCUnreachable,
+	CauseWorkgroupServer, CauseKerberosNotOffered, CauseCrossDomain, CauseUnexplained,
+}
+
+// apRefused names the refusals of an AP-REQ that say the ticket was not
+// made for this server's account: KRB_AP_ERR_MODIFIED as Windows answers
+// [MS-KILE 3.4.5.1], KRB_AP_ERR_BAD_INTEGRITY as MIT answers [RFC 4120
+// 7.5.9, error 31], or a refused SMB session setup that carried the AP-REQ
+// (Samba and Windows send no KRB-ERROR there).
+func apRefused(e krbEvent) (string, bool) {
+	switch {
+	case e.err == findings.KrbErrModified || e.err == "KRB_AP_ERR_BAD_INTEGRITY":
+		return "with " + e.err, true
+	case e.err == "" && e.outcome == findings.Failure:
+		return "(a failed logon, no KRB-ERROR)", true
+	}
+	return "", false
+}
+
 // decide returns every cause that applies to an NTLM logon, most decisive
-// first, and the evidence of the first. It reads only facts a findings file
+// first (precedence), and the evidence of the first. It reads only facts a findings file
 // keeps, so a report built from files decides as the sensor did.
 func (c *correlator) decide(f *findings.Finding) ([]Cause, string) {
 	var causes []Cause
@@ -240,8 +267,8 @@ func (c *correlator) decide(f *findings.Finding) ([]Cause, string) {
 		}
 	}
 	for _, e := range events {
-		if e.req == "AP" && e.err == "KRB_AP_ERR_MODIFIED" && e.server == server {
-			add(CauseSPNWrongAccount, fmt.Sprintf("the server refused this client's AP-REQ for %s with KRB_AP_ERR_MODIFIED %s before", orDash(e.sname), ago(e)))
+		if how, ok := apRefused(e); ok && e.req == "AP" && e.server == server {
+			add(CauseSPNWrongAccount, fmt.Sprintf("the server refused this client's AP-REQ for %s %s %s before: the ticket was made for another account", orDash(e.sname), how, ago(e)))
 			break
 		}
 	}
@@ -257,8 +284,16 @@ func (c *correlator) decide(f *findings.Finding) ([]Cause, string) {
 	}
 	unanswered := false
 	for _, e := range events {
-		if (e.req == "AS" || e.req == "TGS") && e.outcome == findings.Unknown && e.err == "" {
-			add(CauseKDCUnreachable, fmt.Sprintf("this client's %s-REQ for %s to %s went unanswered %s before", e.req, orDash(e.sname), e.server, ago(e)))
+		if (e.req == "AS" || e.req == "TGS") && e.outcome == findings.Unknown {
+			switch e.err {
+			case "":
+				add(CauseKDCUnreachable, fmt.Sprintf("this client's %s-REQ for %s to %s went unanswered %s before", e.req, orDash(e.sname), e.server, ago(e)))
+			case findings.KrbErrResponseTooBig:
+				// the KDC asked for TCP [RFC 4120 7.2.1] and no retry came
+				add(CauseKDCUnreachable, fmt.Sprintf("this client's %s-REQ for %s to %s got KRB_ERR_RESPONSE_TOO_BIG %s before and was never retried over TCP", e.req, orDash(e.sname), e.server, ago(e)))
+			default:
+				continue
+			}
 			unanswered = true
 			break
 		}
@@ -286,7 +321,10 @@ func (c *correlator) decide(f *findings.Finding) ([]Cause, string) {
 		}
 		add(CauseWorkgroupServer, fmt.Sprintf("server %s is in no domain: %s", n.ServerNbName, why))
 	}
-	if !hasFlag(f, findings.FlagNTLMFallback) && !slices.Contains(f.Offered, "kerberos") {
+	// a Kerberos logon of this client to this server shortly before shows
+	// the server does offer Kerberos, whatever this exchange showed
+	krbHere := slices.ContainsFunc(events, func(e krbEvent) bool { return e.req == "AP" && e.server == server })
+	if !hasFlag(f, findings.FlagNTLMFallback) && !slices.Contains(f.Offered, "kerberos") && !krbHere {
 		ev := "neither side offered Kerberos"
 		switch {
 		case f.Protocol == "http" && f.SPNEGO == findings.False:
@@ -298,10 +336,22 @@ func (c *correlator) decide(f *findings.Finding) ([]Cause, string) {
 	} else if len(causes) == 0 {
 		add(CauseUnexplained, "Kerberos was offered; no Kerberos failure, IP name, local or foreign account was seen for this client")
 	}
-	if anonymous && len(causes) > 0 {
-		evidence[0] = "anonymous logon (null session); " + evidence[0]
+	// most decisive first; the order found above is kept among equals
+	order := make([]int, len(causes))
+	for i := range order {
+		order[i] = i
 	}
-	return causes, evidence[0]
+	rank := func(c Cause) int { return slices.Index(precedence, c) }
+	slices.SortStableFunc(order, func(a, b int) int { return rank(causes[a]) - rank(causes[b]) })
+	sorted := make([]Cause, len(causes))
+	for i, k := range order {
+		sorted[i] = causes[k]
+	}
+	first := evidence[order[0]]
+	if anonymous {
+		first = "anonymous logon (null session); " + first
+	}
+	return sorted, first
 }
 
 // ipName says which name the client gave the service was an IP literal.
