@@ -52,9 +52,16 @@ deb: build
 	VERSION=$(VERSION) ARCH=$$($(GO) env GOARCH) \
 	  $(GO) run $(NFPM) package --packager deb --config deploy/nfpm.yaml --target dist/
 
-# The findings of a few bundled captures, one JSON line per authentication.
+# The findings of a few bundled captures as a table, then the NTLM audit of
+# every bundled lab capture: the inventory, and the report in bin/report.html.
 demo: build
-	@for f in $(DEMO_PCAPS); do echo "== $$f"; ./$(BIN) -q -r $$f; done
+	@echo "== the findings of a few bundled captures, as a table (-format json: the documents)"
+	@./$(BIN) -q -format table $(addprefix -r ,$(DEMO_PCAPS))
+	@echo
+	@echo "== the NTLM audit of every bundled lab capture: what to fix first, and why"
+	@./$(BIN) report -q -r pcaps/real-implementations -o bin/report.html
+	@./$(BIN) inventory -r pcaps/real-implementations | head -25
+	@echo "(the full report, to open in a browser: bin/report.html)"
 
 test: deps
 	$(GO) vet ./...

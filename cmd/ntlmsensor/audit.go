@@ -123,8 +123,13 @@ func inventoryCmd(args []string, stdout, stderr io.Writer) int {
 		host, _ := os.Hostname()
 		cfg.Observer = host
 		st = auditOptions{maxRows: maxRows}.newStage(&cfg, *workers, false, func(findings.Document) {})
+		paths, err := expandDirs(reads, stderr) // -r DIR: every capture under it
+		if err != nil {
+			fmt.Fprintf(stderr, "ntlmsensor: %v\n", err)
+			return 2
+		}
 		var stop atomic.Bool
-		r := readFiles(reads, cfg, *workers, "", &stop, newProgress(reads, stderr, false, 0), true, stderr)
+		r := readFiles(paths, cfg, *workers, "", &stop, newProgress(paths, stderr, false, 0), true, stderr)
 		if r.pipeline == nil {
 			return 1
 		}
