@@ -110,8 +110,9 @@ func (x *Exchange) ClientToken(tok []byte) bool {
 	return false
 }
 
-func appendMech(list []string, m spnego.Mech) []string {
-	s := m.String()
+func appendMech(list []string, m spnego.Mech) []string { return appendName(list, m.String()) }
+
+func appendName(list []string, s string) []string {
 	for _, have := range list {
 		if have == s {
 			return list
@@ -124,10 +125,32 @@ func (x *Exchange) clientInner(tok []byte) bool {
 	switch spnego.InnerMech(tok) {
 	case spnego.MechNTLM:
 		return x.clientNTLM(tok)
-	case spnego.MechKerberos:
+	case spnego.MechKerberos, spnego.MechIAKerb:
 		return x.clientKerberos(tok)
+	case spnego.MechNegoEx:
+		x.clientNegoEx(tok)
 	}
 	return false
+}
+
+// clientNegoEx names in auth.offered the authentication schemes of the
+// client's NegoEx INITIATOR_NEGO [MS-NEGOEX 2.2.6.3] ("pku2u", or
+// "negoex:" and the GUID of a scheme not known here). The schemes' own
+// tokens are not decoded.
+func (x *Exchange) clientNegoEx(tok []byte) {
+	for n := 0; len(tok) > 0 && n < 8; n++ {
+		m, rest, err := spnego.NextNegoEx(tok)
+		if err != nil {
+			x.Err = err
+			return
+		}
+		if m.Type == spnego.NegoExInitiatorNego {
+			for _, g := range m.Schemes[:m.NumSchemes] {
+				x.f.Offered = appendName(x.f.Offered, spnego.SchemeName(g))
+			}
+		}
+		tok = rest
+	}
 }
 
 // clientNTLM reads NEGOTIATE and AUTHENTICATE [MS-NLMP 2.2.1.1, 2.2.1.3].
@@ -198,7 +221,9 @@ func attackFacts(af *findings.AttackFacts, a *ntlmssp.Authenticate) {
 	af.MICSent = a.HasMIC && a.MIC != [16]byte{}
 }
 
-// clientKerberos reads an AP-REQ [RFC 4120 5.5.1] in its GSS wrapper.
+// clientKerberos reads an AP-REQ [RFC 4120 5.5.1] in its GSS wrapper, and
+// the AS/TGS requests an IAKerb client hands the server to relay before it
+// [draft-ietf-kitten-iakerb 3.1].
 func (x *Exchange) clientKerberos(tok []byte) bool {
 	x.f.Mechanism = findings.MechKerberos
 	m, err := kerberos.ParseGSS(tok)
@@ -206,10 +231,27 @@ func (x *Exchange) clientKerberos(tok []byte) bool {
 		x.Err = err
 		return false
 	}
+	k := &x.f.Kerberos
+	if m.IAKerb {
+		switch m.Type {
+		case kerberos.ASReq:
+			k.Request = findings.KerberosAS
+			if m.CName.NumParts > 0 {
+				x.f.HasUser = true
+				x.f.UserName, x.f.UserDomain = m.CName.String(), m.Realm
+			}
+		case kerberos.TGSReq:
+			k.Request = findings.KerberosTGS
+		default:
+			return false
+		}
+		k.Realm, k.SName = m.Realm, m.SName.String()
+		k.Etypes = append(k.Etypes[:0], m.Etypes[:m.NumEtypes]...)
+		return false
+	}
 	if m.Type != kerberos.APReq {
 		return false
 	}
-	k := &x.f.Kerberos
 	k.Request = findings.KerberosAP
 	k.Realm = m.Realm
 	k.SName = m.SName.String()
@@ -255,7 +297,7 @@ func (x *Exchange) serverInner(tok []byte) {
 	switch spnego.InnerMech(tok) {
 	case spnego.MechNTLM:
 		x.serverNTLM(tok)
-	case spnego.MechKerberos:
+	case spnego.MechKerberos, spnego.MechIAKerb:
 		x.serverKerberos(tok)
 	}
 }
@@ -295,15 +337,24 @@ func (x *Exchange) serverNTLM(tok []byte) {
 	}
 }
 
-// serverKerberos reads AP-REP or KRB-ERROR [RFC 4120 5.5.2, 5.9.1].
+// serverKerberos reads AP-REP or KRB-ERROR [RFC 4120 5.5.2, 5.9.1], and the
+// KDC replies an IAKerb server relays back: a KRB-ERROR is kept (until a
+// reply shows the client got past it, as after PREAUTH_REQUIRED), a TGS-REP
+// gives the service ticket's and the session key's etypes.
 func (x *Exchange) serverKerberos(tok []byte) {
 	m, err := kerberos.ParseGSS(tok)
 	if err != nil {
 		x.Err = err
 		return
 	}
-	if m.Type == kerberos.KRBError {
-		x.f.Kerberos.Error = kerberos.ErrorName(m.ErrorCode)
+	switch k := &x.f.Kerberos; {
+	case m.Type == kerberos.KRBError:
+		k.Error = kerberos.ErrorName(m.ErrorCode)
+	case m.IAKerb && m.Type == kerberos.TGSRep:
+		k.TicketEtype, k.SessionEtype = m.TicketEtype, m.EncPartEtype
+		k.Error = ""
+	case m.IAKerb:
+		k.Error = ""
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/cryptobyte"
+
+	"ntlmsensor/decoders/internal/pcaptest"
 )
 
 // seedCaptures hold every message type this package decodes.
@@ -67,11 +69,22 @@ func FuzzParseGSS(f *testing.F) {
 	for _, tok := range httpNegotiate(f, realImpl+"http_negotiate_kerberos.pcap") {
 		f.Add(tok) // SPNEGO around krb5: ErrUnsupported, but a good mutation base
 	}
+	cl, sv := pcaptest.GSSSampleTokens(f, iakerbDir+"gss_sample_iakerb.pcap")
+	for _, tok := range append(cl, sv...) {
+		f.Add(tok) // IAKerb: proxied AS/TGS, then AP under the IAKerb OID
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := ParseGSS(b)
 		checkResult(t, b, m, err)
-		if err == nil && len(b) > 0 && (b[0] == byte(tagGSSAPI) || isTokID(b)) &&
-			m.Type != APReq && m.Type != APRep && m.Type != KRBError {
+		if err != nil || len(b) == 0 || b[0] != byte(tagGSSAPI) && !isTokID(b) {
+			return
+		}
+		switch {
+		case m.IAKerb:
+			if m.Type == APReq || m.Type == APRep || m.TargetRealm == "" {
+				t.Fatalf("IAKerb token decoded as %v, target realm %q", m.Type, m.TargetRealm)
+			}
+		case m.Type != APReq && m.Type != APRep && m.Type != KRBError:
 			t.Fatalf("GSS token decoded as %v", m.Type)
 		}
 	})
@@ -101,7 +114,7 @@ func checkResult(t *testing.T, b []byte, m Message, err error) {
 	}
 	// Every string is copied from the input, never made up.
 	in := string(b)
-	for _, s := range append([]string{m.Realm, m.CRealm}, append(m.CName.Parts[:], m.SName.Parts[:]...)...) {
+	for _, s := range append([]string{m.Realm, m.CRealm, m.TargetRealm}, append(m.CName.Parts[:], m.SName.Parts[:]...)...) {
 		if !strings.Contains(in, s) {
 			t.Fatalf("string %q not in the input", s)
 		}

@@ -99,6 +99,15 @@ type Message struct {
 	// KRB-ERROR [RFC 4120 5.9.1].
 	ErrorCode    int32
 	STime, CTime time.Time // CTime is zero if absent
+
+	// IAKerb: the PDU is a KDC message the client and the acceptor pass
+	// each other in an IAKerb token (TOK_ID 05 01), for the acceptor to
+	// relay to the KDC [draft-ietf-kitten-iakerb 3.1]. TargetRealm is the
+	// IAKERB-HEADER target-realm, HasCookie whether it carries the
+	// acceptor's cookie.
+	IAKerb      bool
+	TargetRealm string
+	HasCookie   bool
 }
 
 // Principal is a PrincipalName [RFC 4120 5.2.2].
@@ -134,18 +143,21 @@ func Parse(b []byte) (Message, error) {
 const (
 	oidKRB5   = "\x2a\x86\x48\x86\xf7\x12\x01\x02\x02" // 1.2.840.113554.1.2.2
 	oidMSKRB5 = "\x2a\x86\x48\x82\xf7\x12\x01\x02\x02" // 1.2.840.48018.1.2.2
-	// IAKERB ends with the AP exchange under its own OID and the krb5
-	// TOK_IDs (macOS LKDC) [draft-ietf-kitten-iakerb 3]; its proxy tokens
-	// (TOK_ID 05 01) are ErrUnsupported.
+	// IAKERB: its proxy tokens (TOK_ID 05 01, see iakerb.go), then the
+	// AP exchange under its own OID and the krb5 TOK_IDs (MIT, macOS LKDC)
+	// [draft-ietf-kitten-iakerb 3].
 	oidIAKERB = "\x2b\x06\x01\x05\x02\x05" // 1.3.6.1.5.2.5
 )
 
 // ParseGSS decodes a Kerberos token as found inside SPNEGO or an HTTP
 // Negotiate header: the GSS-API InitialContextToken framing [RFC 2743 3.1]
 // 0x60 len, the krb5 OID (RFC, Microsoft or IAKERB), the 2-byte TOK_ID [RFC 4121 4.1]
-// (01 00 AP-REQ, 02 00 AP-REP, 03 00 KRB-ERROR), then the PDU. The inner
-// token alone (TOK_ID + PDU, as left by a GSS unwrapper) and a bare PDU are
-// accepted too. A TOK_ID that disagrees with the PDU is ErrMalformed.
+// (01 00 AP-REQ, 02 00 AP-REP, 03 00 KRB-ERROR), then the PDU; or an IAKerb
+// proxy token (TOK_ID 05 01, IAKERB-HEADER, then an AS/TGS message or a
+// KRB-ERROR, which sets Message.IAKerb) [draft-ietf-kitten-iakerb 3.1]. The
+// inner token alone (TOK_ID + PDU, as left by a GSS unwrapper, and as IAKerb
+// sends every token after its first) and a bare PDU are accepted too. A
+// TOK_ID that disagrees with the PDU is ErrMalformed.
 func ParseGSS(b []byte) (Message, error) {
 	if len(b) == 0 {
 		return Message{}, ErrTruncated
@@ -174,8 +186,9 @@ func ParseGSS(b []byte) (Message, error) {
 // isTokID reports whether b starts with a krb5 TOK_ID followed by an
 // APPLICATION-constructed tag.
 func isTokID(b []byte) bool {
-	return len(b) >= 3 && b[1] == 0 && b[0] >= 1 && b[0] <= 3 &&
-		b[2]&(classMask|constructed) == classApplication|constructed
+	return len(b) >= 3 && (b[1] == 0 && b[0] >= 1 && b[0] <= 3 &&
+		b[2]&(classMask|constructed) == classApplication|constructed ||
+		b[0] == iakerbTokID[0] && b[1] == iakerbTokID[1] && b[2] == byte(tagSequence))
 }
 
 // parseTokID decodes TOK_ID + PDU [RFC 4121 4.1]. nested: b lies inside a
@@ -195,6 +208,8 @@ func parseTokID(b []byte, nested bool) (Message, error) {
 		want = APRep
 	case 0x0300:
 		want = KRBError
+	case iakerbProxy:
+		return parseIAKerb(b[2:], nested)
 	default:
 		return Message{}, wrap(ErrUnsupported, "krb5 TOK_ID")
 	}
@@ -730,9 +745,10 @@ type texts struct {
 const (
 	slotCRealm = iota
 	slotRealm
-	slotCName // 4 slots, one per name component
-	slotSName = slotCName + 4
-	numSlots  = slotSName + 4
+	slotCName  // 4 slots, one per name component
+	slotSName  = slotCName + 4
+	slotTarget = slotSName + 4 // IAKERB-HEADER target-realm
+	numSlots   = slotTarget + 1
 )
 
 // add records the value of a slot; a later value for the same slot wins.
@@ -775,7 +791,7 @@ func (t *texts) resolve(m *Message) {
 		}
 		return all[off[i] : off[i]+len(t.src[i])]
 	}
-	m.CRealm, m.Realm = get(slotCRealm), get(slotRealm)
+	m.CRealm, m.Realm, m.TargetRealm = get(slotCRealm), get(slotRealm), get(slotTarget)
 	for i := 0; i < 4; i++ {
 		m.CName.Parts[i], m.SName.Parts[i] = get(slotCName+i), get(slotSName+i)
 	}

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/cryptobyte"
+
+	"ntlmsensor/decoders/internal/pcaptest"
 )
 
 // seedTokens are real tokens of every kind: SMB2 (Samba, Windows), LDAP,
@@ -26,7 +28,32 @@ func seedTokens(tb testing.TB) [][]byte {
 	for _, b := range frameHTTP(tb, realImpl+"http_negotiate_kerberos.pcap") {
 		out = append(out, b)
 	}
-	return out
+	cl, sv := pcaptest.GSSSampleTokens(tb, iakerbPcap)
+	return append(append(out, cl...), sv...)
+}
+
+func FuzzNextNegoEx(f *testing.F) {
+	for _, b := range seedTokens(f) {
+		if tok, err := Parse(b); err == nil && InnerMech(tok.MechToken) == MechNegoEx {
+			f.Add(tok.MechToken)
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for n := 0; len(b) > 0 && n < 64; n++ {
+			m, rest, err := NextNegoEx(b)
+			if err != nil {
+				if !errors.Is(err, ErrTruncated) && !errors.Is(err, ErrMalformed) {
+					t.Fatalf("error %v wraps no sentinel", err)
+				}
+				return
+			}
+			if len(rest) >= len(b) || m.NumSchemes < 0 || m.NumSchemes > len(m.Schemes) ||
+				len(m.Exchange) > 0 && !within(b[:len(b)-len(rest)], m.Exchange) {
+				t.Fatalf("message %+v, %d of %d bytes left", m, len(rest), len(b))
+			}
+			b = rest
+		}
+	})
 }
 
 func FuzzParse(f *testing.F) {
@@ -75,7 +102,7 @@ func FuzzParse(f *testing.F) {
 		}
 		// A token that decodes is exactly one element (or an NTLMSSP
 		// message): one byte less is truncated.
-		if tok.Kind != KindRawNTLM {
+		if tok.Kind != KindRawNTLM && !(tok.Kind == KindMech && b[0] == iakerbTokID[0]) {
 			s := cryptobyte.String(b)
 			if _, _, err := readElement(&s); err != nil {
 				t.Fatal(err)

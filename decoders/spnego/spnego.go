@@ -114,7 +114,8 @@ const (
 	// KindResp is a NegTokenResp [RFC 4178 4.2.2].
 	KindResp
 	// KindMech is a GSS-API InitialContextToken [RFC 2743 3.1] whose mech is
-	// not SPNEGO (for example a raw Kerberos AP-REQ in HTTP Negotiate).
+	// not SPNEGO (for example a raw Kerberos AP-REQ in HTTP Negotiate), or
+	// a bare IAKerb proxy token (MechIAKerb, MechToken the whole input).
 	KindMech
 	// KindRawNTLM is a bare NTLMSSP message (HTTP NTLM, SMB without SPNEGO).
 	KindRawNTLM
@@ -208,8 +209,8 @@ const negoExSignature = "NEGOEXTS"
 // Parse decodes a security token as carried by SMB, LDAP, HTTP Negotiate or
 // DCE/RPC: a GSS-wrapped NegTokenInit (0x60 ... 1.3.6.1.5.5.2 [0]), a bare
 // NegTokenInit [0] or NegTokenResp [1], a GSS token of another mech, a raw
-// NTLMSSP message or a bare Kerberos AP-REQ/AP-REP/KRB-ERROR. Bytes after
-// the token are ignored.
+// NTLMSSP message, a bare Kerberos AP-REQ/AP-REP/KRB-ERROR or a bare IAKerb
+// proxy token (KindMech, MechIAKerb). Bytes after the token are ignored.
 func Parse(b []byte) (Token, error) {
 	t := Token{NegState: NegStateAbsent}
 	if len(b) == 0 {
@@ -239,8 +240,23 @@ func Parse(b []byte) (Token, error) {
 		}
 		t.Kind, t.Mech, t.MechToken = KindRawKerberos, MechKerberos, b[:len(b)-len(s)]
 		return t, nil
+	case iakerbTokID[0]:
+		if isIAKerbProxy(b) {
+			// An IAKerb token after the first: no GSS framing, the inner
+			// token alone [draft-ietf-kitten-iakerb 3.1].
+			t.Kind, t.Mech, t.MechToken = KindMech, MechIAKerb, b
+			return t, nil
+		}
 	}
 	return t, wrap(ErrUnsupported, "not a GSS, SPNEGO, NTLMSSP or Kerberos token")
+}
+
+// iakerbTokID starts an IAKerb proxy token, then the IAKERB-HEADER SEQUENCE
+// [draft-ietf-kitten-iakerb 3.1].
+var iakerbTokID = [2]byte{0x05, 0x01}
+
+func isIAKerbProxy(b []byte) bool {
+	return len(b) >= 3 && b[0] == iakerbTokID[0] && b[1] == iakerbTokID[1] && b[2] == byte(tagSequence)
 }
 
 // APPLICATION-constructed tags of the Kerberos PDUs a GSS exchange carries
@@ -407,8 +423,10 @@ func negState(c []byte) (NegState, error) {
 // either Kerberos OID), for a bare AP-REQ/AP-REP/KRB-ERROR (as Windows
 // servers return the AP-REP) or for TOK_ID + PDU [RFC 4121 4.1]; the OID's
 // mech for other GSS tokens (IAKERB carrying an AP exchange counts as
-// Kerberos); MechUnknown otherwise. Only the header has to
-// be present, so the first segment of a long token is enough.
+// Kerberos); MechIAKerb for an IAKerb proxy token (an AS/TGS exchange the
+// server relays), GSS-framed or bare (TOK_ID 05 01 and the IAKERB-HEADER);
+// MechUnknown otherwise. Only the header has to be present, so the first
+// segment of a long token is enough.
 func InnerMech(tok []byte) Mech {
 	switch {
 	case bytes.HasPrefix(tok, []byte(ntlmSignature)):
@@ -426,6 +444,8 @@ func InnerMech(tok []byte) Mech {
 		return m
 	case len(tok) >= 2 && (tok[0] == krbAPReq || tok[0] == krbAPRep || tok[0] == krbError):
 		return MechKerberos
+	case isIAKerbProxy(tok):
+		return MechIAKerb
 	case len(tok) >= 3 && tok[1] == 0 && tok[0] >= 1 && tok[0] <= 3 &&
 		(tok[2] == krbAPReq || tok[2] == krbAPRep || tok[2] == krbError):
 		return MechKerberos
