@@ -1,6 +1,7 @@
 package kdc_test
 
 import (
+	"strings"
 	"testing"
 
 	"ntlmsensor/decoders/carrier"
@@ -83,28 +84,6 @@ func TestUDP(t *testing.T) {
 	}
 }
 
-func FuzzHandler(f *testing.F) {
-	for _, rel := range []string{"real-implementations/krb_as_tgs_aes_success.pcap", "real-implementations/krb_tgs_spn_is_ip.pcap"} {
-		var c, s []byte
-		for _, p := range pieces(f, rel) {
-			if p.ToServer {
-				c = append(c, p.Data...)
-			} else {
-				s = append(s, p.Data...)
-			}
-		}
-		f.Add(c, s, uint16(1460))
-	}
-	f.Fuzz(func(t *testing.T, client, server []byte, chunk uint16) {
-		for _, fd := range carriertest.Drive(kdc.Carrier, carriertest.Alternate(client, server, int(chunk%4096)+1), 1460) {
-			if fd.Protocol != "kerberos" || fd.Kerberos.Request == "" {
-				t.Fatalf("incomplete finding %+v", fd)
-			}
-			fd.AppendJSON(nil)
-		}
-	})
-}
-
 // TestDetectIsStrict: text protocols whose first bytes happen to look like
 // a record mark and an APPLICATION tag are not taken.
 func TestDetectIsStrict(t *testing.T) {
@@ -119,5 +98,45 @@ func TestDetectIsStrict(t *testing.T) {
 		if v := kdc.Carrier.Detect(p.ToServer, p.Data); v != carrier.Yes {
 			t.Errorf("real KDC message not taken: %x", p.Data[:8])
 		}
+	}
+}
+
+// authsod is Windows Server 2016 asking its DC over TCP (Microsoft's
+// protocol overview captures): AS-REQ answered KDC_ERR_PREAUTH_REQUIRED,
+// the AS-REQ again with PA-ENC-TIMESTAMP on a new connection, then two
+// TGS exchanges.
+const authsod = "public/windows-formats/microsoft__prot-od-netcaps/[MS-AUTHSOD]-captureALL/MS-AUTHSOD_Example2-1_Win2016_X64_Win2016_X64_Domain.cap"
+
+// TestSameAsPipeline: the KDC connections of real captures, fed to the
+// handler whole or cut anywhere (and run together as one connection),
+// give the findings of the pipeline.
+func TestSameAsPipeline(t *testing.T) {
+	for _, tc := range []struct {
+		rel  string
+		want int
+	}{
+		{authsod, 3},
+		{"real-implementations/krb_as_tgs_aes_success.pcap", 2},
+		{"real-implementations/krb_tgs_unknown_spn.pcap", 3},
+		{"real-implementations/krb_clock_skew_tgs.pcap", 3},
+	} {
+		carriertest.SameAsPipeline(t, kdc.Carrier, tc.rel, 88, tc.want)
+	}
+}
+
+// TestWindowsExchanges pins the Windows client's exchanges of authsod.
+func TestWindowsExchanges(t *testing.T) {
+	fs := carriertest.Analyse(t, authsod, kdc.Carrier)
+	var got []string
+	for _, f := range fs {
+		got = append(got, string(f.Kerberos.Request)+" "+f.UserName+"@"+f.Kerberos.Realm+" "+f.Kerberos.SName+" "+string(f.Outcome))
+	}
+	want := []string{
+		"AS Administrator@CONTOSO krbtgt/CONTOSO success",
+		"TGS Administrator@CONTOSO.COM host/client01.contoso.com success",
+		"TGS Administrator@CONTOSO.COM LDAP/DC01.CONTOSO.COM/CONTOSO.COM success",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
