@@ -162,12 +162,19 @@ func (h *handler) reply(m *kerberos.Message, ts time.Time) {
 	h.pending = h.pending[1:]
 	f, k := r.f, &r.f.Kerberos
 	if m.Type == kerberos.KRBError {
-		if m.ErrorCode == errPreauthRequired || m.ErrorCode == errResponseTooBig {
-			return // the client asks again; that exchange is the attempt
-		}
 		k.Error = kerberos.ErrorName(m.ErrorCode)
 		if !f.HasUser && m.CName.NumParts > 0 {
 			f.HasUser, f.UserName, f.UserDomain = true, m.CName.String(), m.CRealm
+		}
+		if m.ErrorCode == errPreauthRequired || m.ErrorCode == errResponseTooBig {
+			// a step: the client asks again, often on another connection
+			// [RFC 4120 5.2.7, 7.2.1], and that exchange is the attempt.
+			// The audit stage decides (findings.Finding.AwaitsRetry); the
+			// request's hash line is not exported.
+			f.AwaitsRetry = true
+			f.Outcome, f.Reason = findings.Unknown, k.Error
+			h.conn.Emit(f, ts)
+			return
 		}
 		h.emit(r, findings.Failure, k.Error, ts)
 		return

@@ -1,6 +1,8 @@
 package kdc_test
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -17,6 +19,11 @@ func pieces(t testing.TB, rel string) []carriertest.Piece {
 		ps = append(ps, carriertest.Piece{ToServer: s.DstPort == 88, Data: s.Payload})
 	}
 	return ps
+}
+
+// findingsOnly leaves out the observations: the steps awaiting a retry.
+func findingsOnly(fs []*findings.Finding) []*findings.Finding {
+	return slices.DeleteFunc(fs, (*findings.Finding).Observation)
 }
 
 // TestExchanges pins the KDC findings of the MIT/Samba captures: the
@@ -36,7 +43,7 @@ func TestExchanges(t *testing.T) {
 	} {
 		// these captures hold one TCP connection per exchange; Drive
 		// replays them as one, which the handler takes in order
-		fs := carriertest.Drive(kdc.Carrier, pieces(t, tc.rel), 1<<20)
+		fs := findingsOnly(carriertest.Drive(kdc.Carrier, pieces(t, tc.rel), 1<<20))
 		if len(fs) != 1 {
 			t.Fatalf("%s: %d findings", tc.rel, len(fs))
 		}
@@ -53,7 +60,7 @@ func TestExchanges(t *testing.T) {
 
 func TestRC4OnlyClient(t *testing.T) {
 	for _, chunk := range []int{1 << 20, 10, 1} {
-		fs := carriertest.Drive(kdc.Carrier, pieces(t, "real-implementations/krb_rc4_only_client.pcap"), chunk)
+		fs := findingsOnly(carriertest.Drive(kdc.Carrier, pieces(t, "real-implementations/krb_rc4_only_client.pcap"), chunk))
 		if len(fs) != 2 {
 			t.Fatalf("chunk %d: %d findings", chunk, len(fs))
 		}
@@ -135,6 +142,30 @@ func TestWindowsExchanges(t *testing.T) {
 		"AS Administrator@CONTOSO krbtgt/CONTOSO success",
 		"TGS Administrator@CONTOSO.COM host/client01.contoso.com success",
 		"TGS Administrator@CONTOSO.COM LDAP/DC01.CONTOSO.COM/CONTOSO.COM success",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestStepsAwaitRetry: KDC_ERR_PREAUTH_REQUIRED and KRB_ERR_RESPONSE_TOO_BIG
+// end no exchange: each is an observation carrying the finding the
+// exchange makes if the client never asks again (outcome unknown, the
+// error as reason), for the audit stage to decide. A UDP-only client's
+// three AS exchanges, each on its own port, fed as one conversation.
+func TestStepsAwaitRetry(t *testing.T) {
+	fs := carriertest.Drive(&carrier.Carrier{Protocol: "kerberos", Detect: kdc.Carrier.Detect, New: func(c *carrier.Conn) carrier.Handler {
+		c.UDP = true
+		return kdc.Carrier.New(c)
+	}}, pieces(t, "real-implementations/audit/krb_response_too_big_udp_only_then_ntlm.pcap"), 1<<20)
+	var got []string
+	for _, f := range fs {
+		got = append(got, fmt.Sprintf("%v %s %s@%s %s %s", f.Observation(), f.Outcome, f.UserName, f.UserDomain, f.Reason, f.Kerberos.Error))
+	}
+	want := []string{
+		"true unknown alice@LAB.TEST KDC_ERR_PREAUTH_REQUIRED KDC_ERR_PREAUTH_REQUIRED",
+		"true unknown alice@LAB.TEST KRB_ERR_RESPONSE_TOO_BIG KRB_ERR_RESPONSE_TOO_BIG",
+		"true unknown alice@LAB.TEST KRB_ERR_RESPONSE_TOO_BIG KRB_ERR_RESPONSE_TOO_BIG",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -2,8 +2,12 @@
 // 7.2]: AS and TGS requests and their replies or errors on port 88, over
 // UDP and TCP. (Kerberos inside SPNEGO, in SMB or HTTP, is read by the
 // carriers of those protocols through decoders/carrier.) One finding is
-// made per exchange; KDC_ERR_PREAUTH_REQUIRED and KRB_ERR_RESPONSE_TOO_BIG
-// are steps of the exchange, not its outcome (handler.go).
+// made per exchange. KDC_ERR_PREAUTH_REQUIRED and KRB_ERR_RESPONSE_TOO_BIG
+// are steps of it, answered by a new request, often on a new connection:
+// the handler emits them as observations awaiting that retry
+// (findings.Finding.AwaitsRetry), and the audit stage, which sees every
+// connection, makes a finding of one the client never retries
+// (audit.RetryWindow).
 //
 // This file is the pure part: the framing of KDC messages on UDP and TCP
 // [RFC 4120 7.2.1, 7.2.2] and their classification by APPLICATION tag
