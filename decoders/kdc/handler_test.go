@@ -171,3 +171,33 @@ func TestStepsAwaitRetry(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestCyrillicNames: KerberosString carries UTF-8 in practice [RFC 4120
+// 5.2.1, RFC 6806 11]; MIT kinit and kvno for алиса@LAB.TEST and
+// host/сервер.lab.test (pcaps/generator/scen_utf8.sh) keep their bytes
+// from the wire to the output, where tshark 4.0 shows replacement
+// characters.
+func TestCyrillicNames(t *testing.T) {
+	fs := carriertest.Analyse(t, "real-implementations/utf8/krb_cyrillic_principal_mit.pcap", kdc.Carrier)
+	if len(fs) != 2 {
+		t.Fatalf("%d findings:\n%s", len(fs), carriertest.Dump(fs))
+	}
+	alice := "\xd0\xb0\xd0\xbb\xd0\xb8\xd1\x81\xd0\xb0" // алиса
+	for i, want := range []struct{ request, sname string }{
+		{"AS", "krbtgt/LAB.TEST"},
+		{"TGS", "host/\xd1\x81\xd0\xb5\xd1\x80\xd0\xb2\xd0\xb5\xd1\x80.lab.test"}, // сервер
+	} {
+		f := fs[i]
+		if string(f.Kerberos.Request) != want.request || f.UserName != alice || f.UserDomain != "LAB.TEST" || f.Kerberos.Realm != "LAB.TEST" ||
+			f.Kerberos.SName != want.sname || f.Outcome != findings.Success {
+			t.Errorf("finding %d: %s %q@%q %q %s", i, f.Kerberos.Request, f.UserName, f.UserDomain, f.Kerberos.SName, f.Outcome)
+		}
+		d := carriertest.Doc(t, f)
+		if got := carriertest.Lookup(d, "user.name"); got != "алиса" {
+			t.Errorf("finding %d: user.name written %q", i, got)
+		}
+		if got := carriertest.Lookup(d, "kerberos.sname"); got != want.sname {
+			t.Errorf("finding %d: kerberos.sname written %q", i, got)
+		}
+	}
+}
