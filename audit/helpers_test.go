@@ -72,6 +72,7 @@ func analyse(tb testing.TB, paths []string, workers int, tune func(*Config)) *re
 	scfg.Carriers = sensor.Carriers()
 	scfg.Observer = "test"
 	scfg.Emit = st.Finding
+	scfg.Observations = true
 	scfg.Clock = st.Clock
 	p := sensor.NewPipeline(scfg, workers, nil)
 	for _, path := range paths {

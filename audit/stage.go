@@ -64,6 +64,9 @@ type Stats struct {
 	ServersEvicted uint64 // server name memories evicted (MaxServers)
 	Rows           int    // inventory rows held
 	RowsEvicted    uint64 // inventory rows evicted (MaxRows)
+	// KDC exchanges awaiting a retry (retry.go): retried (dropped), not
+	// retried (released as findings), and held requests not indexed
+	Retried, NotRetried, RetryLimitHits uint64
 }
 
 // Stage orders, explains and inventories findings. Its methods may be
@@ -78,6 +81,7 @@ type Stage struct {
 	anyOut   bool
 	corr     *correlator
 	inv      *Inventory
+	retries  retries
 	stats    Stats
 }
 
@@ -109,6 +113,7 @@ func (s *Stage) Finding(f *findings.Finding) {
 	if s.anyOut && f.Time.Before(s.released) {
 		s.stats.Late++
 	}
+	s.retries.add(f, &s.stats)
 	heap.Push(&s.held, f)
 	for s.held.Len() > s.cfg.MaxHeld {
 		s.stats.ForcedReleases++
@@ -154,6 +159,9 @@ func (s *Stage) releaseReady() {
 
 // release explains, inventories, analyses and emits one finding.
 func (s *Stage) release(f *findings.Finding) {
+	if !s.step(f) {
+		return // a KDC error the client retried: the retry is the exchange
+	}
 	s.released, s.anyOut = f.Time, true
 	if f.Observation() {
 		// for the detectors only: never explained, counted nor written

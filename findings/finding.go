@@ -88,6 +88,17 @@ type Finding struct {
 	SASLWrapped           bool // LDAP PDUs after the bind were SASL-wrapped
 	PasswordSent          bool // a simple bind carried a password (never the password itself)
 
+	// AwaitsRetry makes the Finding an observation: a KDC exchange answered
+	// with an error that asks the client to ask again, in a new request,
+	// often on a new connection: KDC_ERR_PREAUTH_REQUIRED [RFC 4120
+	// 5.2.7, 7.5.9] or KRB_ERR_RESPONSE_TOO_BIG (then over TCP) [RFC 4120
+	// 7.2.1]. The carrier fills in the finding the exchange makes if the
+	// client never does (outcome unknown, the error as reason); the audit
+	// stage, which sees every worker's findings in time order, drops it
+	// when the client asks again and releases it as that finding when not
+	// (audit/retry.go).
+	AwaitsRetry bool
+
 	// Facts for the attack detectors of the audit stage (audit/detect),
 	// not written out either. Secrets are kept only as Digest values, keyed
 	// per process, so a finding never holds anything crackable.
@@ -124,9 +135,11 @@ type AttackFacts struct {
 	CoercionCall string
 }
 
-// Observation reports whether f is an observation for the detectors
-// (AttackFacts.CoercionCall) rather than a finding: it is never written.
-func (f *Finding) Observation() bool { return f.Attack.CoercionCall != "" }
+// Observation reports whether f is an observation for the audit stage
+// rather than a finding: a coercing RPC call for the detectors
+// (AttackFacts.CoercionCall), or a KDC exchange awaiting the client's
+// retry (AwaitsRetry). An observation is never written.
+func (f *Finding) Observation() bool { return f.Attack.CoercionCall != "" || f.AwaitsRetry }
 
 // NTLMFacts are the ntlm.* fields.
 type NTLMFacts struct {

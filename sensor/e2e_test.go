@@ -11,7 +11,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
+	"ntlmsensor/audit"
 	"ntlmsensor/capture"
 	"ntlmsensor/decoders/kerberos"
 	"ntlmsensor/findings"
@@ -80,6 +82,42 @@ func analyse(tb testing.TB, path string, workers int) []finding {
 	if err := p.Close(); err != nil {
 		tb.Fatalf("%s: %v", path, err)
 	}
+	return out
+}
+
+// analyseAudited is analyse through the audit stage, wired as the binary
+// wires it: findings in capture-time order, with their causes, and the
+// KDC steps the stage decides (audit/retry.go).
+func analyseAudited(tb testing.TB, path string, workers int) []finding {
+	tb.Helper()
+	src, err := capture.OpenFile(path)
+	if err != nil {
+		tb.Fatalf("open %s: %v", path, err)
+	}
+	defer src.Close()
+	var out []finding
+	cfg := DefaultConfig()
+	cfg.Carriers = Carriers()
+	cfg.Observer = "test"
+	st := audit.New(audit.Config{Workers: workers, Delay: cfg.TCPIdle + 30*time.Second, Emit: func(d findings.Document) {
+		if _, ok := d.(*findings.Finding); !ok {
+			return
+		}
+		var m map[string]any
+		if err := json.Unmarshal(d.AppendJSON(nil), &m); err != nil {
+			tb.Fatalf("%s: invalid JSON: %v", path, err)
+		}
+		out = append(out, m)
+	}})
+	cfg.Emit, cfg.Clock, cfg.OnTraceBreak, cfg.Observations = st.Finding, st.Clock, st.TraceBreak, true
+	p := NewPipeline(cfg, workers, nil)
+	if err := p.ReadSource(src); err != nil {
+		tb.Logf("%s: %v", path, err)
+	}
+	if err := p.Close(); err != nil {
+		tb.Fatalf("%s: %v", path, err)
+	}
+	st.Close()
 	return out
 }
 
@@ -389,12 +427,16 @@ func TestPublicCapturesAgainstOracle(t *testing.T) {
 // krbExchange is one AS or TGS exchange with a KDC as tshark decoded it.
 type krbExchange struct {
 	frame, request, cname, realm, sname, errName string
+	client                                       string  // source address of the request
+	t                                            float64 // time of the request, or of the error of a step
 }
 
 // kerberosOracle pairs the KDC requests and replies of a tshark dump (on
 // port 88 only: Kerberos inside SMB, HTTP or LDAP is not a KDC exchange).
 // KDC_ERR_PREAUTH_REQUIRED and KRB_ERR_RESPONSE_TOO_BIG are steps of an
-// exchange, not its end.
+// exchange, not its end, when the client asks again (from the same
+// address, for the same realm, service and, in an AS-REQ, name) within
+// audit.RetryWindow; otherwise they end it (audit/retry.go).
 func kerberosOracle(t *testing.T, path string) []krbExchange {
 	f, err := os.Open(path)
 	if err != nil {
@@ -404,7 +446,7 @@ func kerberosOracle(t *testing.T, path string) []krbExchange {
 	var hdr []string
 	pending := map[string][]krbExchange{}
 	var order []string
-	var out []krbExchange
+	var out, requests, steps []krbExchange
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
@@ -440,7 +482,8 @@ func kerberosOracle(t *testing.T, path string) []krbExchange {
 			}
 			key := src + ":" + sp + ">" + dst + ":" + dp
 			realms := strings.Split(r["kerberos.realm"], ",")
-			x := krbExchange{frame: r["frame.number"], request: "AS", realm: realms[len(realms)-1], sname: name("kerberos.SNameString")}
+			x := krbExchange{frame: r["frame.number"], request: "AS", realm: realms[len(realms)-1], sname: name("kerberos.SNameString"), client: src}
+			fmt.Sscan(r["frame.time_epoch"], &x.t)
 			if types[0] == "12" {
 				x.request = "TGS"
 				if parts := strings.Split(r["kerberos.SNameString"], ","); len(parts) > 2 && parts[0] == "krbtgt" {
@@ -449,6 +492,7 @@ func kerberosOracle(t *testing.T, path string) []krbExchange {
 			} else {
 				x.cname = name("kerberos.CNameString")
 			}
+			requests = append(requests, x)
 			if len(pending[key]) == 0 {
 				order = append(order, key)
 			}
@@ -466,12 +510,14 @@ func kerberosOracle(t *testing.T, path string) []krbExchange {
 			pending[key] = q[1:]
 			if types[0] == "30" {
 				code := r["kerberos.error_code"]
-				if code == "25" || code == "52" {
-					continue
-				}
 				var n int
 				fmt.Sscan(code, &n)
 				x.errName = kerberos.ErrorName(int32(n))
+				if code == "25" || code == "52" {
+					fmt.Sscan(r["frame.time_epoch"], &x.t)
+					steps = append(steps, x)
+					continue
+				}
 			}
 			if x.cname == "" {
 				x.cname = name("kerberos.CNameString")
@@ -481,6 +527,15 @@ func kerberosOracle(t *testing.T, path string) []krbExchange {
 	}
 	for _, k := range order {
 		out = append(out, pending[k]...) // never answered: outcome unknown
+	}
+	for _, x := range steps {
+		retried := slices.ContainsFunc(requests, func(q krbExchange) bool {
+			return q.client == x.client && q.request == x.request && q.realm == x.realm && q.sname == x.sname && q.cname == x.cname &&
+				q.t > x.t && q.t <= x.t+audit.RetryWindow.Seconds()
+		})
+		if !retried {
+			out = append(out, x) // a TGS step keeps no cname: the error's is not compared
+		}
 	}
 	return out
 }
@@ -516,7 +571,7 @@ func TestKerberosAgainstOracle(t *testing.T) {
 		want := kerberosOracle(t, o)
 		capPath := strings.TrimSuffix(o, ".tshark.tsv")
 		var got []finding
-		for _, f := range analyse(t, capPath, 1) {
+		for _, f := range analyseAudited(t, capPath, 1) {
 			if f.str("network.protocol") == "kerberos" {
 				got = append(got, f)
 			}

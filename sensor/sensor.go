@@ -25,9 +25,10 @@ type Config struct {
 	// of several workers with it (audit.Stage.Clock).
 	Clock func(worker int, now time.Time)
 	// Observations: Emit also gets the observations carriers make for the
-	// audit stage's detectors (findings.Finding.Observation: coercing RPC
-	// calls), which are not findings and must not reach a sink. Off, they
-	// are dropped here.
+	// audit stage (findings.Finding.Observation: coercing RPC calls for its
+	// detectors, KDC exchanges awaiting the client's retry), which are not
+	// findings and must not reach a sink. Off, they are dropped here; an
+	// audit stage wants them on.
 	Observations bool
 	// OnTraceBreak is called at a trace break (Pipeline.TraceBreak), after
 	// every finding from before it was emitted and before any from after:

@@ -32,6 +32,9 @@ func (d *Detector) noteKDC(f *findings.Finding) {
 }
 
 func (d *Detector) coercionCall(f *findings.Finding) {
+	if f.Attack.CoercionCall == "" {
+		return // another observation (a KDC exchange awaiting a retry)
+	}
 	e := d.coercions.put(key(f.Server.Addr()), f.Time)
 	e.v = coercion{caller: f.Client.Addr().Unmap(), cid: f.CommunityID, call: f.Attack.CoercionCall}
 }

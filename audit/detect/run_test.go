@@ -31,7 +31,11 @@ func findingsOf(tb testing.TB, workers int, paths ...string) []*findings.Finding
 	cfg.Carriers = sensor.Carriers()
 	cfg.Observer = "test"
 	cfg.Observations = true
-	cfg.Emit = func(f *findings.Finding) { out = append(out, f) }
+	cfg.Emit = func(f *findings.Finding) {
+		if !f.AwaitsRetry { // KDC steps the stage decides (audit/retry.go); the lab's are retried
+			out = append(out, f)
+		}
+	}
 	p := sensor.NewPipeline(cfg, workers, nil)
 	for _, path := range paths {
 		src, err := capture.OpenFile(path)

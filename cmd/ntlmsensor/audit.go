@@ -50,6 +50,7 @@ func (o auditOptions) newStage(cfg *sensor.Config, workers int, live bool, emit 
 	}
 	st := audit.New(audit.Config{Workers: max(workers, 1), Delay: delay, MaxRows: *o.maxRows, Emit: emit, Analyzers: o.detect.analyzers(cfg)})
 	cfg.Emit, cfg.Clock, cfg.OnTraceBreak = st.Finding, st.Clock, st.TraceBreak
+	cfg.Observations = true // KDC exchanges awaiting a retry are decided by the stage
 	return st
 }
 
@@ -74,6 +75,7 @@ func auditSummary(st audit.Stats) string {
 		{uint64(st.Late), "findings out of order"},
 		{uint64(st.ClientsEvicted), "clients forgotten"},
 		{uint64(st.ServersEvicted), "servers forgotten"},
+		{st.RetryLimitHits, "KDC retries not followed"},
 	} {
 		if c.n > 0 {
 			s += fmt.Sprintf(", %d %s", c.n, c.what)

@@ -1,277 +1,96 @@
 // Package kdc is the carrier of Kerberos exchanges with a KDC [RFC 4120
 // 7.2]: AS and TGS requests and their replies or errors on port 88, over
 // UDP and TCP. (Kerberos inside SPNEGO, in SMB or HTTP, is read by the
-// carriers of those protocols through decoders/carrier.) One finding is made per
-// exchange; KDC_ERR_PREAUTH_REQUIRED is a step of the exchange, not its
-// outcome.
+// carriers of those protocols through decoders/carrier.) One finding is
+// made per exchange. KDC_ERR_PREAUTH_REQUIRED and KRB_ERR_RESPONSE_TOO_BIG
+// are steps of it, answered by a new request, often on a new connection:
+// the handler emits them as observations awaiting that retry
+// (findings.Finding.AwaitsRetry), and the audit stage, which sees every
+// connection, makes a finding of one the client never retries
+// (audit.RetryWindow).
+//
+// This file is the pure part: the framing of KDC messages on UDP and TCP
+// [RFC 4120 7.2.1, 7.2.2] and their classification by APPLICATION tag
+// [RFC 4120 5.10]. The messages themselves are decoded by
+// decoders/kerberos.
 package kdc
 
 import (
-	"time"
+	"errors"
 
-	"ntlmsensor/decoders/carrier"
+	"ntlmsensor/decoders/internal/ber"
 	"ntlmsensor/decoders/kerberos"
-	"ntlmsensor/findings"
 )
 
-// Carrier registers Kerberos with a KDC [RFC 4120 7.2]: UDP datagrams and
-// TCP records (4-byte length prefix) on port 88, recognised by content.
-var Carrier = &carrier.Carrier{
-	Protocol: findings.ProtoKerberos,
-	Ports:    []uint16{88},
-	UDP:      true,
-	Detect:   detect,
-	New:      func(c *carrier.Conn) carrier.Handler { return &handler{conn: c, udp: c.UDP} },
-}
+// MaxRecord: a KDC message larger than this is not followed. RFC 4120
+// 7.2.2 sets no limit; real replies (a ticket with a PAC) stay within a
+// few KiB, 64 KiB leaves a wide margin.
+const MaxRecord = 64 << 10
 
-// detect: a KDC request from the client, or a reply or error from the
-// server, either bare (UDP) or behind a TCP record mark whose length agrees
-// with the DER length of the message it frames.
-func detect(toServer bool, b []byte) carrier.Verdict {
-	if len(b) < 6 {
-		return carrier.Maybe
-	}
-	pdu := b
-	if n, ok := kerberos.TCPRecordLength(b); ok && n <= maxRecord && derLength(b[4:]) == n {
-		pdu = b[4:]
-	} else if derLength(b) != len(b) {
-		return carrier.No // neither a record nor one whole datagram
-	}
-	if pdu[0]&0xe0 != 0x60 { // [APPLICATION n] constructed [RFC 4120 5.10]
-		return carrier.No
-	}
-	switch kerberos.MsgType(pdu[0] & 0x1f) {
-	case kerberos.ASReq, kerberos.TGSReq:
-		if toServer {
-			return carrier.Yes
-		}
-	case kerberos.ASRep, kerberos.TGSRep, kerberos.KRBError:
-		if !toServer {
-			return carrier.Yes
-		}
-	}
-	return carrier.No
-}
+var (
+	errShort = errors.New("kdc: short")
+	errBad   = errors.New("kdc: not DER")
+	der      = ber.Reader{Truncated: errShort, Malformed: func(string) error { return errBad }}
+)
 
-// derLength is the length of the DER element at b (tag, length octets and
-// content), or -1 when the length octets are not there or not DER.
-func derLength(b []byte) int {
-	if len(b) < 2 {
+// DERLength is the length of the DER element at b (identifier, length
+// octets and content) [X.690 8.1], or -1 when the length octets are not
+// there, not definite, or longer than three octets (16 MiB, far beyond
+// MaxRecord).
+func DERLength(b []byte) int {
+	_, hdr, n, err := der.Header(b)
+	if err != nil || hdr > 2+3 {
 		return -1
 	}
-	l := int(b[1])
-	if l < 0x80 {
-		return 2 + l
-	}
-	k := l & 0x7f
-	if k == 0 || k > 3 || len(b) < 2+k {
-		return -1
-	}
-	n := 0
-	for _, c := range b[2 : 2+k] {
-		n = n<<8 | int(c)
-	}
-	return 2 + k + n
+	return hdr + int(n)
 }
+
+// Kind is which side sends a KDC message.
+type Kind uint8
 
 const (
-	maxPending         = 8        // requests awaiting replies on one connection
-	maxRecord          = 64 << 10 // a KDC message larger than this is not followed
-	errPreauthRequired = 25       // KDC_ERR_PREAUTH_REQUIRED: a step of the exchange
-	errResponseTooBig  = 52       // KRB_ERR_RESPONSE_TOO_BIG: the client retries over TCP
+	NotKDC  Kind = iota // not a message of the KDC exchanges
+	Request             // AS-REQ, TGS-REQ [RFC 4120 5.4.1]: from the client
+	Reply               // AS-REP, TGS-REP [RFC 4120 5.4.2], KRB-ERROR [5.9.1]: from the KDC
 )
 
-// request is what a reply needs of the request it answers.
-type request struct {
-	f  *findings.Finding
-	ts time.Time
-	// crack is the AS-REQ's pre-authentication line for the hash export,
-	// empty unless carrier.SetHashes installed one.
-	crack carrier.Crack
-}
-
-type handler struct {
-	conn    *carrier.Conn
-	udp     bool
-	pending []request
-	lost    [2]bool // TCP: the direction waits for a record mark to resynchronise
-}
-
-// Feed takes whole datagrams (UDP) or record-marked messages (TCP). A
-// direction whose bytes are not a record mark (a capture that began in
-// the middle of a message, bytes lost) is resynchronised at the next
-// segment that begins with one, checked against the DER length of the
-// message it frames; until then its bytes are dropped, never taken as a
-// length to skip.
-func (h *handler) Feed(toServer bool, b []byte, ts time.Time) int {
-	if h.udp {
-		h.message(toServer, b, ts)
-		return len(b)
+// Classify names the KDC message that begins pdu by its identifier octet,
+// [APPLICATION n] constructed [RFC 4120 5.10], before any of it is
+// decoded: a cut datagram is still named.
+func Classify(pdu []byte) (kerberos.MsgType, Kind) {
+	if len(pdu) == 0 || pdu[0]&0xe0 != 0x60 {
+		return 0, NotKDC
 	}
-	d := carrier.Side(toServer)
-	used := 0
-	for {
-		rest := b[used:]
-		if h.lost[d] {
-			if len(rest) < 6 {
-				if used == 0 {
-					return len(b)
-				}
-				return used
-			}
-			if !recordStart(rest) {
-				return len(b)
-			}
-			h.lost[d] = false
-		}
-		n, ok := kerberos.TCPRecordLength(rest)
-		if !ok {
-			if len(rest) >= 4 {
-				h.lost[d] = true
-				return len(b)
-			}
-			return used
-		}
-		if n > maxRecord {
-			if len(rest) >= 6 && recordStart(rest) {
-				return used + 4 + n // a message too large to follow: passed over unseen
-			}
-			// payload bytes read as a length (the capture began in a
-			// message): not skipped, the direction resynchronises
-			h.lost[d] = true
-			return len(b)
-		}
-		if len(rest) < 4+n {
-			return used
-		}
-		h.message(toServer, rest[4:4+n], ts)
-		used += 4 + n
+	t := kerberos.MsgType(pdu[0] & 0x1f)
+	switch t {
+	case kerberos.ASReq, kerberos.TGSReq:
+		return t, Request
+	case kerberos.ASRep, kerberos.TGSRep, kerberos.KRBError:
+		return t, Reply
 	}
+	return t, NotKDC
 }
 
-// recordStart: b begins with a record mark [RFC 4120 7.2.2] whose length
-// is that of the DER element after it, a Kerberos message ([APPLICATION n]
-// constructed) [RFC 4120 5.10].
-func recordStart(b []byte) bool {
+// RecordStart: b begins with a TCP record mark [RFC 4120 7.2.2] whose
+// length is that of the DER element after it, a Kerberos message
+// ([APPLICATION n] constructed) [RFC 4120 5.10]. A direction that lost its
+// place resynchronises only where this holds.
+func RecordStart(b []byte) bool {
 	n, ok := kerberos.TCPRecordLength(b)
-	return ok && len(b) >= 6 && b[4]&0xe0 == 0x60 && derLength(b[4:]) == n
+	return ok && len(b) >= 6 && b[4]&0xe0 == 0x60 && DERLength(b[4:]) == n
 }
 
-func (h *handler) message(toServer bool, pdu []byte, ts time.Time) {
-	m, err := kerberos.Parse(pdu)
-	if err != nil {
-		return
+// Frame finds the KDC message in the first bytes of a connection: behind a
+// TCP record mark whose length agrees with the DER length of the message
+// it frames [RFC 4120 7.2.2] (pdu is then as much of the message as b
+// holds), or a whole datagram [RFC 4120 7.2.1]. ok is false when b is
+// neither.
+func Frame(b []byte) (pdu []byte, ok bool) {
+	if n, ok := kerberos.TCPRecordLength(b); ok && n <= MaxRecord && DERLength(b[4:]) == n {
+		return b[4:min(len(b), 4+n)], true
 	}
-	switch m.Type {
-	case kerberos.ASReq, kerberos.TGSReq:
-		if toServer {
-			h.request(&m, ts)
-			if carrier.HashExport() != nil {
-				h.requestCrack(&m, pdu)
-			}
-		}
-	case kerberos.ASRep, kerberos.TGSRep, kerberos.KRBError:
-		if !toServer {
-			if carrier.HashExport() != nil && m.Type != kerberos.KRBError {
-				h.replyCrack(&m, pdu)
-			}
-			h.reply(&m, ts)
-		}
+	if DERLength(b) == len(b) {
+		return b, true
 	}
-}
-
-// request opens an exchange [RFC 4120 5.4.1 KDC-REQ].
-func (h *handler) request(m *kerberos.Message, ts time.Time) {
-	f := &findings.Finding{Mechanism: findings.MechKerberos}
-	k := &f.Kerberos
-	k.Request = findings.KerberosAS
-	if m.Type == kerberos.TGSReq {
-		k.Request = findings.KerberosTGS
-	}
-	k.Realm = m.Realm
-	k.SName = m.SName.String()
-	k.Etypes = append([]int32(nil), m.Etypes[:m.NumEtypes]...)
-	if m.CName.NumParts > 0 {
-		f.HasUser, f.UserName, f.UserDomain = true, m.CName.String(), m.Realm
-	}
-	f.Attack.Preauth = preauth(m)
-	if len(h.pending) == maxPending {
-		h.emit(h.pending[0], findings.Unknown, "", h.pending[0].ts)
-		h.pending = h.pending[1:]
-	}
-	h.pending = append(h.pending, request{f: f, ts: ts})
-}
-
-// reply closes the oldest open exchange [RFC 4120 5.4.2 KDC-REP, 5.9.1].
-func (h *handler) reply(m *kerberos.Message, ts time.Time) {
-	if len(h.pending) == 0 {
-		return // the request was not seen (capture began mid-exchange)
-	}
-	r := h.pending[0]
-	h.pending = h.pending[1:]
-	f, k := r.f, &r.f.Kerberos
-	if m.Type == kerberos.KRBError {
-		if m.ErrorCode == errPreauthRequired || m.ErrorCode == errResponseTooBig {
-			return // the client asks again; that exchange is the attempt
-		}
-		k.Error = kerberos.ErrorName(m.ErrorCode)
-		if !f.HasUser && m.CName.NumParts > 0 {
-			f.HasUser, f.UserName, f.UserDomain = true, m.CName.String(), m.CRealm
-		}
-		h.emit(r, findings.Failure, k.Error, ts)
-		return
-	}
-	if m.HasTicket {
-		k.TicketEtype = m.TicketEtype
-	}
-	k.SessionEtype = m.EncPartEtype
-	if !f.HasUser && m.CName.NumParts > 0 {
-		// a TGS-REQ names its client only inside the encrypted
-		// authenticator; the reply names it in clear
-		f.HasUser, f.UserName, f.UserDomain = true, m.CName.String(), m.CRealm
-	}
-	h.emit(r, findings.Success, "", ts)
-}
-
-// Pre-authentication padata types [RFC 4120 7.5.2, RFC 4556, RFC 6113]:
-// an AS-REQ with none of them asks for a reply sealed with the client's key
-// without proving knowledge of it (AS-REP roasting, MITRE T1558.004).
-const (
-	paEncTimestamp = 2
-	paPKASReqOld   = 14
-	paPKASReq      = 16
-	paFXFast       = 136
-	paEncChallenge = 138
-)
-
-func preauth(m *kerberos.Message) bool {
-	for _, t := range m.PAData[:min(m.NumPAData, len(m.PAData))] {
-		switch t {
-		case paEncTimestamp, paPKASReqOld, paPKASReq, paFXFast, paEncChallenge:
-			return true
-		}
-	}
-	return false
-}
-
-func (h *handler) emit(r request, outcome findings.Outcome, reason string, ts time.Time) {
-	r.f.Outcome, r.f.Reason = outcome, reason
-	r.crack.Send(outcome)
-	h.conn.Emit(r.f, ts)
-}
-
-// Gap: record marks can no longer be trusted on TCP until a segment
-// begins with one; replies already pending still match by order.
-func (h *handler) Gap(toServer bool, ts time.Time) {
-	if !h.udp {
-		h.lost[carrier.Side(toServer)] = true
-	}
-}
-
-// Close: requests never answered end as unknown.
-func (h *handler) Close(ts time.Time) {
-	for _, r := range h.pending {
-		h.emit(r, findings.Unknown, "", r.ts)
-	}
-	h.pending = nil
+	return nil, false
 }
