@@ -1,7 +1,10 @@
 package main
 
 import (
+	"flag"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -38,5 +41,34 @@ func TestDetectAlerts(t *testing.T) {
 	off, n := detectRun(t, "1", []string{"-detect=false"}, caps...)
 	if len(off) != 0 || n != n1 || n < 20 {
 		t.Errorf("-detect=false: alerts %v, %d findings (%d with detection)", off, n, n1)
+	}
+}
+
+// The README's "Attack alerts" section names -detect=false and every
+// threshold option.
+func TestDetectOptionsInREADME(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	o := addDetectFlags(fs)
+	if !*o.on {
+		t.Error("-detect is off by default")
+	}
+	n := 0
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "`-" + f.Name + "`"
+		if f.Name == "detect" {
+			name = "`-detect=false`"
+		}
+		if !strings.Contains(readme, name) {
+			t.Errorf("README does not name %s", name)
+		}
+		n++
+	})
+	if n != 11 {
+		t.Errorf("%d detect options", n)
 	}
 }
