@@ -41,19 +41,7 @@ func TestMetricsOfARealCapture(t *testing.T) {
 		fail = !fail
 	}
 	p := sensor.NewPipeline(cfg, 2, nil)
-	for _, name := range []string{"smb2_ntlmv2_by_ip.pcap", "http_ntlmv1.pcap", "krb_rc4_only_client.pcap"} {
-		src, err := capture.OpenFile(filepath.Join(pcaps(), "real-implementations", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := p.ReadSource(src); err != nil {
-			t.Fatal(err)
-		}
-		src.Close()
-	}
-	if err := p.Close(); err != nil {
-		t.Fatal(err)
-	}
+	readAll(t, p, "real-implementations/smb2_ntlmv2_by_ip.pcap", "real-implementations/http_ntlmv1.pcap", "real-implementations/krb_rc4_only_client.pcap")
 	st, _ := p.Stats()
 	snap := p.Snapshot()
 	if snap.Read != p.Read() || snap.Sensor != st || snap.Flows != 0 {
@@ -98,6 +86,24 @@ func TestMetricsOfARealCapture(t *testing.T) {
 	}
 	if !strings.Contains(string(body), "\nprocess_resident_memory_bytes ") && runtime.GOOS == "linux" {
 		t.Errorf("no process metrics")
+	}
+}
+
+// readAll reads captures (paths below pcaps/) into p, then closes it.
+func readAll(t *testing.T, p *sensor.Pipeline, names ...string) {
+	t.Helper()
+	for _, name := range names {
+		src, err := capture.OpenFile(filepath.Join(pcaps(), name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.ReadSource(src); err != nil {
+			t.Fatal(err)
+		}
+		src.Close()
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -154,19 +160,7 @@ func TestAuditAndAlertMetrics(t *testing.T) {
 		}})
 	cfg.Emit, cfg.Clock, cfg.OnTraceBreak = st.Finding, st.Clock, st.TraceBreak
 	p := sensor.NewPipeline(cfg, 1, nil)
-	for _, name := range []string{"public/zeek/testing/btest/Traces/krb/kinit.pcap", "real-implementations/smb2_ntlmv2_by_ip.pcap", "real-implementations/http_ntlmv1.pcap"} {
-		src, err := capture.OpenFile(filepath.Join(pcaps(), name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := p.ReadSource(src); err != nil {
-			t.Fatal(err)
-		}
-		src.Close()
-	}
-	if err := p.Close(); err != nil {
-		t.Fatal(err)
-	}
+	readAll(t, p, "public/zeek/testing/btest/Traces/krb/kinit.pcap", "real-implementations/smb2_ntlmv2_by_ip.pcap", "real-implementations/http_ntlmv1.pcap")
 	st.Close()
 	st.WriteInventory(time.Now())
 
