@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"cmp"
 	"container/heap"
+	"maps"
 	"sync"
 	"time"
 
@@ -56,14 +57,15 @@ const (
 
 // Stats counts what the stage did and every limit it hit.
 type Stats struct {
-	Findings       uint64 // findings released
-	Caused         uint64 // NTLM logons given a cause
-	Late           uint64 // findings that arrived after a later one was released: out of order
-	ForcedReleases uint64 // findings released early because MaxHeld was reached
-	ClientsEvicted uint64 // client memories evicted (MaxClients)
-	ServersEvicted uint64 // server name memories evicted (MaxServers)
-	Rows           int    // inventory rows held
-	RowsEvicted    uint64 // inventory rows evicted (MaxRows)
+	Findings       uint64           // findings released
+	Caused         uint64           // NTLM logons given a cause
+	ByCause        map[Cause]uint64 // NTLM logons by the cause set (ntlm.cause)
+	Late           uint64           // findings that arrived after a later one was released: out of order
+	ForcedReleases uint64           // findings released early because MaxHeld was reached
+	ClientsEvicted uint64           // client memories evicted (MaxClients)
+	ServersEvicted uint64           // server name memories evicted (MaxServers)
+	Rows           int              // inventory rows held
+	RowsEvicted    uint64           // inventory rows evicted (MaxRows)
 	// KDC exchanges awaiting a retry (retry.go): retried (dropped), not
 	// retried (released as findings), and held requests not indexed
 	Retried, NotRetried, RetryLimitHits uint64
@@ -83,6 +85,7 @@ type Stage struct {
 	inv      *Inventory
 	retries  retries
 	stats    Stats
+	byCause  map[Cause]uint64
 }
 
 // New makes a stage.
@@ -103,7 +106,7 @@ func New(cfg Config) *Stage {
 		cfg.MaxServers = DefaultMaxServers
 	}
 	return &Stage{cfg: cfg, clocks: make([]time.Time, cfg.Workers), clockSet: make([]bool, cfg.Workers),
-		corr: newCorrelator(cfg.Window, cfg.MaxClients, cfg.MaxServers), inv: NewInventory(cfg.MaxRows)}
+		corr: newCorrelator(cfg.Window, cfg.MaxClients, cfg.MaxServers), inv: NewInventory(cfg.MaxRows), byCause: map[Cause]uint64{}}
 }
 
 // Finding takes a finding from a worker; the stage keeps it.
@@ -179,6 +182,7 @@ func (s *Stage) release(f *findings.Finding) {
 		}
 		f.Cause, f.CauseEvidence = string(causes[0]), ev
 		s.stats.Caused++
+		s.byCause[causes[0]]++
 	}
 	s.corr.observe(f)
 	s.inv.Add(f)
@@ -247,6 +251,7 @@ func (s *Stage) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.stats
+	st.ByCause = maps.Clone(s.byCause)
 	st.ClientsEvicted, st.ServersEvicted = s.corr.clients.evicted, s.corr.servers.evicted
 	st.Rows, st.RowsEvicted = s.inv.Len(), s.inv.Evicted()
 	return st

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/netip"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -45,7 +46,7 @@ func TestWorkersAgree(t *testing.T) {
 		if a, b := jsonLines(one.docs), jsonLines(two.docs); !bytes.Equal(a, b) {
 			t.Errorf("%s: 2 workers differ from 1:\n%s\n---\n%s", p, a, b)
 		}
-		if s1, s2 := one.stage.Stats(), two.stage.Stats(); s1 != s2 || s2.Late != 0 || s2.ForcedReleases != 0 {
+		if s1, s2 := one.stage.Stats(), two.stage.Stats(); !reflect.DeepEqual(s1, s2) || s2.Late != 0 || s2.ForcedReleases != 0 {
 			t.Errorf("%s: %+v vs %+v", p, s1, s2)
 		}
 	}

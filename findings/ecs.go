@@ -27,6 +27,9 @@ const (
 // AppendString appends s as a JSON string (invalid UTF-8 as U+FFFD).
 func AppendString(b []byte, s string) []byte { return appendString(b, s) }
 
+// AppendStrings appends ss as a JSON array of strings ([] when empty).
+func AppendStrings(b []byte, ss []string) []byte { return appendStrings(b, ss) }
+
 // AppendTime appends t as the contract's timestamp: a JSON string, RFC 3339
 // with microseconds, UTC.
 func AppendTime(b []byte, t time.Time) []byte { return appendTime(b, t) }

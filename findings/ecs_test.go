@@ -3,13 +3,11 @@ package findings_test
 import (
 	"encoding/json"
 	"os"
-	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
-	"ntlmsensor/capture"
-	"ntlmsensor/findings"
-	"ntlmsensor/sensor"
+	"ntlmsensor/audit/audittest"
 )
 
 // ecsTypes reads the ECS 8.17.0 field list: field → type, and the
@@ -89,48 +87,49 @@ func checkECS(t testing.TB, doc []byte, types map[string]string, ns map[string]b
 	return paths
 }
 
-// Every field of every document the sensor writes over all bundled captures
-// follows ECS 8.17.0.
+// Every field of every document the sensor writes over all bundled
+// captures follows ECS 8.17.0: findings, inventory rows and alerts, as the
+// binary writes them with its defaults (audit stage, detection on).
 func TestDocumentsFollowECS(t *testing.T) {
 	types, ns := ecsTypes(t)
-	seen := map[string]bool{}
-	n := 0
-	err := filepath.WalkDir("../pcaps", func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !(strings.HasSuffix(p, ".pcap") || strings.HasSuffix(p, ".pcapng") || strings.HasSuffix(p, ".gz")) {
-			return err
-		}
-		src, err := capture.OpenFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer src.Close()
-		cfg := sensor.DefaultConfig()
-		cfg.Carriers = sensor.Carriers()
-		cfg.Observer = "t"
-		cfg.Emit = func(f *findings.Finding) {
-			for _, p := range checkECS(t, f.AppendJSON(nil), types, ns) {
-				seen[p] = true
+	seen := map[string]map[string]bool{} // event.kind → fields
+	n := map[string]int{}
+	for _, p := range audittest.Captures(t) {
+		for _, d := range audittest.Documents(t, p) {
+			k := audittest.Kind(d)
+			if seen[k] == nil {
+				seen[k] = map[string]bool{}
 			}
-			n++
-		}
-		pl := sensor.NewPipeline(cfg, 1, nil)
-		pl.ReadSource(src)
-		return pl.Close()
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n < 400 {
-		t.Fatalf("only %d documents checked", n)
-	}
-	// the ECS fields this sensor promises appear on real traffic
-	for _, f := range []string{"ecs.version", "event.module", "event.dataset", "event.type", "event.action", "event.severity", "event.risk_score",
-		"related.user", "related.ip", "related.hosts", "source.domain", "destination.domain", "kerberos.etype_names", "kerberos.ticket_etype_name"} {
-		if !seen[f] {
-			t.Errorf("no document over the captures has %s", f)
+			for _, f := range checkECS(t, d.AppendJSON(nil), types, ns) {
+				seen[k][f] = true
+			}
+			n[k]++
 		}
 	}
-	t.Logf("%d documents, %d distinct fields", n, len(seen))
+	// findings, inventory rows, and the alerts audit/detect/detect_test.go
+	// lists (wantAlerts: 11 over 8 captures)
+	if n["event"] < 400 || n["state"] < 100 || n["alert"] != 11 {
+		t.Fatalf("documents checked: %v", n)
+	}
+	// the ECS fields this sensor promises appear on real traffic, in each kind
+	common := []string{"@timestamp", "ecs.version", "event.kind", "event.module", "event.dataset", "event.severity", "event.risk_score",
+		"observer.name", "observer.type", "related.user", "related.ip", "related.hosts", "source.ip", "destination.ip"}
+	want := map[string][]string{
+		"event": append(slices.Clip(common), "event.type", "event.action", "source.domain", "destination.domain",
+			"kerberos.etype_names", "kerberos.ticket_etype_name"),
+		"state": append(slices.Clip(common), "destination.domain", "destination.port", "network.protocol", "user.name",
+			"inventory.count", "inventory.signed", "inventory.removed_by", "inventory.first_seen", "kerberos.ticket_etype_name"),
+		"alert": append(slices.Clip(common), "message", "rule.id", "rule.name", "rule.description",
+			"threat.framework", "threat.technique.id", "threat.technique.name", "ntlmsensor.community_ids"),
+	}
+	for k, fields := range want {
+		for _, f := range fields {
+			if !seen[k][f] {
+				t.Errorf("no %s document over the captures has %s", k, f)
+			}
+		}
+	}
+	t.Logf("documents %v; distinct fields: %d findings, %d rows, %d alerts", n, len(seen["event"]), len(seen["state"]), len(seen["alert"]))
 }
 
 // The checker refuses what it must.

@@ -4,7 +4,8 @@ import (
 	"net/netip"
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"ntlmsensor/findings"
 )
 
 // Alert is one detection, written in the alert shape of docs/CONTRACT.md.
@@ -24,29 +25,31 @@ type Alert struct {
 	Observer            string       // observer.name
 }
 
-// AppendJSON appends the alert as one JSON object (findings.Document).
+// AppendJSON appends the alert as one JSON object (findings.Document); the
+// ECS parts shared with findings and inventory rows come from
+// findings/ecs.go.
 func (a *Alert) AppendJSON(b []byte) []byte {
 	r := &Rules[a.Rule]
-	b = append(b, `{"@timestamp":"`...)
-	b = a.Time.UTC().AppendFormat(b, "2006-01-02T15:04:05.000000Z07:00")
-	b = append(b, `","event":{"kind":"alert","module":"ntlmsensor","dataset":"ntlmsensor.alert","category":["intrusion_detection"],"type":["indicator"],"severity":`...)
+	b = append(b, `{"@timestamp":`...)
+	b = findings.AppendTime(b, a.Time)
+	b = append(b, `,"event":{"kind":"alert","module":"`+findings.Module+`","dataset":"`+findings.DatasetAlert+`","category":["intrusion_detection"],"type":["indicator"],"severity":`...)
 	b = strconv.AppendInt(b, int64(r.Severity), 10)
 	b = append(b, `,"risk_score":`...)
-	b = strconv.AppendInt(b, int64(r.Severity), 10)
+	b = strconv.AppendInt(b, int64(r.Severity.RiskScore()), 10)
 	b = append(b, `},"rule":{"id":`...)
-	b = appendString(b, r.ID)
+	b = findings.AppendString(b, r.ID)
 	b = append(b, `,"name":`...)
-	b = appendString(b, r.Name)
+	b = findings.AppendString(b, r.Name)
 	b = append(b, `,"description":`...)
-	b = appendString(b, r.Description)
+	b = findings.AppendString(b, r.Description)
 	b = append(b, `},"threat":{"framework":"MITRE ATT&CK","technique":{"id":`...)
-	b = appendString(b, r.TechniqueID)
+	b = findings.AppendString(b, r.TechniqueID)
 	b = append(b, `,"name":`...)
-	b = appendString(b, r.Technique)
+	b = findings.AppendString(b, r.Technique)
 	b = append(b, `}}`...)
 	if a.Message != "" {
 		b = append(b, `,"message":`...)
-		b = appendString(b, a.Message)
+		b = findings.AppendString(b, a.Message)
 	}
 	if a.Source.IsValid() {
 		b = append(b, `,"source":{"ip":"`...)
@@ -59,72 +62,27 @@ func (a *Alert) AppendJSON(b []byte) []byte {
 		b = append(b, `"}`...)
 	}
 	b = append(b, `,"ntlmsensor":{"community_ids":`...)
-	b = appendStrings(b, a.CommunityIDs)
-	b = append(b, `},"related":{"user":`...)
-	b = appendStrings(b, a.Users)
-	b = append(b, `,"ip":[`...)
-	for i, ip := range a.IPs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '"')
-		b = ip.Unmap().AppendTo(b)
-		b = append(b, '"')
-	}
-	b = append(b, `],"hosts":`...)
-	b = appendStrings(b, a.Hosts)
-	b = append(b, `},"observer":{`...)
-	if a.Observer != "" {
-		b = append(b, `"name":`...)
-		b = appendString(b, a.Observer)
-		b = append(b, ',')
-	}
-	return append(b, `"type":"sensor"}}`...)
+	b = findings.AppendStrings(b, a.CommunityIDs)
+	b = append(b, '}')
+	rel := a.Related()
+	b = rel.AppendJSON(b)
+	b = findings.AppendECS(b, a.Observer)
+	return append(b, '}')
 }
 
-func appendStrings(b []byte, ss []string) []byte {
-	b = append(b, '[')
-	for i, s := range ss {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, s)
+// Related is the alert's related.*: its accounts, addresses and hosts.
+func (a *Alert) Related() findings.Related {
+	var rel findings.Related
+	for _, u := range a.Users {
+		rel.AddUser(u)
 	}
-	return append(b, ']')
-}
-
-// appendString writes s as a JSON string; invalid UTF-8 becomes U+FFFD
-// (names come from hostile packets).
-func appendString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c < 0x20 || c == 0x7f:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && n == 1:
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, `\u202`...)
-			b = append(b, hex[r&0xf])
-		default:
-			b = append(b, s[i:i+n]...)
-		}
-		i += n
+	for _, ip := range a.IPs {
+		rel.AddIP(ip)
 	}
-	return append(b, '"')
+	for _, h := range a.Hosts {
+		rel.AddHost(h)
+	}
+	return rel
 }
 
 // set gathers the related.* values of one alert, each once, in the order met.

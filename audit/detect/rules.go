@@ -1,19 +1,20 @@
 package detect
 
+import "ntlmsensor/findings"
+
 // Rule is one detection: its rule.* and threat.* fields.
 type Rule struct {
 	ID, Name, Description  string
 	TechniqueID, Technique string // threat.technique.id / .name (MITRE ATT&CK)
-	Severity               int    // event.severity and event.risk_score
+	// Severity is event.severity (1 low … 4 critical, as on findings) and,
+	// through findings.Severity.RiskScore, event.risk_score (21 … 99).
+	Severity findings.Severity
 }
 
-// Severities on the 0-100 scale of event.risk_score (the steps Elastic's
-// detection rules use: low, medium, high, critical).
 const (
-	low      = 21
-	medium   = 47
-	high     = 73
-	critical = 99
+	medium   = findings.SeverityMedium
+	high     = findings.SeverityHigh
+	critical = findings.SeverityCritical
 )
 
 // RuleID indexes Rules and Stats.Alerts.

@@ -62,6 +62,15 @@ func listCauses(w io.Writer) {
 	}
 }
 
+// printSummary writes the stage's line of the exit summary, and the
+// detectors' line when detection ran.
+func (o auditOptions) printSummary(w io.Writer, st audit.Stats) {
+	fmt.Fprintln(w, auditSummary(st))
+	if l := o.detect.summary(); l != "" {
+		fmt.Fprintln(w, l)
+	}
+}
+
 // auditSummary is the stage's line of the exit summary.
 func auditSummary(st audit.Stats) string {
 	s := fmt.Sprintf("ntlmsensor: audit: %d NTLM logons explained, %d inventory rows", st.Caused, st.Rows)

@@ -21,7 +21,7 @@ type detectOptions struct {
 
 func addDetectFlags(fs *flag.FlagSet) *detectOptions {
 	d := detect.DefaultConfig()
-	o := &detectOptions{on: fs.Bool("detect", false, "raise attack alerts (relay, coercion, rogue server, spraying, brute force, roasting, Kerberos downgrade) through the same outputs")}
+	o := &detectOptions{on: fs.Bool("detect", true, "raise attack alerts (relay, coercion, rogue server, spraying, brute force, roasting, Kerberos downgrade) through the same outputs; -detect=false turns them off")}
 	fs.DurationVar(&o.cfg.RelayWindow, "detect-relay-window", d.RelayWindow, "two uses of one NTLM response or challenge this close together are one relay")
 	fs.IntVar(&o.cfg.RogueConnections, "detect-rogue-connections", d.RogueConnections, "connections sharing one server challenge that make a rogue server")
 	fs.DurationVar(&o.cfg.GuessWindow, "detect-guess-window", d.GuessWindow, "window of one client's failed logons (spraying, brute force)")
@@ -35,7 +35,7 @@ func addDetectFlags(fs *flag.FlagSet) *detectOptions {
 	return o
 }
 
-// analyzers: with -detect, the detector, and the observations it needs
+// analyzers: with -detect (the default), the detector, and the observations it needs
 // let through the pipeline (the stage hands them to the analyzers only,
 // never to a sink).
 func (o *detectOptions) analyzers(cfg *sensor.Config) []audit.Analyzer {
@@ -55,11 +55,18 @@ func (o *detectOptions) summary() string {
 		return ""
 	}
 	st := o.det.Stats()
-	var per []string
-	for i, n := range st.Alerts {
-		if n > 0 {
-			per = append(per, fmt.Sprintf("%s %d", detect.Rules[i].ID, n))
+	s := "ntlmsensor: detect: no alert"
+	if n := st.Total(); n > 0 {
+		var per []string
+		for i, n := range st.Alerts {
+			if n > 0 {
+				per = append(per, fmt.Sprintf("%s %d", detect.Rules[i].ID, n))
+			}
 		}
+		s = fmt.Sprintf("ntlmsensor: detect: %d alerts (%s)", n, strings.Join(per, ", "))
 	}
-	return fmt.Sprintf("ntlmsensor: detect: %d alerts (%s); %d table limit hits", st.Total(), strings.Join(per, ", "), st.LimitHits)
+	if st.LimitHits > 0 { // internals only when a limit was hit
+		s += fmt.Sprintf("; %d table limit hits", st.LimitHits)
+	}
+	return s
 }

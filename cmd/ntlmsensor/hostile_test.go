@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -289,6 +290,12 @@ func TestHostileTrafficStaysBounded(t *testing.T) {
 	}
 	got := canonical(t, b)
 	diffFindings(t, want, got, "offline", "in the flood")
+	// the repeated lab traffic: bob's AES AS-REQ of one repetition, then
+	// his RC4-only one of the next, is an RC4 downgrade, raised once (an
+	// account's alert is not repeated within the Kerberos window)
+	if ids := ruleIDs(t, string(b)); !slices.Equal(ids, []string{"kerberos_downgrade_request"}) {
+		t.Errorf("alerts %v, want the one RC4 downgrade", ids)
+	}
 
 }
 

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"ntlmsensor/audit/detect"
 	"ntlmsensor/capture"
 	"ntlmsensor/findings"
 	"ntlmsensor/sensor"
@@ -113,8 +114,11 @@ func (o *serviceOptions) run(cfg sensor.Config, sink sinks.Sink, stop *atomic.Bo
 	var sinkErr error
 	emit := func(d findings.Document) {
 		// the audit stage calls this from one goroutine at a time
-		if f, ok := d.(*findings.Finding); ok {
-			counters.Finding(f)
+		switch d := d.(type) {
+		case *findings.Finding:
+			counters.Finding(d)
+		case *detect.Alert:
+			counters.Alert(d)
 		}
 		err := sink.Write(d)
 		counters.Delivered(err)
@@ -135,7 +139,8 @@ func (o *serviceOptions) run(cfg sensor.Config, sink sinks.Sink, stop *atomic.Bo
 		p = sensor.NewPipeline(cfg, o.workers, nil)
 	}
 	if o.ln != nil {
-		reg := metrics.NewRegistry(p.Snapshot, counters, metrics.Info{Interface: o.iface, Method: o.method, Workers: p.Workers(), Sinks: func() []metrics.SinkStats { return sinkStats(sink) }})
+		reg := metrics.NewRegistry(p.Snapshot, counters, metrics.Info{Interface: o.iface, Method: o.method, Workers: p.Workers(),
+			Sinks: func() []metrics.SinkStats { return sinkStats(sink) }, Audit: stage.Stats})
 		srv := metrics.Serve(o.ln, reg)
 		defer srv.Close()
 	}
@@ -209,7 +214,7 @@ loop:
 	stage.WriteInventory(time.Now())
 	if !quiet {
 		fmt.Fprintln(stderr, o.summary("stopped: ", p.Snapshot(), counters))
-		fmt.Fprintln(stderr, auditSummary(stage.Stats()))
+		o.audit.printSummary(stderr, stage.Stats())
 	}
 	if err := sink.Close(); err != nil && sinkErr == nil {
 		sinkErr = err
@@ -235,11 +240,11 @@ func (o *serviceOptions) summary(prefix string, s sensor.Snapshot, c *metrics.Co
 	}
 	st := s.Sensor
 	return fmt.Sprintf("ntlmsensor: %s%s up %s: %d frames (%d MiB) read; kernel: %d seen, %d dropped (%.3f%%), %d by the interface; "+
-		"%d TCP/UDP packets; flows: %d now, %d in all (%d ignored, %d evicted, %d idle); %d findings (%d written, %d failed); "+
+		"%d TCP/UDP packets; flows: %d now, %d in all (%d ignored, %d evicted, %d idle); %d findings (%d written, %d failed), %d alerts; "+
 		"limits hit: %d memory, %d stream buffer, %d out-of-order; %d stream gaps; decode: %d malformed, %d truncated",
 		prefix, o.iface, time.Since(o.started).Round(time.Second), s.Read, s.Bytes>>20,
 		s.Capture.Seen, s.Capture.Dropped, dropPct, s.Capture.IfDropped,
-		st.Packets, s.Flows, st.Flows, st.FlowsIgnored, st.FlowsEvicted, st.FlowsIdle, findings, delivered, failed,
+		st.Packets, s.Flows, st.Flows, st.FlowsIgnored, st.FlowsEvicted, st.FlowsIdle, findings, delivered, failed, c.Alerts(),
 		st.MemoryLimitHits, st.BufferLimitHits, st.OutOfOrderLimitHits, st.Gaps, s.Decoder.Malformed, s.Decoder.Truncated)
 }
 

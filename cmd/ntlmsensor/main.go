@@ -182,10 +182,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		stage.WriteInventory(time.Now())
 		if !*quiet {
 			printSummary(stderr, r, tally, time.Since(started))
-			fmt.Fprintln(stderr, auditSummary(stage.Stats()))
-			if l := auditOpts.detect.summary(); l != "" {
-				fmt.Fprintln(stderr, l)
-			}
+			auditOpts.printSummary(stderr, stage.Stats())
 		}
 	}
 	if outs.close(*quiet, stderr) != nil {

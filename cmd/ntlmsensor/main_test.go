@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,6 +35,32 @@ func runCLI(t *testing.T, args ...string) (stdout, stderr string, status int) {
 	return o.String(), e.String(), status
 }
 
+// ruleIDs returns the rule.id of every alert (event.kind "alert",
+// event.dataset "ntlmsensor.alert") in JSON-lines output, sorted.
+func ruleIDs(t *testing.T, out string) []string {
+	t.Helper()
+	var ids []string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if !strings.Contains(line, `"kind":"alert"`) {
+			continue
+		}
+		var m struct {
+			Event struct{ Kind, Dataset string }
+			Rule  struct{ ID string }
+		}
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("not JSON: %q", line)
+		}
+		if m.Event.Kind != "alert" || m.Event.Dataset != "ntlmsensor.alert" || m.Rule.ID == "" {
+			t.Fatalf("not an alert: %s", line)
+		}
+		ids = append(ids, m.Rule.ID)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// parseFindings returns the findings (event.kind "event") of JSON-lines output.
 func parseFindings(t *testing.T, out string) []map[string]any {
 	t.Helper()
 	var fs []map[string]any
@@ -45,8 +72,8 @@ func parseFindings(t *testing.T, out string) []map[string]any {
 		if err := json.Unmarshal([]byte(line), &m); err != nil {
 			t.Fatalf("not JSON: %q", line)
 		}
-		if ev, _ := m["event"].(map[string]any); ev["kind"] == "state" {
-			continue // an inventory row, written at exit
+		if ev, _ := m["event"].(map[string]any); ev["kind"] != "event" {
+			continue // an inventory row (state), written at exit, or an alert: ruleIDs
 		}
 		fs = append(fs, m)
 	}

@@ -1,7 +1,8 @@
 // Package metrics exposes what the sensor does as Prometheus metrics:
 // packets and bytes received, kernel drops, decode errors, flows and
-// evictions, every limit hit, findings by protocol and flag, and sink
-// delivery.
+// evictions, every limit hit, findings by protocol and flag, the audit
+// stage (findings released, causes, inventory, ordering, memories), alerts
+// by rule, and sink delivery.
 //
 // Nothing here touches the packet path. The pipeline's goroutines publish
 // their counters (sensor.Pipeline.Snapshot); a scrape reads the last
@@ -15,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"ntlmsensor/audit"
+	"ntlmsensor/audit/detect"
 	"ntlmsensor/findings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,6 +33,7 @@ type Counters struct {
 	mu        sync.Mutex
 	attempts  map[findingKey]uint64
 	flags     map[flagKey]uint64
+	alerts    [len(detect.Rules)]uint64
 	total     uint64
 	delivered uint64
 	failed    uint64
@@ -52,6 +56,26 @@ func (c *Counters) Finding(f *findings.Finding) {
 	for _, fl := range f.Flags {
 		c.flags[flagKey{string(f.Protocol), string(fl)}]++
 	}
+}
+
+// Alert counts one alert by its rule.
+func (c *Counters) Alert(a *detect.Alert) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if int(a.Rule) >= 0 && int(a.Rule) < len(c.alerts) {
+		c.alerts[a.Rule]++
+	}
+}
+
+// Alerts returns the number of alerts counted.
+func (c *Counters) Alerts() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var n uint64
+	for _, v := range c.alerts {
+		n += v
+	}
+	return n
 }
 
 // Delivered counts one write to the sinks: err nil when it succeeded.
@@ -82,6 +106,8 @@ type Info struct {
 	// Sinks, when set, reports what each sink did with the findings it
 	// took (asynchronous sinks deliver later, or spool, or lose them).
 	Sinks func() []SinkStats
+	// Audit, when set, reads the audit stage's counters (audit.Stage.Stats).
+	Audit func() audit.Stats
 }
 
 // SinkStats are one sink's delivery counters.
@@ -174,6 +200,15 @@ var (
 	uptime       = prometheus.NewDesc("ntlmsensor_uptime_seconds", "Seconds since the capture started.", nil, nil)
 	sinkResults  = prometheus.NewDesc("ntlmsensor_sink_delivery_total", "What each sink did with the findings it took, by result (json: written; elasticsearch: sent, retried, spooled, dead_lettered, failed).", []string{"sink", "result"}, nil)
 	sinkBacklog  = prometheus.NewDesc("ntlmsensor_sink_backlog", "Findings a sink holds, waiting for delivery (memory or spool).", []string{"sink"}, nil)
+	alerts       = prometheus.NewDesc("ntlmsensor_alerts_total", "Attack alerts written (event.kind alert), by rule.id.", []string{"rule"}, nil)
+
+	auditReleased = prometheus.NewDesc("ntlmsensor_audit_findings_released_total", "Findings the audit stage released to the sinks, in capture-time order.", nil, nil)
+	auditCauses   = prometheus.NewDesc("ntlmsensor_audit_causes_total", "NTLM logons the audit stage gave a cause, by ntlm.cause.", []string{"cause"}, nil)
+	auditRows     = prometheus.NewDesc("ntlmsensor_audit_inventory_rows", "Inventory rows held (bounded by max-inventory-rows).", nil, nil)
+	auditEvicted  = prometheus.NewDesc("ntlmsensor_audit_inventory_rows_evicted_total", "Inventory rows evicted because the table was full (max-inventory-rows): the least recently seen went.", nil, nil)
+	auditLate     = prometheus.NewDesc("ntlmsensor_audit_out_of_order_total", "Findings that reached the audit stage after a later one was released (audit-delay too short for them).", nil, nil)
+	auditForced   = prometheus.NewDesc("ntlmsensor_audit_forced_releases_total", "Findings released before their time because the stage held its maximum.", nil, nil)
+	auditForgot   = prometheus.NewDesc("ntlmsensor_audit_memories_evicted_total", "Memories the audit stage evicted to stay bounded, by kind: clients (recent Kerberos exchanges), servers (names).", []string{"memory"}, nil)
 )
 
 type collector struct {
@@ -187,7 +222,8 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, m := range plain {
 		ch <- m.desc
 	}
-	for _, d := range []*prometheus.Desc{decodeErrors, limitHits, findingsDesc, flags, sinkWrites, workers, info, uptime, sinkResults, sinkBacklog} {
+	for _, d := range []*prometheus.Desc{decodeErrors, limitHits, findingsDesc, flags, sinkWrites, workers, info, uptime, sinkResults, sinkBacklog,
+		alerts, auditReleased, auditCauses, auditRows, auditEvicted, auditLate, auditForced, auditForgot} {
 		ch <- d
 	}
 }
@@ -222,6 +258,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(sinkBacklog, prometheus.GaugeValue, float64(st.Backlog), st.Sink)
 		}
 	}
+	if c.info.Audit != nil {
+		c.collectAudit(ch, c.info.Audit())
+	}
 	if c.c == nil {
 		return
 	}
@@ -235,4 +274,23 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(sinkWrites, prometheus.CounterValue, float64(c.c.delivered), "ok")
 	ch <- prometheus.MustNewConstMetric(sinkWrites, prometheus.CounterValue, float64(c.c.failed), "error")
+	for i, v := range c.c.alerts { // every rule, 0 included: a rate over a rule that never fired is 0, not absent
+		ch <- prometheus.MustNewConstMetric(alerts, prometheus.CounterValue, float64(v), detect.Rules[i].ID)
+	}
+}
+
+func (c *collector) collectAudit(ch chan<- prometheus.Metric, st audit.Stats) {
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	counter(auditReleased, st.Findings)
+	for _, ci := range audit.Causes {
+		counter(auditCauses, st.ByCause[ci.ID], string(ci.ID))
+	}
+	ch <- prometheus.MustNewConstMetric(auditRows, prometheus.GaugeValue, float64(st.Rows))
+	counter(auditEvicted, st.RowsEvicted)
+	counter(auditLate, st.Late)
+	counter(auditForced, st.ForcedReleases)
+	counter(auditForgot, st.ClientsEvicted, "clients")
+	counter(auditForgot, st.ServersEvicted, "servers")
 }

@@ -108,8 +108,11 @@ var OtherFields = []Field{
 	{"inventory.count", "long"},
 	{"inventory.success", "long"},
 	{"inventory.failure", "long"},
+	{"inventory.signed", "long"},
 	{"inventory.first_seen", "date"},
 	{"inventory.last_seen", "date"},
+	{"inventory.removed_by", "keyword"},
+	{"message", "match_only_text"},
 	{"rule.id", "keyword"},
 	{"rule.name", "keyword"},
 	{"rule.description", "keyword"},
@@ -133,7 +136,7 @@ func Mappings() map[string]any {
 			}
 			props = obj["properties"].(map[string]any)
 		}
-		leaf := map[string]any{"type": f.Type}
+		leaf := map[string]any{"type": f.Type} // match_only_text: ECS's type of message, in the basic licence since 7.14
 		if f.Type == "keyword" {
 			leaf["ignore_above"] = 1024
 		}

@@ -13,9 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"ntlmsensor/capture"
+	"ntlmsensor/audit/audittest"
 	"ntlmsensor/findings"
-	"ntlmsensor/sensor"
 )
 
 // fullFinding sets every field AppendJSON can write.
@@ -79,7 +78,7 @@ func fits(typ string, v any) bool {
 	case "boolean":
 		_, ok := v.(bool)
 		return ok
-	case "keyword":
+	case "keyword", "match_only_text":
 		_, ok := v.(string)
 		return ok
 	}
@@ -145,31 +144,28 @@ func TestTemplateTypesEveryField(t *testing.T) {
 	}
 }
 
-// Every finding of every bundled capture fits the template.
+// Every document the sensor writes over every bundled capture (findings,
+// inventory rows, alerts: the binary's defaults, detection on) fits the
+// template, and every field the template types is written by one of them
+// or by the full finding.
 func TestTemplateFitsAllCaptures(t *testing.T) {
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..", "pcaps")
-	n := 0
-	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !(strings.HasSuffix(p, ".pcap") || strings.HasSuffix(p, ".pcapng") || strings.HasSuffix(p, ".gz")) {
-			return err
+	seen := checkTyped(t, fullFinding().AppendJSON(nil))
+	n := map[string]int{}
+	for _, p := range audittest.Captures(t) {
+		for _, d := range audittest.Documents(t, p) {
+			for f := range checkTyped(t, d.AppendJSON(nil)) {
+				seen[f] = true
+			}
+			n[audittest.Kind(d)]++
 		}
-		src, err := capture.OpenFile(p)
-		if err != nil {
-			t.Fatal(err)
+	}
+	if n["event"] < 400 || n["state"] < 100 || n["alert"] != 11 {
+		t.Fatalf("documents checked: %v", n)
+	}
+	for _, f := range append(slices.Clip(Fields), OtherFields...) {
+		if !seen[f.Path] {
+			t.Errorf("template field %s is written by no document", f.Path)
 		}
-		defer src.Close()
-		cfg := sensor.DefaultConfig()
-		cfg.Carriers = sensor.Carriers()
-		cfg.Observer = "t"
-		cfg.Emit = func(f *findings.Finding) { checkTyped(t, f.AppendJSON(nil)); n++ }
-		pl := sensor.NewPipeline(cfg, 1, nil)
-		pl.ReadSource(src)
-		pl.Close()
-		return nil
-	})
-	if n < 300 {
-		t.Fatalf("only %d findings checked", n)
 	}
 }
 
