@@ -128,17 +128,17 @@ func (c *correlator) learnNames(f *findings.Finding) {
 // CHALLENGE's names, the target name, the tree, the Host, an AP-REQ's sname.
 func ownNames(f *findings.Finding, names []string) []string {
 	add := func(h string) {
-		if h != "" && !isIPLiteral(h) {
+		if h != "" && !findings.IsIPLiteral(h) {
 			names = append(names, h)
 		}
 	}
 	add(f.NTLM.ServerNbName)
 	add(f.NTLM.ServerDNSName)
-	add(spnHost(f.NTLM.TargetName))
-	add(uncHost(f.SMB.Tree))
-	add(stripPort(f.HTTP.Host))
+	add(findings.SPNHost(f.NTLM.TargetName))
+	add(findings.UNCHost(f.SMB.Tree))
+	add(findings.StripPort(f.HTTP.Host))
 	if f.Kerberos.Request == "AP" {
-		add(spnHost(f.Kerberos.SName))
+		add(findings.SPNHost(f.Kerberos.SName))
 	}
 	return names
 }
@@ -261,7 +261,7 @@ func (c *correlator) decide(f *findings.Finding) ([]Cause, string) {
 	server := f.Server.Addr().Unmap()
 	ago := func(e krbEvent) string { return fmtAgo(f.Time.Sub(e.t)) }
 	for _, e := range events {
-		if e.err == "KDC_ERR_S_PRINCIPAL_UNKNOWN" && e.sname != "" && namesServer(spnHost(e.sname), names, server) {
+		if e.err == "KDC_ERR_S_PRINCIPAL_UNKNOWN" && e.sname != "" && namesServer(findings.SPNHost(e.sname), names, server) {
 			add(CauseSPNMissing, fmt.Sprintf("%s-REQ for %s from this client got KDC_ERR_S_PRINCIPAL_UNKNOWN %s before", e.req, e.sname, ago(e)))
 			break
 		}
@@ -357,13 +357,13 @@ func (c *correlator) decide(f *findings.Finding) ([]Cause, string) {
 // ipName says which name the client gave the service was an IP literal.
 func ipName(f *findings.Finding) (by, name string) {
 	switch {
-	case f.NTLM.TargetName != "" && isIPLiteral(spnHost(f.NTLM.TargetName)):
+	case f.NTLM.TargetName != "" && findings.IsIPLiteral(findings.SPNHost(f.NTLM.TargetName)):
 		return "target name", f.NTLM.TargetName
-	case f.SMB.Tree != "" && isIPLiteral(uncHost(f.SMB.Tree)):
+	case f.SMB.Tree != "" && findings.IsIPLiteral(findings.UNCHost(f.SMB.Tree)):
 		return "tree", f.SMB.Tree
-	case f.HTTP.Host != "" && isIPLiteral(f.HTTP.Host):
+	case f.HTTP.Host != "" && findings.IsIPLiteral(f.HTTP.Host):
 		return "Host", f.HTTP.Host
-	case f.Kerberos.SName != "" && isIPLiteral(spnHost(f.Kerberos.SName)):
+	case f.Kerberos.SName != "" && findings.IsIPLiteral(findings.SPNHost(f.Kerberos.SName)):
 		return "sname", f.Kerberos.SName
 	}
 	return "", ""

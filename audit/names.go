@@ -1,8 +1,9 @@
 package audit
 
 import (
-	"net/netip"
 	"strings"
+
+	"ntlmsensor/findings"
 )
 
 // Names are compared as Windows compares them: without case, and a short
@@ -12,14 +13,14 @@ import (
 // sameHost reports whether two host names (or IP literals) name the same
 // host.
 func sameHost(a, b string) bool {
-	a, b = stripPort(a), stripPort(b)
+	a, b = findings.StripPort(a), findings.StripPort(b)
 	if a == "" || b == "" {
 		return false
 	}
 	if strings.EqualFold(a, b) {
 		return true
 	}
-	if isIPLiteral(a) || isIPLiteral(b) {
+	if findings.IsIPLiteral(a) || findings.IsIPLiteral(b) {
 		return false
 	}
 	da, db := strings.IndexByte(a, '.'), strings.IndexByte(b, '.')
@@ -45,47 +46,4 @@ func sameDomain(dom, nb, dns string) bool {
 		return true
 	}
 	return false
-}
-
-// stripPort removes :port and [brackets] from a host.
-func stripPort(h string) string {
-	if strings.HasPrefix(h, "[") {
-		if i := strings.IndexByte(h, ']'); i > 0 {
-			return h[1:i]
-		}
-	}
-	if i := strings.LastIndexByte(h, ':'); i >= 0 && strings.Count(h, ":") == 1 {
-		return h[:i]
-	}
-	return h
-}
-
-func isIPLiteral(h string) bool {
-	_, err := netip.ParseAddr(stripPort(h))
-	return err == nil
-}
-
-// spnHost is the host of service/host[:port][/name][@REALM].
-func spnHost(spn string) string {
-	i := strings.IndexByte(spn, '/')
-	if i < 0 {
-		return ""
-	}
-	h := spn[i+1:]
-	if j := strings.IndexByte(h, '/'); j >= 0 {
-		h = h[:j]
-	}
-	if k := strings.IndexByte(h, '@'); k >= 0 {
-		h = h[:k]
-	}
-	return stripPort(h)
-}
-
-// uncHost is the server of \\server\share.
-func uncHost(p string) string {
-	p = strings.TrimLeft(p, `\/`)
-	if i := strings.IndexAny(p, `\/`); i >= 0 {
-		p = p[:i]
-	}
-	return p
 }

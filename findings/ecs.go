@@ -153,8 +153,8 @@ func (f *Finding) DestinationDomain() string {
 		f.NTLM.ServerDNSName,
 		f.NTLM.ServerNbName,
 		f.HTTP.Host,
-		hostOfUNC(f.SMB.Tree),
-		hostOfSPN(f.NTLM.TargetName),
+		UNCHost(f.SMB.Tree),
+		SPNHost(f.NTLM.TargetName),
 		f.apTarget(),
 	} {
 		if h = hostName(h); h != "" {
@@ -166,7 +166,7 @@ func (f *Finding) DestinationDomain() string {
 
 func (f *Finding) apTarget() string {
 	if f.Kerberos.Request == "AP" {
-		return hostOfSPN(f.Kerberos.SName)
+		return SPNHost(f.Kerberos.SName)
 	}
 	return ""
 }
@@ -174,13 +174,10 @@ func (f *Finding) apTarget() string {
 // hostName is h without a port and a trailing dot, or "" when h is empty or
 // an IP literal.
 func hostName(h string) string {
-	if h == "" || isIP(h) {
+	if h == "" || IsIPLiteral(h) {
 		return ""
 	}
-	if i := strings.LastIndexByte(h, ':'); i > 0 && !strings.Contains(h[:i], ":") {
-		h = h[:i]
-	}
-	return strings.TrimSuffix(h, ".")
+	return strings.TrimSuffix(StripPort(h), ".")
 }
 
 // Related is the finding's related.*: the account, both addresses, and
@@ -193,7 +190,7 @@ func (f *Finding) Related() Related {
 	n := &f.NTLM
 	for _, h := range []string{
 		n.Workstation, n.ServerDNSName, n.ServerNbName, f.HTTP.Host,
-		hostOfUNC(f.SMB.Tree), hostOfSPN(n.TargetName), serviceHost(f.Kerberos.SName),
+		UNCHost(f.SMB.Tree), SPNHost(n.TargetName), serviceHost(f.Kerberos.SName),
 	} {
 		if h = hostName(h); h != "" {
 			r.AddHost(h)
@@ -209,5 +206,5 @@ func serviceHost(sname string) string {
 	if strings.EqualFold(svc, "krbtgt") || strings.EqualFold(svc, "kadmin") {
 		return ""
 	}
-	return hostOfSPN(sname)
+	return SPNHost(sname)
 }

@@ -1,7 +1,6 @@
 package findings
 
 import (
-	"net/netip"
 	"strings"
 )
 
@@ -127,16 +126,16 @@ func (f *Finding) Evaluate() {
 
 // ipTarget: the name the client used for the service is an IP literal.
 func (f *Finding) ipTarget() bool {
-	if f.NTLM.TargetName != "" && isIP(hostOfSPN(f.NTLM.TargetName)) {
+	if f.NTLM.TargetName != "" && IsIPLiteral(SPNHost(f.NTLM.TargetName)) {
 		return true
 	}
-	if f.SMB.Tree != "" && isIP(hostOfUNC(f.SMB.Tree)) {
+	if f.SMB.Tree != "" && IsIPLiteral(UNCHost(f.SMB.Tree)) {
 		return true
 	}
-	if f.HTTP.Host != "" && isIP(f.HTTP.Host) {
+	if f.HTTP.Host != "" && IsIPLiteral(f.HTTP.Host) {
 		return true
 	}
-	return f.Kerberos.SName != "" && isIP(hostOfSPN(f.Kerberos.SName))
+	return f.Kerberos.SName != "" && IsIPLiteral(SPNHost(f.Kerberos.SName))
 }
 
 // localAccount: the account belongs to a machine, not a domain: the
@@ -176,42 +175,4 @@ func weakOnly(es []int32) bool {
 		}
 	}
 	return true
-}
-
-// hostOfSPN returns the host part of service/host[:port][/name].
-func hostOfSPN(spn string) string {
-	i := strings.IndexByte(spn, '/')
-	if i < 0 {
-		return ""
-	}
-	h := spn[i+1:]
-	if j := strings.IndexByte(h, '/'); j >= 0 {
-		h = h[:j]
-	}
-	if k := strings.IndexByte(h, '@'); k >= 0 {
-		h = h[:k]
-	}
-	return h
-}
-
-// hostOfUNC returns the server part of \\server\share.
-func hostOfUNC(p string) string {
-	p = strings.TrimLeft(p, `\/`)
-	if i := strings.IndexAny(p, `\/`); i >= 0 {
-		p = p[:i]
-	}
-	return p
-}
-
-// isIP accepts an IPv4 or IPv6 literal, with an optional :port or [brackets].
-func isIP(h string) bool {
-	if h == "" {
-		return false
-	}
-	if ap, err := netip.ParseAddrPort(h); err == nil {
-		return ap.Addr().IsValid()
-	}
-	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
-	_, err := netip.ParseAddr(h)
-	return err == nil
 }

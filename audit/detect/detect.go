@@ -387,7 +387,7 @@ func (d *Detector) challenge(f *findings.Finding, server netip.Addr, relayed boo
 // means the AUTHENTICATE was made for another host. (A name is not
 // compared: DNS aliases and cluster names make names differ legitimately.)
 func (d *Detector) targetMismatch(f *findings.Finding, server netip.Addr, emit func(findings.Document)) {
-	h := hostOfSPN(f.NTLM.TargetName)
+	h := findings.SPNHost(f.NTLM.TargetName)
 	if h == "" {
 		return
 	}
@@ -410,20 +410,4 @@ func (d *Detector) targetMismatch(f *findings.Finding, server netip.Addr, emit f
 	s.ip(ip)
 	a.take(s)
 	d.alert(emit, a)
-}
-
-// hostOfSPN returns the host part of service/host[:port][/name][@realm].
-func hostOfSPN(spn string) string {
-	i := strings.IndexByte(spn, '/')
-	if i < 0 {
-		return ""
-	}
-	h := spn[i+1:]
-	if j := strings.IndexByte(h, '/'); j >= 0 {
-		h = h[:j]
-	}
-	if k := strings.IndexByte(h, '@'); k >= 0 {
-		h = h[:k]
-	}
-	return h
 }

@@ -131,7 +131,7 @@ func (d *Detector) roast(f *findings.Finding, emit func(findings.Document)) {
 		s.user(u)
 	}
 	for _, n := range r.names {
-		s.host(hostOfSPN(n))
+		s.host(findings.SPNHost(n))
 	}
 	a.take(s)
 	d.alert(emit, a)
