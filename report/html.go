@@ -88,7 +88,7 @@ func (r *Report) HTML(w io.Writer) error {
 		"UnknownSPNs": hbars(r.UnknownSPNs, "krb"),
 		"ByRule":      hbars(r.ByRule, "bad"),
 		"Alerts":      alerts,
-		"Columns":     []string{"server", "port", "client", "account", "mechanism", "cause", "removed by", "flags", "logons", "failed", "signed", "last seen"},
+		"Columns":     []string{"server", "client", "account", "mechanism", "cause", "removed by", "flags", "logons", "failed", "signed", "last seen"},
 		"Header":      string(header),
 		"FirstRows":   first,
 		"Data":        data,

@@ -153,11 +153,19 @@ func TestFromJSONLines(t *testing.T) {
 	if got.AlertsTotal != 1 || got.Alerts[0].Rule != "password_spray" || got.Alerts[0].Who() != `10.0.0.9 → ?; accounts CORP\a, CORP\b` {
 		t.Errorf("alerts %+v", got.Alerts)
 	}
-	var wt, gt bytes.Buffer
+	var wt, gt, page bytes.Buffer
 	want.Text(&wt)
 	got.Text(&gt)
 	if wt.String() != gt.String() {
 		t.Errorf("text differs:\n%s\nfrom JSON:\n%s", wt.String(), gt.String())
+	}
+	if err := got.HTML(&page); err != nil {
+		t.Fatal(err)
+	}
+	attacks := page.String()[strings.Index(page.String(), `<section id="attacks">`):]
+	attacks = attacks[:strings.Index(attacks, "</section>")]
+	if strings.Count(attacks, `<td class="when">`) != 1 || !strings.Contains(attacks, "Password spraying") || !strings.Contains(attacks, `CORP\b`) {
+		t.Errorf("attacks seen:\n%s", attacks)
 	}
 }
 
@@ -190,7 +198,7 @@ func TestMillionFindings(t *testing.T) {
 		t.Fatal(err)
 	}
 	took := time.Since(start)
-	t.Logf("1M findings: %d rows (%d logons left out), page %d KiB, %s", len(r.Rows), r.RowsEvicted, page.Len()>>10, took)
+	t.Logf("1M findings: %d rows (%d rows evicted), page %d KiB, %s", len(r.Rows), r.RowsEvicted, page.Len()>>10, took)
 	if took > 30*time.Second {
 		t.Errorf("took %s", took)
 	}
@@ -288,6 +296,9 @@ func TestReportInBrowser(t *testing.T) {
 	}
 	if !strings.Contains(dom, `data-rendered="1"`) {
 		t.Errorf("the inventory script did not finish")
+	}
+	if !strings.Contains(dom, "LocalKDC") {
+		t.Errorf("no removed by")
 	}
 	tbody := dom[strings.Index(dom, `id="inv"`):]
 	tbody = tbody[strings.Index(tbody, "<tbody>"):strings.Index(tbody, "</tbody>")]

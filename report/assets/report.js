@@ -7,8 +7,8 @@
   // the rows are the inventory's CSV columns (audit.ColumnNames, in the
   // table's data-header); the page shows these, in this order:
   var csvHeader = JSON.parse(table.dataset.header);
-  var source = [0, 1, 3, 4, 5, 6, 15, 14, 7, 9, 10, 12];
-  var numeric = {1: true, 8: true, 9: true, 10: true};
+  var source = [0, 3, 4, 5, 6, 15, 14, 7, 9, 10, 12];
+  var numeric = {7: true, 8: true, 9: true};
   // the inventory's order (what to fix first) until a column is clicked
   var pageSize = 100, page = 0, sortCol = -1, sortDir = 1, rows = [], view = [];
   var tbody = table.tBodies[0], shown = document.getElementById("shown");
@@ -22,10 +22,9 @@
       var tr = document.createElement("tr");
       for (var i = 0; i < source.length; i++) {
         var td = document.createElement("td"), v = cell(r, i);
-        if (i === 0 && r[13]) { td.textContent = v + " "; var s = document.createElement("span"); s.className = "name"; s.textContent = r[13]; td.appendChild(s); }
-        else if (i === 1) { td.textContent = r[1] + "/" + r[2]; }
-        else if (i === 7) { td.className = "flags"; String(v).split(" ").filter(Boolean).forEach(function (f) { var s = document.createElement("span"); s.className = "flag"; s.textContent = f; td.appendChild(s); td.appendChild(document.createTextNode(" ")); }); }
-        else if (i === 11) { td.textContent = String(v).replace("T", " ").slice(0, 16); }
+        if (i === 0) { td.textContent = v + ":" + r[1] + "/" + r[2]; if (r[13]) { var s = document.createElement("span"); s.className = "name"; s.textContent = " " + r[13]; td.appendChild(s); } }
+        else if (i === 6) { td.className = "flags"; String(v).split(" ").filter(Boolean).forEach(function (f) { var s = document.createElement("span"); s.className = "flag"; s.textContent = f; td.appendChild(s); td.appendChild(document.createTextNode(" ")); }); }
+        else if (i === 10) { td.textContent = String(v).replace("T", " ").slice(0, 16); }
         else { td.textContent = v; if (numeric[i]) td.className = "num"; }
         tr.appendChild(td);
       }
