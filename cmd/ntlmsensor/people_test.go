@@ -187,7 +187,7 @@ func TestReportCommand(t *testing.T) {
 }
 
 // TestReportSameFromFindings: the report of captures (-r, through the
-// audit stage and the detectors) is the report of the findings file the
+// audit stage and the detectors, with the sensor's defaults) is the report of the findings file the
 // sensor writes from them (causes, alerts and inventory rows in it): the
 // text, the CSV inventory and the page, but for the names of the inputs
 // and the time the page was made.
@@ -196,7 +196,7 @@ func TestReportSameFromFindings(t *testing.T) {
 	caps := []string{"-r", realTopDir(t), "-r", realDir + "/audit",
 		"-r", "../../pcaps/public/zeek/testing/btest/Traces/krb/kinit.pcap", "-r", "../../pcaps/public/zeek/testing/btest/Traces/ldap/ldap_invalid_credentials.pcap"}
 	jsonl := filepath.Join(dir, "f.jsonl")
-	if _, errs, status := runCLI(t, append([]string{"-q", "-detect", "-w", jsonl}, caps...)...); status != 0 {
+	if _, errs, status := runCLI(t, append([]string{"-q", "-w", jsonl}, caps...)...); status != 0 {
 		t.Fatalf("sensor: %d %s", status, errs)
 	}
 	written, _ := os.ReadFile(jsonl)
@@ -220,7 +220,7 @@ func TestReportSameFromFindings(t *testing.T) {
 		sub := regexp.MustCompile(`(?m)^<p class="sub">.*$`)
 		return out, string(cb), sub.ReplaceAllString(string(hb), "")
 	}
-	text1, csv1, page1 := reportOf(append([]string{"-detect"}, caps...)...)
+	text1, csv1, page1 := reportOf(caps...)
 	text2, csv2, page2 := reportOf(jsonl)
 	if text1 != text2 {
 		t.Errorf("text from captures:\n%s\nfrom findings:\n%s", text1, text2)

@@ -29,8 +29,8 @@ inventory rebuilt from the findings.
   -o FILE     the HTML report
   -csv FILE   the whole inventory as CSV (as ntlmsensor inventory -format csv)
   -r CAPTURE  a capture or a directory of captures (repeatable)
-  -detect     with -r: run the attack detectors (as ntlmsensor -detect;
-              the -detect-* thresholds of ntlmsensor apply too)
+  -detect=false  with -r: no attack detectors (on by default, as for
+              ntlmsensor; its -detect-* thresholds apply too)
   -q          no progress
 `
 
