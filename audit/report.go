@@ -18,9 +18,12 @@ const (
 	FormatJSON  = "json"
 )
 
-var rowColumns = []string{"server", "port", "protocol", "client", "account", "mechanism", "cause", "count", "success", "failure", "signed", "first_seen", "last_seen", "server_names", "flags", "removed_by"}
+// ColumnNames names the fields of Row.Columns: the CSV and TSV header.
+var ColumnNames = []string{"server", "port", "protocol", "client", "account", "mechanism", "cause", "count", "success", "failure", "signed", "first_seen", "last_seen", "server_names", "flags", "removed_by"}
 
-func (r *Row) columns() []string {
+// Columns is the row as text fields, in the order of ColumnNames (the
+// inventory's CSV export).
+func (r *Row) Columns() []string {
 	mech := r.Mechanism
 	if r.Version != "" {
 		mech += " " + r.Version
@@ -62,9 +65,9 @@ func WriteRows(w io.Writer, rows []Row, format string, now time.Time) error {
 		if format == FormatTSV {
 			cw.Comma = '\t'
 		}
-		cw.Write(rowColumns)
+		cw.Write(ColumnNames)
 		for i := range rows {
-			cw.Write(rows[i].columns())
+			cw.Write(rows[i].Columns())
 		}
 		cw.Flush()
 		return cw.Error()
@@ -72,7 +75,7 @@ func WriteRows(w io.Writer, rows []Row, format string, now time.Time) error {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "SERVER\tPORT\tCLIENT\tACCOUNT\tMECHANISM\tCAUSE\tCOUNT\tOK\tFAIL\tLAST SEEN\tREMOVED BY")
 		for i := range rows {
-			c := rows[i].columns()
+			c := rows[i].Columns()
 			fmt.Fprintf(tw, "%s\t%s/%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[12], c[15])
 		}
 		return tw.Flush()

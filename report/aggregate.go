@@ -12,44 +12,25 @@ import (
 	"strings"
 	"time"
 
+	"ntlmsensor/audit"
 	"ntlmsensor/findings"
 )
 
 // Bounds of what an Aggregator keeps; beyond them new keys are counted as
 // left out, never stored.
 const (
-	maxRows     = 100_000   // inventory rows
 	maxDistinct = 1_000_000 // distinct clients, servers, accounts each
 	maxKeyed    = 10_000    // entries of each Kerberos hygiene and posture map
 	maxBuckets  = 100_000   // timeline buckets before they are made coarser
+	maxAlerts   = 1_000     // alerts listed (all are counted)
 )
-
-// rowKey is one NTLM dependency: who (client, account) reached what
-// (server, port, protocol) how (mechanism, version) and why (cause), as
-// the contract's inventory rows.
-type rowKey struct {
-	client, server netip.Addr
-	port           uint16
-	protocol       string
-	account        string
-	mechanism      string // auth.mechanism
-	version        string // ntlm.version, or the Kerberos etype for RC4 rows
-	cause          string
-}
-
-// row is what the findings of one dependency add up to.
-type row struct {
-	count, success, failure uint64
-	first, last             time.Time
-	flags                   uint32 // bit i: findings.Flags[i]
-	serverName              string // destination.domain: the first name the wire gave the server
-	sname                   string // kerberos.sname of RC4 rows
-}
 
 // posture of one SMB or LDAP server: the sessions seen, by protection.
 type posture struct{ required, signed, unsigned uint64 }
 
-// Aggregator adds findings up. Add is not safe for concurrent use.
+// Aggregator adds findings up: the counts, charts and top lists of the
+// report here, the inventory of NTLM dependencies in the audit package's
+// Inventory. Add is not safe for concurrent use.
 type Aggregator struct {
 	total       uint64
 	first, last time.Time
@@ -64,8 +45,7 @@ type Aggregator struct {
 	bucket   time.Duration // timeline resolution: a minute, coarser past maxBuckets
 	timeline map[int64]*[2]uint64
 
-	rows    map[rowKey]*row
-	rowsOut uint64 // findings whose row did not fit
+	inv *audit.Inventory // NTLM and Kerberos RC4 dependencies
 
 	clients, servers, accounts map[string]struct{} // that used NTLM
 	distinctOut                bool                // a set was full
@@ -73,18 +53,58 @@ type Aggregator struct {
 	smb, ldap                      map[netip.Addr]*posture
 	rc4Accounts, rc4Services       map[string]uint64
 	unknownSPN, skew, preauthFails map[string]uint64
+
+	alerts      []Alert // the first maxAlerts
+	alertsTotal uint64
+	byRule      map[string]uint64
 }
 
 // New makes an empty Aggregator.
-func New() *Aggregator {
+func New() *Aggregator { return NewWithRows(0) }
+
+// NewWithRows makes an empty Aggregator whose inventory holds at most
+// maxRows rows (0: audit.DefaultMaxRows).
+func NewWithRows(maxRows int) *Aggregator {
 	return &Aggregator{
 		byMech: map[string]uint64{}, byVersion: map[string]uint64{}, byProtocol: map[string]*[2]uint64{},
 		byCause: map[string]uint64{}, bucket: time.Minute, timeline: map[int64]*[2]uint64{},
-		rows:    map[rowKey]*row{},
+		inv:     audit.NewInventory(maxRows),
 		clients: map[string]struct{}{}, servers: map[string]struct{}{}, accounts: map[string]struct{}{},
 		smb: map[netip.Addr]*posture{}, ldap: map[netip.Addr]*posture{},
 		rc4Accounts: map[string]uint64{}, rc4Services: map[string]uint64{},
 		unknownSPN: map[string]uint64{}, skew: map[string]uint64{}, preauthFails: map[string]uint64{},
+		byRule: map[string]uint64{},
+	}
+}
+
+// AddDocument adds one document the audit stage released, or a findings
+// file holds: a finding, or an alert; inventory rows are passed over (the
+// inventory is rebuilt from the findings). It reports whether d was used.
+func (a *Aggregator) AddDocument(d findings.Document) bool {
+	switch d := d.(type) {
+	case *findings.Finding:
+		a.Add(d)
+		return true
+	case *audit.Row:
+		return false
+	}
+	// an alert, read back from its JSON as from a findings file: the
+	// report is the same from captures and from their findings
+	al, ok := ParseAlert(d.AppendJSON(nil))
+	if ok {
+		a.AddAlert(al)
+	}
+	return ok
+}
+
+// AddAlert adds one alert of the detectors.
+func (a *Aggregator) AddAlert(al Alert) {
+	a.alertsTotal++
+	if _, ok := a.byRule[al.Rule]; ok || len(a.byRule) < maxKeyed {
+		a.byRule[al.Rule]++
+	}
+	if len(a.alerts) < maxAlerts {
+		a.alerts = append(a.alerts, al)
 	}
 }
 
@@ -160,7 +180,6 @@ func (a *Aggregator) Add(f *findings.Finding) {
 	}
 	client, server := f.Client.Addr().Unmap(), f.Server.Addr().Unmap()
 	acct := account(f)
-	cause := ""
 	if ntlm {
 		v := string(f.NTLM.Version)
 		if v == "" {
@@ -169,11 +188,16 @@ func (a *Aggregator) Add(f *findings.Finding) {
 		if len(a.byVersion) < maxKeyed || a.byVersion[v] > 0 {
 			a.byVersion[v]++
 		}
-		cause = CauseOf(f)
+		cause := f.Cause // set by the audit stage
+		if cause == "" {
+			cause = noCause
+		}
+		if _, ok := a.byCause[cause]; ok || len(a.byCause) < maxKeyed {
+			a.byCause[cause]++
+		}
 		if has(findings.FlagNTLMv1) || has(findings.FlagNTLMLM) {
 			a.weakNTLM++
 		}
-		a.byCause[cause]++
 		switch f.Outcome {
 		case findings.Success:
 			a.ntlmOutcome[0]++
@@ -229,42 +253,12 @@ func (a *Aggregator) Add(f *findings.Finding) {
 			count(a.preauthFails, acct)
 		}
 	}
-	if ntlm || krb && has(findings.FlagKrbRC4) {
-		a.addRow(f, flags, rowKey{client, server, f.Server.Port(), proto, acct, string(f.Mechanism), string(f.NTLM.Version), cause})
-	}
+	a.inv.Add(f)
 }
 
-func (a *Aggregator) addRow(f *findings.Finding, flags uint32, k rowKey) {
-	if k.mechanism == "kerberos" {
-		k.version = etypeName(f.Kerberos.TicketEtype, f.Kerberos.SessionEtype)
-	}
-	r := a.rows[k]
-	if r == nil {
-		if len(a.rows) >= maxRows {
-			a.rowsOut++
-			return
-		}
-		r = &row{first: f.Time, last: f.Time, serverName: serverName(f), sname: f.Kerberos.SName}
-		a.rows[k] = r
-	}
-	r.count++
-	switch f.Outcome {
-	case findings.Success:
-		r.success++
-	case findings.Failure:
-		r.failure++
-	}
-	if f.Time.Before(r.first) {
-		r.first = f.Time
-	}
-	if f.Time.After(r.last) {
-		r.last = f.Time
-	}
-	r.flags |= flags
-	if r.serverName == "" {
-		r.serverName = serverName(f)
-	}
-}
+// noCause counts the NTLM logons of findings written without the audit
+// stage (an older sensor): they carry no ntlm.cause.
+const noCause = "(no cause)"
 
 // tick counts one logon (0 NTLM, 1 Kerberos) in its timeline bucket,
 // making the buckets coarser when there are too many.
@@ -340,29 +334,4 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-// serverName is the server's name as the wire gave it: NTLM's DNS or
-// NetBIOS name, the HTTP host, the server of the SMB tree.
-func serverName(f *findings.Finding) string {
-	switch {
-	case f.NTLM.ServerDNSName != "":
-		return strings.ToLower(f.NTLM.ServerDNSName)
-	case f.NTLM.ServerNbName != "":
-		return f.NTLM.ServerNbName
-	case f.HTTP.Host != "":
-		return f.HTTP.Host
-	}
-	return ""
-}
-
-// etypeName names the RC4 etype of a Kerberos row.
-func etypeName(ticket, session int32) string {
-	switch {
-	case ticket == 23 || session == 23:
-		return "rc4-hmac"
-	case ticket == 24 || session == 24:
-		return "rc4-hmac-exp"
-	}
-	return "rc4 offered only"
 }

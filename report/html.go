@@ -9,8 +9,11 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"net/url"
 	"strings"
 	"time"
+
+	"ntlmsensor/audit"
 )
 
 //go:embed assets
@@ -22,8 +25,12 @@ var assets embed.FS
 const firstRows = 100
 
 var page = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap{
-	"inc":  func(i int) int { return i + 1 },
-	"join": strings.Join,
+	"inc":   func(i int) int { return i + 1 },
+	"join":  strings.Join,
+	"split": strings.Fields,
+	// minute shortens an RFC 3339 time to the minute: 2026-01-05 08:00
+	"minute":  func(t string) string { return strings.Replace(t[:min(len(t), 16)], "T", " ", 1) },
+	"docName": docName,
 	"dict": func(kv ...any) map[string]any {
 		m := map[string]any{}
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -44,10 +51,11 @@ func (r *Report) HTML(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	first := r.Rows
-	if len(first) > firstRows {
-		first = first[:firstRows]
+	var first [][]string
+	for i := range r.Rows[:min(len(r.Rows), firstRows)] {
+		first = append(first, r.Rows[i].Columns())
 	}
+	header, _ := json.Marshal(audit.ColumnNames)
 	share := ""
 	if all := r.NTLM + r.Kerberos; all > 0 {
 		share = fmt.Sprintf("%.0f%%", 100*float64(r.NTLM)/float64(all))
@@ -57,6 +65,10 @@ func (r *Report) HTML(w io.Writer) error {
 		{"services with RC4 tickets", uint64(r.RC4ServicesAll)},
 		{"unknown SPNs asked for", uint64(r.UnknownSPNsAll)},
 		{"clients with clock skew", uint64(r.SkewAll)},
+	}
+	alerts := r.Alerts
+	if len(alerts) > pageAlerts {
+		alerts = alerts[:pageAlerts]
 	}
 	return page.Execute(w, map[string]any{
 		"R":           r,
@@ -74,14 +86,36 @@ func (r *Report) HTML(w io.Writer) error {
 		"RC4Accounts": hbars(r.RC4Accounts, "krb"),
 		"RC4Services": hbars(r.RC4Services, "krb"),
 		"UnknownSPNs": hbars(r.UnknownSPNs, "krb"),
-		"Columns":     []string{"client", "server", "port", "protocol", "account", "version", "cause", "flags", "logons", "failed", "last seen"},
+		"ByRule":      hbars(r.ByRule, "bad"),
+		"Alerts":      alerts,
+		"Columns":     []string{"server", "client", "account", "mechanism", "cause", "removed by", "flags", "logons", "failed", "signed", "last seen"},
+		"Header":      string(header),
 		"FirstRows":   first,
 		"Data":        data,
-		"MaxRows":     maxRows,
 	})
 }
 
-// inventoryData is every row in CSV order, as JSON, gzip-compressed and
+// pageAlerts is how many alerts the page lists (the headline counts all).
+const pageAlerts = 200
+
+// docName is a short name for a documentation URL: its host and last
+// path element.
+func docName(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return u
+	}
+	last := strings.Trim(p.Path, "/")
+	if i := strings.LastIndexByte(last, '/'); i >= 0 {
+		last = last[i+1:]
+	}
+	if len(last) > 48 {
+		last = last[:47] + "…"
+	}
+	return p.Host + ": " + last
+}
+
+// inventoryData is every row as audit.Row.Columns (the CSV export), as JSON, gzip-compressed and
 // base64-encoded: the page's script reads it for paging, sorting,
 // filtering and the CSV export.
 func (r *Report) inventoryData() (string, error) {
@@ -93,7 +127,7 @@ func (r *Report) inventoryData() (string, error) {
 		if i > 0 {
 			zw.Write([]byte(","))
 		}
-		if err := enc.Encode(r.Rows[i].CSV()); err != nil {
+		if err := enc.Encode(r.Rows[i].Columns()); err != nil {
 			return "", err
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"ntlmsensor/audit"
 	"ntlmsensor/findings"
 )
 
@@ -35,20 +36,12 @@ type Target struct {
 	Accounts int // distinct, for servers and clients
 	Peers    []string
 	Causes   []Count
-	Fixes    []Cause
-	Flags    []string
-}
-
-// Row is one line of the inventory: one NTLM dependency (or one Kerberos
-// RC4 use), as the contract's inventory rows.
-type Row struct {
-	Client, Server, ServerName string
-	Port                       uint16
-	Protocol, Account          string
-	Mechanism, Version, Cause  string
-	Flags                      []string
-	Count, Success, Failure    uint64
-	First, Last                time.Time
+	Fixes    []audit.CauseInfo // of Causes, from the cause registry
+	// RemovedBy: what would remove these dependencies (the causes'
+	// "removed by": IAKerb, LocalKDC, an SPN, a name instead of an IP,
+	// Negotiate in the app, vendor), each once.
+	RemovedBy []string
+	Flags     []string
 }
 
 // Report is what the page and the text show, computed once.
@@ -78,11 +71,17 @@ type Report struct {
 	RC4Accounts, RC4Services, UnknownSPNs, SkewClients, PreauthFails []Count
 	RC4AccountsAll, RC4ServicesAll, UnknownSPNsAll, SkewAll          int
 
-	Rows    []Row // busiest first, every row the aggregator kept
-	RowsOut uint64
+	// Rows is the audit inventory (audit.Inventory.Rows: what to fix
+	// first); RowsEvicted the rows it evicted when full.
+	Rows        []audit.Row
+	RowsEvicted uint64
+
+	Alerts      []Alert // in time order, the first maxAlerts
+	AlertsTotal uint64
+	ByRule      []Count
 
 	FlagRef  []findings.FlagInfo
-	CauseRef []Cause
+	CauseRef []audit.CauseInfo
 }
 
 // Report computes the report of what was added. sources name the inputs.
@@ -95,7 +94,9 @@ func (a *Aggregator) Report(sources []string) *Report {
 		UnsignedSMB:  a.byFlag[flagIndex[findings.FlagSMBUnsigned]],
 		UnsignedLDAP: a.byFlag[flagIndex[findings.FlagLDAPUnsigned]] + a.byFlag[flagIndex[findings.FlagLDAPCleartext]],
 		Clients:      len(a.clients), Servers: len(a.servers), Accounts: len(a.accounts), DistinctCapped: a.distinctOut,
-		Bucket: a.bucket, RowsOut: a.rowsOut, FlagRef: findings.Flags, CauseRef: causes,
+		Bucket: a.bucket, FlagRef: findings.Flags, CauseRef: audit.Causes,
+		Rows: a.inv.Rows(), RowsEvicted: a.inv.Evicted(),
+		AlertsTotal: a.alertsTotal, ByRule: sorted(a.byRule, 0),
 	}
 	r.Other = a.total - r.NTLM - r.Kerberos
 	r.ByVersion = sorted(a.byVersion, 0)
@@ -119,7 +120,8 @@ func (a *Aggregator) Report(sources []string) *Report {
 	r.UnknownSPNs, r.UnknownSPNsAll = sorted(a.unknownSPN, topN), len(a.unknownSPN)
 	r.SkewClients, r.SkewAll = sorted(a.skew, topN), len(a.skew)
 	r.PreauthFails = sorted(a.preauthFails, topN)
-	r.rows(a)
+	r.Alerts = slices.Clone(a.alerts)
+	slices.SortStableFunc(r.Alerts, func(x, y Alert) int { return x.Time.Compare(y.Time) })
 	r.rank()
 	return r
 }
@@ -196,33 +198,6 @@ func (r *Report) timeline(a *Aggregator) {
 	r.Timeline = bars
 }
 
-// rows lists the inventory busiest first.
-func (r *Report) rows(a *Aggregator) {
-	r.Rows = make([]Row, 0, len(a.rows))
-	for k, v := range a.rows {
-		r.Rows = append(r.Rows, Row{
-			Client: k.client.String(), Server: k.server.String(), ServerName: v.serverName, Port: k.port,
-			Protocol: k.protocol, Account: k.account, Mechanism: k.mechanism, Version: k.version, Cause: k.cause,
-			Flags: flagNames(v.flags), Count: v.count, Success: v.success, Failure: v.failure, First: v.first, Last: v.last,
-		})
-	}
-	slices.SortFunc(r.Rows, func(x, y Row) int {
-		return cmp.Or(cmp.Compare(y.Count, x.Count), strings.Compare(x.Server, y.Server), strings.Compare(x.Client, y.Client),
-			strings.Compare(x.Account, y.Account), cmp.Compare(x.Port, y.Port), strings.Compare(x.Protocol, y.Protocol),
-			strings.Compare(x.Version, y.Version), strings.Compare(x.Cause, y.Cause), strings.Compare(x.Mechanism, y.Mechanism))
-	})
-}
-
-func flagNames(bits uint32) []string {
-	var out []string
-	for i, f := range findings.Flags {
-		if bits&(1<<i) != 0 {
-			out = append(out, string(f.ID))
-		}
-	}
-	return out
-}
-
 // group is a Target being summed up from rows.
 type group struct {
 	name                    string
@@ -232,47 +207,79 @@ type group struct {
 	flags                   map[string]bool
 }
 
-// rank builds "what to fix first" from the NTLM rows: servers, accounts
-// and clients, each ranked by how many others depend on it over NTLM.
+// rank builds "what to fix first" from the NTLM rows of the inventory:
+// servers, accounts and clients, each ranked by how many others depend on
+// it over NTLM.
 func (r *Report) rank() {
-	by := func(key func(*Row) string) map[string]*group {
+	type view struct {
+		client, server, account string
+		w                       *audit.Row
+	}
+	rows := make([]view, 0, len(r.Rows))
+	for i := range r.Rows {
+		w := &r.Rows[i]
+		if w.Mechanism != "kerberos" {
+			rows = append(rows, view{w.Client.String(), w.Server.String(), Account(w), w})
+		}
+	}
+	by := func(key func(*view) string) map[string]*group {
 		m := map[string]*group{}
-		for i := range r.Rows {
-			w := &r.Rows[i]
-			if w.Mechanism == "kerberos" {
-				continue
-			}
-			k := key(w)
+		for i := range rows {
+			v := &rows[i]
+			k := key(v)
 			if k == "" {
 				continue
 			}
+			w := v.w
 			g := m[k]
 			if g == nil {
 				g = &group{name: k, clients: map[string]uint64{}, servers: map[string]uint64{}, accts: map[string]uint64{}, causes: map[string]uint64{}, flags: map[string]bool{}}
 				m[k] = g
 			}
 			g.logons += w.Count
-			g.clients[w.Client] += w.Count
-			g.servers[w.Server] += w.Count
-			if w.Account != "" {
-				g.accts[w.Account] += w.Count
+			g.clients[v.client] += w.Count
+			g.servers[v.server] += w.Count
+			if v.account != "" {
+				g.accts[v.account] += w.Count
 			}
-			g.causes[w.Cause] += w.Count
+			g.causes[cmp.Or(string(w.Cause), noCause)] += w.Count
 			for _, f := range w.Flags {
-				g.flags[f] = true
+				g.flags[string(f)] = true
 			}
 		}
 		return m
 	}
 	names := map[string]string{}
-	for _, w := range r.Rows {
-		if w.ServerName != "" && w.ServerName != w.Server && names[w.Server] == "" {
-			names[w.Server] = w.ServerName
+	for _, v := range rows {
+		if n := ServerName(v.w); n != "" && names[v.server] == "" {
+			names[v.server] = n
 		}
 	}
-	r.FixServers = top(by(func(w *Row) string { return w.Server }), func(g *group) map[string]uint64 { return g.clients }, names)
-	r.FixAccounts = top(by(func(w *Row) string { return w.Account }), func(g *group) map[string]uint64 { return g.servers }, names)
-	r.FixClients = top(by(func(w *Row) string { return w.Client }), func(g *group) map[string]uint64 { return g.servers }, names)
+	r.FixServers = top(by(func(v *view) string { return v.server }), func(g *group) map[string]uint64 { return g.clients }, names)
+	r.FixAccounts = top(by(func(v *view) string { return v.account }), func(g *group) map[string]uint64 { return g.servers }, names)
+	r.FixClients = top(by(func(v *view) string { return v.client }), func(g *group) map[string]uint64 { return g.servers }, names)
+}
+
+// Account is a row's account as the inventory writes it: DOMAIN\user.
+func Account(w *audit.Row) string {
+	if w.UserDomain == "" {
+		return w.UserName
+	}
+	return w.UserDomain + `\` + w.UserName
+}
+
+// ServerName is the name of a row's server to show: its first fully
+// qualified name (in lower case), else its first name; "" for none.
+func ServerName(w *audit.Row) string {
+	for _, n := range w.Names {
+		if strings.Contains(n, ".") {
+			return strings.ToLower(n)
+		}
+	}
+	if len(w.Names) > 0 {
+		return w.Names[0]
+	}
+	return ""
 }
 
 // top ranks groups by how many peers and accounts depend on them, then by
@@ -303,7 +310,14 @@ func top(m map[string]*group, peers func(*group) map[string]uint64, names map[st
 		}
 		t.Causes = sorted(g.causes, 0)
 		for _, c := range t.Causes {
-			t.Fixes = append(t.Fixes, causeInfo(c.Name))
+			ci, ok := audit.Info(audit.Cause(c.Name))
+			if !ok {
+				ci = audit.CauseInfo{ID: audit.Cause(c.Name), When: "not a cause the audit stage knows", RemovedBy: "unknown"}
+			}
+			t.Fixes = append(t.Fixes, ci)
+			if !slices.Contains(t.RemovedBy, ci.RemovedBy) {
+				t.RemovedBy = append(t.RemovedBy, ci.RemovedBy)
+			}
 		}
 		for _, f := range findings.Flags {
 			if g.flags[string(f.ID)] {

@@ -4,19 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"runtime"
 	"sync"
-	"time"
 
 	"ntlmsensor/findings"
 )
-
-// GLUE(audit): a minimal reader of JSON lines findings, the fields the
-// report uses. findings.ParseJSON (audit branch) replaces decodeLine.
 
 // maxLine bounds one JSON line; longer lines are counted as bad.
 const maxLine = 1 << 20
@@ -24,13 +19,16 @@ const maxLine = 1 << 20
 // ReadStats says what reading a findings file met.
 type ReadStats struct {
 	Findings uint64 // findings added
-	Other    uint64 // other documents (inventory rows, alerts), passed over
+	Alerts   uint64 // alerts added
+	Other    uint64 // other documents (inventory rows), passed over
 	Bad      uint64 // lines that are not a finding (first error in Err)
 	Err      error
 }
 
 // ReadFindings reads JSON lines findings (gzip-compressed or not) from r
-// and adds each to a. Lines are decoded on every core, in order.
+// with findings.ParseJSON and adds each to a, with the alerts among them;
+// inventory rows are passed over (a rebuilds the inventory from the
+// findings). Lines are decoded on every core, and added in order.
 func ReadFindings(r io.Reader, a *Aggregator) (ReadStats, error) {
 	var st ReadStats
 	br := bufio.NewReaderSize(r, 256<<10)
@@ -49,8 +47,9 @@ func ReadFindings(r io.Reader, a *Aggregator) (ReadStats, error) {
 	const batchLines = 512
 	type batch struct {
 		lines [][]byte
-		out   []findings.Finding
-		kind  []int8 // 1 finding, 0 other document, -1 bad
+		out   []*findings.Finding
+		alert []Alert
+		kind  []int8 // 1 finding, 2 alert, 0 other document, -1 bad
 		err   error
 		done  chan struct{}
 	}
@@ -63,18 +62,23 @@ func ReadFindings(r io.Reader, a *Aggregator) (ReadStats, error) {
 		go func() {
 			defer wg.Done()
 			for b := range todo {
-				b.out = make([]findings.Finding, len(b.lines))
+				b.out = make([]*findings.Finding, len(b.lines))
 				b.kind = make([]int8, len(b.lines))
 				for i, l := range b.lines {
-					ok, err := decodeLine(l, &b.out[i])
+					f, err := findings.ParseJSON(l)
 					switch {
-					case err != nil:
+					case err == nil:
+						b.out[i], b.kind[i] = f, 1
+					case errors.Is(err, findings.ErrNotFinding):
+						if al, ok := ParseAlert(l); ok {
+							b.alert = append(b.alert, al)
+							b.kind[i] = 2
+						}
+					default:
 						b.kind[i] = -1
 						if b.err == nil {
 							b.err = err
 						}
-					case ok:
-						b.kind[i] = 1
 					}
 				}
 				close(b.done)
@@ -106,11 +110,16 @@ func ReadFindings(r io.Reader, a *Aggregator) (ReadStats, error) {
 	}()
 	for b := range ordered {
 		<-b.done
+		alerts := b.alert
 		for i := range b.out {
 			switch b.kind[i] {
 			case 1:
-				a.Add(&b.out[i])
+				a.Add(b.out[i])
 				st.Findings++
+			case 2:
+				a.AddAlert(alerts[0])
+				alerts = alerts[1:]
+				st.Alerts++
 			case 0:
 				st.Other++
 			default:
@@ -123,93 +132,4 @@ func ReadFindings(r io.Reader, a *Aggregator) (ReadStats, error) {
 	}
 	wg.Wait()
 	return st, <-readErr
-}
-
-// wire is the part of a finding's JSON the report reads.
-type wire struct {
-	Timestamp time.Time `json:"@timestamp"`
-	Event     struct {
-		Kind    string `json:"kind"`
-		Dataset string `json:"dataset"`
-		Outcome string `json:"outcome"`
-	} `json:"event"`
-	Source      endpoint `json:"source"`
-	Destination endpoint `json:"destination"`
-	Network     struct {
-		Protocol string `json:"protocol"`
-	} `json:"network"`
-	User *struct {
-		Name   string `json:"name"`
-		Domain string `json:"domain"`
-	} `json:"user"`
-	Auth struct {
-		Mechanism string `json:"mechanism"`
-	} `json:"auth"`
-	NTLM struct {
-		Version string `json:"version"`
-		Server  struct {
-			NbName  string `json:"nb_name"`
-			DNSName string `json:"dns_name"`
-			DNSDom  string `json:"dns_domain"`
-		} `json:"server"`
-	} `json:"ntlm"`
-	Kerberos struct {
-		SName        string `json:"sname"`
-		TicketEtype  int32  `json:"ticket_etype"`
-		SessionEtype int32  `json:"session_etype"`
-		Error        string `json:"error"`
-	} `json:"kerberos"`
-	SMB struct {
-		SigningRequired *bool `json:"signing_required"`
-		Signed          *bool `json:"signed"`
-		Encrypted       *bool `json:"encrypted"`
-	} `json:"smb"`
-	URL struct {
-		Domain string `json:"domain"`
-	} `json:"url"`
-	Flags []findings.Flag `json:"flags"`
-}
-
-type endpoint struct {
-	IP   string `json:"ip"`
-	Port uint16 `json:"port"`
-}
-
-func (e endpoint) addrPort() netip.AddrPort {
-	a, _ := netip.ParseAddr(e.IP)
-	return netip.AddrPortFrom(a, e.Port)
-}
-
-// decodeLine reads one line into f; ok false for another kind of
-// document (an inventory row, an alert about several logons).
-func decodeLine(line []byte, f *findings.Finding) (ok bool, err error) {
-	var w wire
-	if err := json.Unmarshal(line, &w); err != nil {
-		return false, err
-	}
-	if w.Event.Dataset != "" && w.Event.Dataset != "ntlmsensor.auth" || w.Event.Kind == "state" || w.Auth.Mechanism == "" {
-		return false, nil
-	}
-	opt := func(b *bool) findings.Opt {
-		if b == nil {
-			return findings.Unset
-		}
-		return findings.OptOf(*b)
-	}
-	*f = findings.Finding{
-		Time: w.Timestamp, Outcome: findings.Outcome(w.Event.Outcome),
-		Client: w.Source.addrPort(), Server: w.Destination.addrPort(), Protocol: findings.Protocol(w.Network.Protocol),
-		Mechanism: findings.Mechanism(w.Auth.Mechanism), Flags: w.Flags,
-		NTLM:     findings.NTLMFacts{Version: findings.NTLMVersion(w.NTLM.Version), ServerNbName: w.NTLM.Server.NbName, ServerDNSName: w.NTLM.Server.DNSName, ServerDNSDom: w.NTLM.Server.DNSDom},
-		Kerberos: findings.KerberosFacts{SName: w.Kerberos.SName, TicketEtype: w.Kerberos.TicketEtype, SessionEtype: w.Kerberos.SessionEtype, Error: w.Kerberos.Error},
-		SMB:      findings.SMBFacts{SigningRequired: opt(w.SMB.SigningRequired), Signed: opt(w.SMB.Signed), Encrypted: opt(w.SMB.Encrypted)},
-		HTTP:     findings.HTTPFacts{Host: w.URL.Domain},
-	}
-	// a bind on the LDAPS ports ran inside TLS (the flag of an unprotected
-	// bind is in the line already)
-	f.TLS = w.Network.Protocol == "ldap" && (w.Destination.Port == 636 || w.Destination.Port == 3269)
-	if w.User != nil {
-		f.HasUser, f.UserName, f.UserDomain = true, w.User.Name, w.User.Domain
-	}
-	return true, nil
 }

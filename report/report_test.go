@@ -5,14 +5,18 @@ import (
 	"fmt"
 	"image/png"
 	"net/netip"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"ntlmsensor/audit"
+	"ntlmsensor/audit/detect"
 	"ntlmsensor/capture"
 	"ntlmsensor/findings"
 	"ntlmsensor/report"
@@ -20,27 +24,42 @@ import (
 )
 
 // bundled reads every bundled real-implementation capture through the
-// pipeline, as `ntlmsensor report -r` does, and returns the findings.
-func bundled(t *testing.T) []findings.Finding {
+// pipeline and the audit stage, as `ntlmsensor report -r` does, and
+// returns the findings (with their causes) and the alerts.
+func bundled(t *testing.T, globs ...string) []findings.Document {
 	t.Helper()
-	paths, err := filepath.Glob("../pcaps/real-implementations/*.pcap")
-	if err != nil || len(paths) < 30 {
-		t.Fatalf("captures: %v (%d)", err, len(paths))
+	if len(globs) == 0 {
+		globs = []string{"../pcaps/real-implementations/*.pcap"}
 	}
-	var out []findings.Finding
+	var paths []string
+	for _, g := range globs {
+		p, err := filepath.Glob(g)
+		if err != nil || len(p) == 0 {
+			t.Fatalf("captures %s: %v", g, err)
+		}
+		paths = append(paths, p...)
+	}
+	var out []findings.Document
 	cfg := sensor.DefaultConfig()
 	cfg.Carriers = sensor.Carriers()
-	cfg.Emit = func(f *findings.Finding) {
-		c := *f
-		c.Flags = append([]findings.Flag(nil), f.Flags...)
-		out = append(out, c)
-	}
+	cfg.Observations = true
+	det := detect.New(detect.DefaultConfig())
+	st := audit.New(audit.Config{Workers: 1, Analyzers: []audit.Analyzer{det}, Emit: func(d findings.Document) {
+		if f, ok := d.(*findings.Finding); ok {
+			c := *f
+			c.Flags = slices.Clone(f.Flags)
+			d = &c
+		}
+		out = append(out, d)
+	}})
+	cfg.Emit, cfg.Clock, cfg.OnTraceBreak = st.Finding, st.Clock, st.TraceBreak
 	p := sensor.NewPipeline(cfg, 1, nil)
 	for _, path := range paths {
 		src, err := capture.OpenFile(path)
 		if err != nil {
 			t.Fatal(err)
 		}
+		p.TraceBreak() // each capture is a scenario of its own
 		if err := p.ReadSource(src); err != nil {
 			t.Fatal(err)
 		}
@@ -49,13 +68,14 @@ func bundled(t *testing.T) []findings.Finding {
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
 	}
+	st.Close()
 	return out
 }
 
-func reportOf(fs []findings.Finding) *report.Report {
+func reportOf(ds []findings.Document) *report.Report {
 	a := report.New()
-	for i := range fs {
-		a.Add(&fs[i])
+	for _, d := range ds {
+		a.AddDocument(d)
 	}
 	return a.Report([]string{"bundled captures"})
 }
@@ -85,8 +105,8 @@ func TestBundledCaptures(t *testing.T) {
 			logons += row.Count
 		}
 	}
-	if logons != r.NTLM || len(r.Rows) != 21 {
-		t.Errorf("inventory: %d rows holding %d NTLM logons; want 21 rows, %d", len(r.Rows), logons, r.NTLM)
+	if logons != r.NTLM || len(r.Rows) != 22 {
+		t.Errorf("inventory: %d rows holding %d NTLM logons; want 22 rows, %d", len(r.Rows), logons, r.NTLM)
 	}
 	if r.First.IsZero() || r.Last.Sub(r.First).Truncate(time.Second) != 128*time.Second {
 		t.Errorf("span %s", r.Span())
@@ -105,23 +125,47 @@ func TestBundledCaptures(t *testing.T) {
 // TestFromJSONLines: a report of the findings read back from JSON lines
 // is the report of the captures.
 func TestFromJSONLines(t *testing.T) {
-	fs := bundled(t)
+	ds := bundled(t)
 	var jsonl []byte
-	for i := range fs {
-		jsonl = append(fs[i].AppendJSON(jsonl), '\n')
+	for _, d := range ds {
+		jsonl = append(d.AppendJSON(jsonl), '\n')
 	}
+	// an inventory row and an alert among the findings, and a bad line
+	row := audit.Row{Client: netip.MustParseAddr("10.0.0.1"), Server: netip.MustParseAddr("10.0.0.2"), Port: 445, Protocol: "smb",
+		Mechanism: "ntlm", Version: "NTLMv2", Cause: audit.CauseIPTarget, Count: 99}
+	jsonl = append(row.AppendJSON(jsonl), '\n')
+	al := detect.Alert{Time: time.Date(2026, 1, 5, 8, 0, 0, 0, time.UTC), Rule: detect.PasswordSpray, Message: "10.0.0.9 failed for 12 accounts",
+		Source: netip.MustParseAddr("10.0.0.9"), Users: []string{"CORP\\a", "CORP\\b"}, IPs: []netip.Addr{netip.MustParseAddr("10.0.0.9")}}
+	jsonl = append(al.AppendJSON(jsonl), '\n')
 	jsonl = append(jsonl, "not json\n"...)
 	a := report.New()
 	st, err := report.ReadFindings(bytes.NewReader(jsonl), a)
-	if err != nil || st.Findings != uint64(len(fs)) || st.Bad != 1 {
+	if err != nil || st.Findings != 60 || st.Alerts != 1 || st.Other != 1 || st.Bad != 1 {
 		t.Fatalf("%+v, %v", st, err)
 	}
-	want, got := reportOf(fs), a.Report([]string{"bundled captures"})
+	want, got := reportOf(append(ds, &al)), a.Report([]string{"bundled captures"})
 	if fmt.Sprint(want.Headline()) != fmt.Sprint(got.Headline()) {
 		t.Errorf("headline\n%v\nfrom JSON\n%v", want.Headline(), got.Headline())
 	}
 	if fmt.Sprint(want.Rows) != fmt.Sprint(got.Rows) {
 		t.Errorf("inventory differs:\n%v\n%v", want.Rows, got.Rows)
+	}
+	if got.AlertsTotal != 1 || got.Alerts[0].Rule != "password_spray" || got.Alerts[0].Who() != `10.0.0.9 → ?; accounts CORP\a, CORP\b` {
+		t.Errorf("alerts %+v", got.Alerts)
+	}
+	var wt, gt, page bytes.Buffer
+	want.Text(&wt)
+	got.Text(&gt)
+	if wt.String() != gt.String() {
+		t.Errorf("text differs:\n%s\nfrom JSON:\n%s", wt.String(), gt.String())
+	}
+	if err := got.HTML(&page); err != nil {
+		t.Fatal(err)
+	}
+	attacks := page.String()[strings.Index(page.String(), `<section id="attacks">`):]
+	attacks = attacks[:strings.Index(attacks, "</section>")]
+	if strings.Count(attacks, `<td class="when">`) != 1 || !strings.Contains(attacks, "Password spraying") || !strings.Contains(attacks, `CORP\b`) {
+		t.Errorf("attacks seen:\n%s", attacks)
 	}
 }
 
@@ -154,7 +198,7 @@ func TestMillionFindings(t *testing.T) {
 		t.Fatal(err)
 	}
 	took := time.Since(start)
-	t.Logf("1M findings: %d rows (%d logons left out), page %d KiB, %s", len(r.Rows), r.RowsOut, page.Len()>>10, took)
+	t.Logf("1M findings: %d rows (%d rows evicted), page %d KiB, %s", len(r.Rows), r.RowsEvicted, page.Len()>>10, took)
 	if took > 30*time.Second {
 		t.Errorf("took %s", took)
 	}
@@ -198,8 +242,25 @@ func TestReportInBrowser(t *testing.T) {
 	if err := r.HTML(&b); err != nil {
 		t.Fatal(err)
 	}
-	if m := regexp.MustCompile(`(?i:(src|href|action)\s*=\s*["']?[a-z]*:?//)|@import|[^.]url\(`).Find(b.Bytes()); m != nil {
+	if m := regexp.MustCompile(`(?i:(src|action)\s*=\s*["']?[a-z]*:?//)|(?i:<link)|@import|[^.]url\(`).Find(b.Bytes()); m != nil {
 		t.Errorf("the page names an outside resource: %s", m)
+	}
+	// links, to follow by hand, only to the causes' Microsoft documentation
+	docs := map[string]bool{}
+	for _, c := range audit.Causes {
+		for _, u := range c.Docs {
+			docs[u] = true
+		}
+	}
+	links := 0
+	for _, m := range regexp.MustCompile(`(?i)href\s*=\s*"([^"]*)"`).FindAllSubmatch(b.Bytes(), -1) {
+		if u, _ := url.PathUnescape(string(m[1])); !docs[u] && !strings.HasPrefix(u, "#") {
+			t.Errorf("link to %s", u)
+		}
+		links++
+	}
+	if links == 0 {
+		t.Error("no link to the causes' documentation")
 	}
 	if err := os.WriteFile(page, b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
@@ -235,6 +296,9 @@ func TestReportInBrowser(t *testing.T) {
 	}
 	if !strings.Contains(dom, `data-rendered="1"`) {
 		t.Errorf("the inventory script did not finish")
+	}
+	if !strings.Contains(dom, "LocalKDC") {
+		t.Errorf("no removed by")
 	}
 	tbody := dom[strings.Index(dom, `id="inv"`):]
 	tbody = tbody[strings.Index(tbody, "<tbody>"):strings.Index(tbody, "</tbody>")]
@@ -276,6 +340,10 @@ func TestReportInBrowser(t *testing.T) {
 	}
 	if pic.Bounds().Dx() != 1280 || orange < 500 {
 		t.Errorf("screenshot %v, %d orange pixels: not rendered?", pic.Bounds(), orange)
+	}
+	if dir := os.Getenv("REPORT_SHOT_DIR"); dir != "" { // to look at without replacing docs/report.png
+		os.WriteFile(filepath.Join(dir, "report.png"), img, 0o644)
+		os.WriteFile(filepath.Join(dir, "report.html"), b.Bytes(), 0o644)
 	}
 	if update {
 		if err := os.WriteFile("../docs/report.png", img, 0o644); err != nil {

@@ -6,11 +6,16 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"ntlmsensor/audit"
 )
 
 // textRows is how many inventory rows the text shows (the HTML page and
 // the CSV hold them all).
 const textRows = 25
+
+// textAlerts is how many alerts the text lists.
+const textAlerts = 20
 
 // Text writes the report for a terminal, in the order an admin reads.
 func (r *Report) Text(out io.Writer) error {
@@ -20,6 +25,25 @@ func (r *Report) Text(out io.Writer) error {
 	p("  from %s\n\n", r.From())
 	for _, l := range r.Headline() {
 		p("  %-34s %s\n", l[0], l[1])
+	}
+	if len(r.Alerts) > 0 {
+		p("\nATTACKS SEEN (%d alerts", r.AlertsTotal)
+		if len(r.Alerts) > textAlerts {
+			p(", the first %d; -o report.html for %d", textAlerts, min(len(r.Alerts), pageAlerts))
+		}
+		p(")\n")
+		for i, al := range r.Alerts {
+			if i == textAlerts {
+				break
+			}
+			p("  %s  %s (%s)\n", al.Time.Format("2006-01-02 15:04:05"), al.Name, al.Rule)
+			if al.Message != "" {
+				p("     %s\n", al.Message)
+			}
+			if w := al.Who(); w != "" {
+				p("     %s\n", w)
+			}
+		}
 	}
 	section := func(title string, ts []Target, peers string) {
 		if len(ts) == 0 {
@@ -34,6 +58,7 @@ func (r *Report) Text(out io.Writer) error {
 				cs = append(cs, fmt.Sprintf("%s %d", c.Name, c.N))
 			}
 			p("     causes: %s\n", strings.Join(cs, ", "))
+			p("     removed by: %s\n", strings.Join(t.RemovedBy, ", "))
 			if len(t.Flags) > 0 {
 				p("     flags: %s\n", strings.Join(t.Flags, ", "))
 			}
@@ -45,8 +70,15 @@ func (r *Report) Text(out io.Writer) error {
 	if len(r.ByCause) > 0 {
 		p("\nTHE CAUSES SEEN, WHAT TO DO, HOW TO CONFIRM\n")
 		for _, c := range r.ByCause {
-			ci := causeInfo(c.Name)
-			p("  %s (%d NTLM logons): %s\n    fix: %s\n    confirm: %s\n", c.Name, c.N, ci.Meaning, ci.Remediation, ci.Events)
+			ci, ok := audit.Info(audit.Cause(c.Name))
+			if !ok {
+				p("  %s (%d NTLM logons)\n", c.Name, c.N)
+				continue
+			}
+			p("  %s (%d NTLM logons): %s\n    fix: %s\n    removed by: %s\n    confirm: %s\n", c.Name, c.N, ci.When, ci.Remediation, ci.RemovedBy, ci.Events)
+			if len(ci.Docs) > 0 {
+				p("    docs: %s\n", strings.Join(ci.Docs, " "))
+			}
 		}
 	}
 
@@ -80,24 +112,23 @@ func (r *Report) Text(out io.Writer) error {
 	bars("KERBEROS: UNKNOWN SPNS", r.UnknownSPNs)
 	bars("KERBEROS: CLOCK SKEW BY CLIENT", r.SkewClients)
 	bars("KERBEROS: PRE-AUTHENTICATION FAILED", r.PreauthFails)
+	bars("ATTACK ALERTS BY RULE", r.ByRule)
 
 	if len(r.Rows) > 0 {
-		p("\nINVENTORY (%d rows", len(r.Rows))
+		p("\nINVENTORY (%d rows, what to fix first", len(r.Rows))
 		if len(r.Rows) > textRows {
-			p(", the %d busiest; -o report.html or -csv FILE for all", textRows)
+			p("; the first %d: -o report.html or -csv FILE for all", textRows)
 		}
 		p(")\n")
-		p("  %-15s  %-28s  %-8s  %-24s  %-12s  %-20s  %6s\n", "CLIENT", "SERVER", "PROTOCOL", "ACCOUNT", "VERSION", "CAUSE", "LOGONS")
-		for i, x := range r.Rows {
-			if i == textRows {
-				break
-			}
-			srv := fmt.Sprintf("%s:%d", x.Server, x.Port)
-			p("  %-15s  %-28s  %-8s  %-24s  %-12s  %-20s  %6d\n", x.Client, srv, x.Protocol, cut(x.Account, 24), x.Version, x.Cause, x.Count)
+		p("  %-15s  %-28s  %-24s  %-20s  %-20s  %-22s  %6s\n", "CLIENT", "SERVER", "ACCOUNT", "MECHANISM", "CAUSE", "REMOVED BY", "LOGONS")
+		for i := range r.Rows[:min(len(r.Rows), textRows)] {
+			c := r.Rows[i].Columns()
+			srv := fmt.Sprintf("%s:%s/%s", c[0], c[1], c[2])
+			p("  %-15s  %-28s  %-24s  %-20s  %-20s  %-22s  %6s\n", c[3], srv, cut(c[4], 24), cut(c[5], 20), c[6], c[15], c[7])
 		}
 	}
-	if r.RowsOut > 0 {
-		p("  (%d findings of dependencies beyond the first %d rows are counted above but not listed)\n", r.RowsOut, maxRows)
+	if r.RowsEvicted > 0 {
+		p("  (%d rows seen least recently were evicted when the inventory was full: -max-inventory-rows)\n", r.RowsEvicted)
 	}
 	return w.Flush()
 }
@@ -130,6 +161,7 @@ func (r *Report) Headline() [][2]string {
 		{"NTLMv1 or LM (crackable)", fmt.Sprint(r.WeakNTLM)},
 		{"unsigned SMB sessions", fmt.Sprint(r.UnsignedSMB)},
 		{"unsigned or cleartext LDAP binds", fmt.Sprint(r.UnsignedLDAP)},
+		{"attack alerts", fmt.Sprint(r.AlertsTotal)},
 	}
 	if r.NTLMFailed > 0 {
 		out = append(out, [2]string{"failed NTLM logons", fmt.Sprint(r.NTLMFailed)})

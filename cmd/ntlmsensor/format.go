@@ -10,7 +10,6 @@ import (
 	"unicode/utf8"
 
 	"ntlmsensor/findings"
-	"ntlmsensor/report"
 )
 
 // Formats of findings on stdout (-format): JSON lines stay the default,
@@ -76,7 +75,7 @@ func cells(f *findings.Finding) []string {
 	return []string{
 		f.Time.UTC().Format("2006-01-02 15:04:05"),
 		endpoint(f.Client, false), endpoint(f.Server, true),
-		string(f.Protocol), account, mech, string(f.Outcome), report.CauseOf(f),
+		string(f.Protocol), account, mech, string(f.Outcome), f.Cause,
 		strings.Join(flags, ","),
 	}
 }

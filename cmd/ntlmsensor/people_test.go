@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -143,7 +144,7 @@ func TestReportCommand(t *testing.T) {
 		t.Fatalf("text: status %d, %q, %q", status, out, errs)
 	}
 	html, csvPath := filepath.Join(dir, "r.html"), filepath.Join(dir, "inv.csv")
-	if _, errs, status := runCLI(t, "report", "-r", realTopDir(t), "-o", html, "-csv", csvPath); status != 0 || !strings.Contains(errs, "60 findings, 21 inventory rows") {
+	if _, errs, status := runCLI(t, "report", "-r", realTopDir(t), "-o", html, "-csv", csvPath); status != 0 || !strings.Contains(errs, "60 findings, 22 inventory rows") {
 		t.Fatalf("html: status %d, %q", status, errs)
 	}
 	page, _ := os.ReadFile(html)
@@ -151,7 +152,7 @@ func TestReportCommand(t *testing.T) {
 		t.Errorf("page: %d bytes", len(page))
 	}
 	c, _ := os.ReadFile(csvPath)
-	if recs, err := csv.NewReader(bytes.NewReader(c)).ReadAll(); err != nil || len(recs) != 22 {
+	if recs, err := csv.NewReader(bytes.NewReader(c)).ReadAll(); err != nil || len(recs) != 23 || recs[0][len(recs[0])-1] != "removed_by" {
 		t.Errorf("csv: %d records, %v", len(recs), err)
 	}
 	// findings of two sensors, one file gzip-compressed
@@ -178,10 +179,77 @@ func TestReportCommand(t *testing.T) {
 	}
 	head := func(s string) string { // the headline, without the list of inputs
 		lines := strings.Split(s, "\n")
-		return strings.Join(lines[3:10], "\n")
+		return strings.Join(lines[3:11], "\n")
 	}
 	if head(fromJSON) != head(out) {
 		t.Errorf("from findings:\n%s\nfrom captures:\n%s", head(fromJSON), head(out))
+	}
+}
+
+// TestReportSameFromFindings: the report of captures (-r, through the
+// audit stage and the detectors, with the sensor's defaults) is the report of the findings file the
+// sensor writes from them (causes, alerts and inventory rows in it): the
+// text, the CSV inventory and the page, but for the names of the inputs
+// and the time the page was made.
+func TestReportSameFromFindings(t *testing.T) {
+	dir := t.TempDir()
+	caps := []string{"-r", realTopDir(t), "-r", realDir + "/audit",
+		"-r", "../../pcaps/public/zeek/testing/btest/Traces/krb/kinit.pcap", "-r", "../../pcaps/public/zeek/testing/btest/Traces/ldap/ldap_invalid_credentials.pcap"}
+	jsonl := filepath.Join(dir, "f.jsonl")
+	if _, errs, status := runCLI(t, append([]string{"-q", "-w", jsonl}, caps...)...); status != 0 {
+		t.Fatalf("sensor: %d %s", status, errs)
+	}
+	written, _ := os.ReadFile(jsonl)
+	if !bytes.Contains(written, []byte(`"dataset":"ntlmsensor.alert"`)) || !bytes.Contains(written, []byte(`"dataset":"ntlmsensor.inventory"`)) {
+		t.Fatal("no alert or no inventory row in the findings file")
+	}
+	reportOf := func(args ...string) (text, csvText, page string) {
+		t.Helper()
+		h, c := filepath.Join(dir, "r.html"), filepath.Join(dir, "r.csv")
+		out, errs, status := runCLI(t, append([]string{"report", "-q"}, args...)...)
+		if status != 0 {
+			t.Fatalf("report %v: %d %s", args, status, errs)
+		}
+		if _, errs, status := runCLI(t, append([]string{"report", "-q", "-o", h, "-csv", c}, args...)...); status != 0 {
+			t.Fatalf("report -o %v: %d %s", args, status, errs)
+		}
+		cb, _ := os.ReadFile(c)
+		hb, _ := os.ReadFile(h)
+		// the inputs and the time made
+		out = out[strings.Index(out, "\n\n"):]
+		sub := regexp.MustCompile(`(?m)^<p class="sub">.*$`)
+		return out, string(cb), sub.ReplaceAllString(string(hb), "")
+	}
+	text1, csv1, page1 := reportOf(caps...)
+	text2, csv2, page2 := reportOf(jsonl)
+	if text1 != text2 {
+		t.Errorf("text from captures:\n%s\nfrom findings:\n%s", text1, text2)
+	}
+	if csv1 != csv2 {
+		t.Errorf("CSV from captures:\n%s\nfrom findings:\n%s", csv1, csv2)
+	}
+	if page1 != page2 {
+		t.Errorf("the pages differ (%d and %d bytes)", len(page1), len(page2))
+	}
+	for _, want := range []string{"ATTACKS SEEN", "password_spray", "removed by: LocalKDC", "spn_missing"} {
+		if !strings.Contains(text1, want) {
+			t.Errorf("text lacks %q", want)
+		}
+	}
+	// from stdin, gzip-compressed
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(written)
+	zw.Close()
+	var o, e bytes.Buffer
+	old := os.Stdin
+	r, w, _ := os.Pipe()
+	os.Stdin = r
+	go func() { w.Write(gz.Bytes()); w.Close() }()
+	status := run([]string{"report", "-q", "-"}, &o, &e)
+	os.Stdin = old
+	if status != 0 || o.String()[strings.Index(o.String(), "\n\n"):] != text1 {
+		t.Errorf("from stdin: %d %s", status, e.String())
 	}
 }
 

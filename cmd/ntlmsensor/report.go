@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/csv"
 	"flag"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"ntlmsensor/audit"
 	"ntlmsensor/findings"
 	"ntlmsensor/report"
 	"ntlmsensor/sensor"
@@ -21,11 +21,16 @@ const reportUsage = `usage: ntlmsensor report -r CAPTURE [-r CAPTURE ...] [-o re
        ntlmsensor report FINDINGS.jsonl[.gz] ... [-o report.html] [-csv inventory.csv]
 
 Writes one self-contained HTML page (-o; it opens offline and prints) or,
-without -o, the same report as text. From captures (-r, as the sensor
-reads them) or from the JSON lines findings of any number of sensors.
+without -o, the same report as text. From captures (-r, read as the sensor
+reads them, through the audit stage that sets each NTLM logon's cause and
+the detectors), or from the JSON lines findings of any number of sensors
+(- for stdin; gzip allowed): their causes and alerts as written, the
+inventory rebuilt from the findings.
   -o FILE     the HTML report
-  -csv FILE   the whole inventory as CSV
+  -csv FILE   the whole inventory as CSV (as ntlmsensor inventory -format csv)
   -r CAPTURE  a capture or a directory of captures (repeatable)
+  -detect=false  with -r: no attack detectors (on by default, as for
+              ntlmsensor; its -detect-* thresholds apply too)
   -q          no progress
 `
 
@@ -38,6 +43,11 @@ func reportCommand(args []string, stdout, stderr io.Writer) int {
 	csvOut := fs.String("csv", "", "write the whole inventory to this CSV file")
 	quiet := fs.Bool("q", false, "no progress on stderr")
 	workers := fs.Int("workers", 0, "worker goroutines for captures, 0 for one per core")
+	// with -r, the audit stage as the sensor runs it (audit.go): the
+	// findings are the ones ntlmsensor -r CAPTURE -w FILE writes
+	maxRows := fs.Int("max-inventory-rows", audit.DefaultMaxRows, "inventory rows kept; a full table evicts the least recently seen row")
+	auditOpts := auditOptions{maxRows: maxRows, delay: fs.Duration("audit-delay", 0, "hold findings this long (capture time) to put the workers' findings in order; 0: the TCP idle timeout and 30 s"),
+		detect: addDetectFlags(fs)}
 	fs.SetOutput(io.Discard)
 	// options may follow the files: parse again after each run of words
 	var files []string
@@ -65,7 +75,7 @@ func reportCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ntlmsensor report: -o %s would overwrite a capture; name it e.g. report.html\n", *out)
 		return 2
 	}
-	agg := report.New()
+	agg := report.NewWithRows(*maxRows)
 	var sources []string
 	status := 0
 	start := time.Now()
@@ -90,7 +100,9 @@ func reportCommand(args []string, stdout, stderr io.Writer) int {
 		}
 		cfg := sensor.DefaultConfig()
 		cfg.Carriers = sensor.Carriers()
-		cfg.Emit = func(f *findings.Finding) { agg.Add(f) }
+		host, _ := os.Hostname()
+		cfg.Observer = host
+		stage := auditOpts.newStage(&cfg, *workers, false, func(d findings.Document) { agg.AddDocument(d) })
 		var stop atomic.Bool
 		prog := newProgress(paths, stderr, !*quiet, 0)
 		r := readFiles(paths, cfg, *workers, joinWords(expr), &stop, prog, *quiet, stderr)
@@ -104,6 +116,7 @@ func reportCommand(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "ntlmsensor report: %v\n", err)
 			status = 1
 		}
+		stage.Close() // the findings it holds, and the detectors' last alerts
 		prog.finish()
 		for _, p := range paths {
 			sources = append(sources, filepath.Base(p))
@@ -124,7 +137,7 @@ func reportCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	rep := agg.Report(sources)
 	if *csvOut != "" {
-		if err := writeFile(*csvOut, func(w io.Writer) error { return writeInventoryCSV(w, rep) }); err != nil {
+		if err := writeFile(*csvOut, func(w io.Writer) error { return audit.WriteRows(w, rep.Rows, audit.FormatCSV, rep.Generated) }); err != nil {
 			fmt.Fprintf(stderr, "ntlmsensor report: %v\n", err)
 			return 1
 		}
@@ -194,15 +207,4 @@ func writeFile(path string, write func(io.Writer) error) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
-}
-
-// writeInventoryCSV writes every inventory row.
-func writeInventoryCSV(w io.Writer, r *report.Report) error {
-	c := csv.NewWriter(w)
-	c.Write(report.CSVHeader)
-	for i := range r.Rows {
-		c.Write(r.Rows[i].CSV())
-	}
-	c.Flush()
-	return c.Error()
 }

@@ -4,29 +4,26 @@
   "use strict";
   var table = document.getElementById("inv"), holder = document.getElementById("inv-data");
   if (!table || !holder || !holder.dataset.gz) { document.body.dataset.rendered = "1"; return; }
-  var cols = ["client", "server", "port", "protocol", "account", "version", "cause", "flags", "logons", "failed", "last seen"];
-  var csvHeader = ["client", "server", "server_name", "port", "protocol", "account", "mechanism", "version", "cause", "flags", "count", "success", "failure", "first_seen", "last_seen"];
-  var numeric = {2: true, 8: true, 9: true};
-  var pageSize = 100, page = 0, sortCol = 8, sortDir = -1, rows = [], view = [];
+  // the rows are the inventory's CSV columns (audit.ColumnNames, in the
+  // table's data-header); the page shows these, in this order:
+  var csvHeader = JSON.parse(table.dataset.header);
+  var source = [0, 3, 4, 5, 6, 15, 14, 7, 9, 10, 12];
+  var numeric = {7: true, 8: true, 9: true};
+  // the inventory's order (what to fix first) until a column is clicked
+  var pageSize = 100, page = 0, sortCol = -1, sortDir = 1, rows = [], view = [];
   var tbody = table.tBodies[0], shown = document.getElementById("shown");
 
-  function cell(r, i) { // r: the row as in CSV order
-    switch (i) {
-      case 0: return r[0]; case 1: return r[1]; case 2: return +r[3]; case 3: return r[4]; case 4: return r[5];
-      case 5: return r[7]; case 6: return r[8]; case 7: return r[9]; case 8: return +r[10]; case 9: return +r[12];
-      case 10: return r[14];
-    }
-  }
+  function cell(r, i) { var v = r[source[i]]; return numeric[i] ? +v : v; }
   function render() {
     var n = view.length, pages = Math.max(1, Math.ceil(n / pageSize));
     page = Math.min(page, pages - 1);
     var frag = document.createDocumentFragment();
     view.slice(page * pageSize, (page + 1) * pageSize).forEach(function (r) {
       var tr = document.createElement("tr");
-      for (var i = 0; i < cols.length; i++) {
+      for (var i = 0; i < source.length; i++) {
         var td = document.createElement("td"), v = cell(r, i);
-        if (i === 1 && r[2]) { td.textContent = v + " "; var s = document.createElement("span"); s.className = "name"; s.textContent = r[2]; td.appendChild(s); }
-        else if (i === 7) { td.className = "flags"; String(v).split(" ").filter(Boolean).forEach(function (f) { var s = document.createElement("span"); s.className = "flag"; s.textContent = f; td.appendChild(s); td.appendChild(document.createTextNode(" ")); }); }
+        if (i === 0) { td.textContent = v + ":" + r[1] + "/" + r[2]; if (r[13]) { var s = document.createElement("span"); s.className = "name"; s.textContent = " " + r[13]; td.appendChild(s); } }
+        else if (i === 6) { td.className = "flags"; String(v).split(" ").filter(Boolean).forEach(function (f) { var s = document.createElement("span"); s.className = "flag"; s.textContent = f; td.appendChild(s); td.appendChild(document.createTextNode(" ")); }); }
         else if (i === 10) { td.textContent = String(v).replace("T", " ").slice(0, 16); }
         else { td.textContent = v; if (numeric[i]) td.className = "num"; }
         tr.appendChild(td);
@@ -40,7 +37,7 @@
   function apply() {
     var q = document.getElementById("filter").value.trim().toLowerCase();
     view = q ? rows.filter(function (r) { return r.join(" ").toLowerCase().indexOf(q) >= 0; }) : rows.slice();
-    view.sort(function (a, b) {
+    if (sortCol >= 0) view.sort(function (a, b) {
       var x = cell(a, sortCol), y = cell(b, sortCol);
       return (x < y ? -1 : x > y ? 1 : 0) * sortDir;
     });
