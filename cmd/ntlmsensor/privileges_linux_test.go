@@ -44,7 +44,6 @@ func TestSeccompRefuses(t *testing.T) {
 		return
 	}
 	// the kernel logs the refusal (SECCOMP_FILTER_FLAG_LOG); dmesg may
-	// be out of reach (a container): then this is not checked
 	// be out of reach (a container): then this is not checked; the
 	// kernel rate-limits these lines: when it dropped some, neither
 	want := fmt.Sprintf("pid=%d ", cmd.Process.Pid)
