@@ -3,8 +3,12 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"runtime"
@@ -14,6 +18,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"ntlmsensor/sinks/elasticsearch"
+	"ntlmsensor/sinks/elasticsearch/vltest"
 )
 
 const confineChild = "NTLMSENSOR_TEST_CONFINE_CHILD"
@@ -35,11 +42,22 @@ func TestSeccompRefuses(t *testing.T) {
 	}
 	cmd := exec.Command(os.Args[0], "-test.run", "^TestSeccompRefuses$", "-test.v")
 	cmd.Env = append(os.Environ(), confineChild+"=1")
+	// the Elasticsearch sink, confined, delivers to VictoriaLogs
+	var vl *vltest.Server
+	if vltest.Binary() != "" {
+		vl = vltest.Start(t)
+		cmd.Env = append(cmd.Env, confineChild+"_ES="+vl.ESURL())
+	}
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "confined: all as expected") {
 		t.Fatalf("confined child: %v\n%s", err, out)
 	}
 	t.Logf("%s", out)
+	if vl != nil {
+		if n := vl.MustCount(); n != 1 {
+			t.Errorf("%d documents reached VictoriaLogs from the confined sink, not 1", n)
+		}
+	}
 	if os.Geteuid() != 0 {
 		return
 	}
@@ -113,6 +131,46 @@ func confinedChild() {
 	}
 	if err := os.Rename(f, f+".1"); err != nil {
 		fail("rename: %v", err)
+	}
+	// the network: an HTTP server and its client (as the metrics and
+	// Elasticsearch), name resolution by the Go and the system resolver
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fail("listen: %v", err)
+	}
+	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	resp, err := http.Get("http://" + ln.Addr().String() + "/")
+	if err != nil {
+		fail("http: %v", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "ok" {
+		fail("http: %q", b)
+	}
+	for _, goResolver := range []bool{true, false} {
+		r := &net.Resolver{PreferGo: goResolver}
+		if _, err := r.LookupHost(context.Background(), "localhost"); err != nil {
+			fail("resolving localhost (PreferGo %v): %v", goResolver, err)
+		}
+	}
+	if url := os.Getenv(confineChild + "_ES"); url != "" {
+		cfg := elasticsearch.Defaults()
+		cfg.URLs, cfg.Headers, cfg.Spool = []string{url}, []string{"VL-Time-Field: @timestamp"}, dir+"/spool"
+		sink, err := elasticsearch.Open(cfg)
+		if err != nil {
+			fail("elasticsearch: %v", err)
+		}
+		if err := sink.WriteDoc([]byte(`{"@timestamp":"` + time.Now().UTC().Format(time.RFC3339) + `","message":"confined"}`)); err != nil {
+			fail("elasticsearch: %v", err)
+		}
+		if err := sink.Close(); err != nil {
+			fail("elasticsearch: %v", err)
+		}
+		if st := sink.Stats(); st.Sent != 1 {
+			fail("elasticsearch: %+v", st)
+		}
+		fmt.Println("confined: delivered to", url)
 	}
 	if err := os.RemoveAll(dir); err != nil {
 		fail("remove: %v", err)
