@@ -194,6 +194,7 @@ type serviceOptions struct {
 	ring        byteSize
 	fanoutGroup uint
 	user        string
+	seccomp     bool
 	metricsAddr string
 	interval    time.Duration
 	filter      string
@@ -219,6 +220,7 @@ func addServiceFlags(fs *flag.FlagSet) *serviceOptions {
 	fs.Var(&o.ring, "ring-size", "kernel capture buffer per worker (afpacket ring) or in all (pcap), e.g. 64M")
 	fs.UintVar(&o.fanoutGroup, "fanout-group", 0, "AF_PACKET fanout group id, 1-65535 (0: derived from the process id); processes joining one group share the traffic")
 	fs.StringVar(&o.user, "user", "", "after opening the capture and the metrics port, run as this user (and its groups), keeping no privilege")
+	fs.BoolVar(&o.seccomp, "seccomp", true, "live capture on Linux: once the capture is open, allow only the system calls the sensor makes (-seccomp=false: no filter)")
 	fs.StringVar(&o.metricsAddr, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics, e.g. 127.0.0.1:9108 (live capture)")
 	fs.DurationVar(&o.interval, "stats-interval", time.Minute, "live capture: a one-line summary on stderr this often (0: only at exit)")
 	fs.StringVar(&o.filter, "filter", "", "BPF filter expression, when none follows the options (for the config file and environment)")

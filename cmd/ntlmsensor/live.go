@@ -83,15 +83,21 @@ func (o *serviceOptions) open(workers int, args []string, stderr io.Writer) erro
 	return nil
 }
 
+// dropPrivileges locks the process down (privileges_linux.go): a live
+// capture always (the bounding set, no_new_privs, the seccomp filter
+// unless -seccomp=false), other runs only with -user.
 func (o *serviceOptions) dropPrivileges(stderr io.Writer) error {
-	if o.user == "" {
+	live := o.enabled()
+	if o.user == "" && !live {
 		return nil
 	}
-	who, err := dropPrivileges(o.user)
+	done, err := confine(o.user, live && o.seccomp)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "ntlmsensor: running as %s\n", who)
+	if done != "" {
+		fmt.Fprintf(stderr, "ntlmsensor: %s\n", done)
+	}
 	return nil
 }
 

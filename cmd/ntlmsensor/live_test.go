@@ -123,8 +123,13 @@ func (s *sensorProc) Stderr() string {
 // startSensor runs ntlmsensor in namespace ns and waits until it captures.
 func startSensor(t *testing.T, ns string, args ...string) *sensorProc {
 	t.Helper()
+	return startBinary(t, sensorBinary(t), ns, args...)
+}
+
+// startBinary is startSensor with a binary already built.
+func startBinary(t *testing.T, bin, ns string, args ...string) *sensorProc {
+	t.Helper()
 	s := &sensorProc{ready: make(chan struct{}), exited: make(chan struct{})}
-	bin := sensorBinary(t)
 	s.cmd = exec.Command("ip", append([]string{"netns", "exec", ns, bin}, args...)...)
 	s.cmd.Stderr = s
 	if err := s.cmd.Start(); err != nil {
@@ -353,11 +358,29 @@ func TestLiveDropsAreCounted(t *testing.T) {
 }
 
 // TestLiveUserDropsPrivileges: with -user the sensor opens the rings as
-// root, then runs as the user with no capability left, and still
-// captures; findings reach the file within a second; SIGHUP reopens the
-// file after it was moved away (as the user).
+// root, then runs as the user locked down: on every thread no capability,
+// an empty bounding set, no_new_privs and the seccomp filter; in both
+// builds (the libpcap one reading through libpcap, the static one through
+// AF_PACKET), since the two reach every thread differently. Locked down
+// it still captures: findings reach the file within a second, the metrics
+// are served, SIGHUP reopens the file after it was moved away (as the
+// user), SIGTERM ends the run with status 0.
 func TestLiveUserDropsPrivileges(t *testing.T) {
 	needLive(t)
+	for _, build := range []struct{ name, cgo, method string }{{"libpcap", "1", "pcap"}, {"static", "0", "afpacket"}} {
+		t.Run(build.name, func(t *testing.T) {
+			bin := filepath.Join(t.TempDir(), "ntlmsensor")
+			cmd := exec.Command("go", "build", "-o", bin, ".")
+			cmd.Env = append(os.Environ(), "CGO_ENABLED="+build.cgo)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("CGO_ENABLED=%s go build: %v\n%s", build.cgo, err, out)
+			}
+			userDropsPrivileges(t, bin, build.method)
+		})
+	}
+}
+
+func userDropsPrivileges(t *testing.T, bin, method string) {
 	pair := newNetnsPair(t)
 	dir, err := os.MkdirTemp("", "ntlmsensor-user-") // reachable by nobody, unlike t.TempDir
 	if err != nil {
@@ -366,39 +389,52 @@ func TestLiveUserDropsPrivileges(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	os.Chmod(dir, 0o777)
 	out := filepath.Join(dir, "findings.jsonl")
-	s := startSensor(t, pair.nsA, "-i", pair.ifA, "-workers", "2", "-user", "nobody", "-w", out, "-observer", "test")
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(status), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		switch f[0] {
-		case "Uid:", "Gid:":
-			for _, id := range f[1:] {
-				if id == "0" {
-					t.Errorf("still root: %s", line)
-				}
-			}
-		case "CapPrm:", "CapEff:", "CapAmb:":
-			if strings.Trim(f[1], "0") != "" {
-				t.Errorf("capabilities kept: %s", line)
-			}
-		}
-	}
+	const addr = "127.0.0.1:9108" // inside the sensor's own namespace
+	s := startBinary(t, bin, pair.nsA, "-i", pair.ifA, "-capture", method, "-workers", "2", "-user", "nobody", "-w", out,
+		"-observer", "test", "-metrics", addr)
 	// every thread, not just the main one
 	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", s.cmd.Process.Pid))
+	if len(tasks) < 2 {
+		t.Fatalf("threads: %v", tasks)
+	}
 	for _, task := range tasks {
-		b, _ := os.ReadFile(task)
-		if bytes.Contains(b, []byte("\nUid:\t0")) {
-			t.Errorf("%s: a thread is still root", task)
+		b, err := os.ReadFile(task)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			f := strings.Fields(line)
+			if len(f) < 2 {
+				continue
+			}
+			switch f[0] {
+			case "Uid:", "Gid:":
+				for _, id := range f[1:] {
+					if id == "0" {
+						t.Errorf("%s: still root: %s", task, line)
+					}
+				}
+			case "CapPrm:", "CapEff:", "CapAmb:", "CapInh:", "CapBnd:":
+				if strings.Trim(f[1], "0") != "" {
+					t.Errorf("%s: capabilities kept: %s", task, line)
+				}
+			case "NoNewPrivs:":
+				if f[1] != "1" {
+					t.Errorf("%s: %s", task, line)
+				}
+			case "Seccomp:":
+				if f[1] != "2" {
+					t.Errorf("%s: no seccomp filter: %s", task, line)
+				}
+			}
 		}
 	}
+	t.Logf("%d threads locked down", len(tasks))
 	replay(t, pair.nsB, pair.ifB, []string{"--pps", "2000"}, filepath.Join(realDir, "smb2_ntlmv2_by_ip.pcap"))
 	waitFile(t, out, "alice")
+	waitMetric(t, pair.nsA, addr, "a finding", func(m map[string]float64) bool {
+		return m["ntlmsensor_packets_received_total"] > 0
+	})
 	// logrotate: move the file away, SIGHUP, and the sensor (no longer
 	// root) writes a new one
 	if err := os.Rename(out, out+".1"); err != nil {
@@ -410,8 +446,10 @@ func TestLiveUserDropsPrivileges(t *testing.T) {
 	if st := s.stop(t); st != 0 {
 		t.Fatalf("exit status %d:\n%s", st, s.Stderr())
 	}
-	if !strings.Contains(s.Stderr(), "running as nobody") {
-		t.Errorf("stderr:\n%s", s.Stderr())
+	for _, want := range []string{"running as nobody", "capability bounding set empty", "no_new_privs", "seccomp filter ("} {
+		if !strings.Contains(s.Stderr(), want) {
+			t.Errorf("no %q in stderr:\n%s", want, s.Stderr())
+		}
 	}
 	before, _ := os.ReadFile(out + ".1")
 	after, _ := os.ReadFile(out)
