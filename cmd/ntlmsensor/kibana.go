@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"ntlmsensor/deploy/kibana"
+	"ntlmsensor/sinks/elasticsearch"
 )
 
 // Credentials for Kibana, as for Elasticsearch: environment or files, never
@@ -35,6 +36,7 @@ type kibanaOptions struct {
 	apiKeyFile, user, passwordFile, ca string
 	insecure                           bool
 	timeout                            time.Duration
+	warn                               io.Writer // where a too readable secret file is said
 }
 
 // kibanaSetupFlags defines the options of kibana-setup (also read by gen-man).
@@ -62,6 +64,7 @@ func kibanaSetupFlags(stderr io.Writer) (*flag.FlagSet, *kibanaOptions) {
 // kibanaSetup loads the saved objects through Kibana's import API.
 func kibanaSetup(args []string, stdout, stderr io.Writer) int {
 	fs, o := kibanaSetupFlags(stderr)
+	o.warn = stderr
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -209,11 +212,10 @@ func importSavedObjects(ctx context.Context, o *kibanaOptions) (int, error) {
 func (o *kibanaOptions) authorize(req *http.Request) error {
 	key := os.Getenv(envKibanaAPIKey)
 	if o.apiKeyFile != "" {
-		b, err := os.ReadFile(o.apiKeyFile)
-		if err != nil {
+		var err error
+		if key, err = o.readSecret(o.apiKeyFile); err != nil {
 			return err
 		}
-		key = strings.TrimSpace(string(b))
 	}
 	user := o.user
 	if user == "" {
@@ -221,12 +223,13 @@ func (o *kibanaOptions) authorize(req *http.Request) error {
 	}
 	password := os.Getenv(envKibanaPassword)
 	if o.passwordFile != "" {
-		b, err := os.ReadFile(o.passwordFile)
-		if err != nil {
+		var err error
+		if password, err = o.readSecret(o.passwordFile); err != nil {
 			return err
 		}
-		password = strings.TrimSpace(string(b))
 	}
+	// kept out of every message, as the Elasticsearch credentials are
+	elasticsearch.Secrets.Add(key, password)
 	switch {
 	case key != "" && user != "":
 		return errors.New("both an API key and a user are set; give one")
@@ -254,4 +257,17 @@ func (o *kibanaOptions) httpClient() (*http.Client, error) {
 		tc.RootCAs = pool
 	}
 	return &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: tc}}, nil
+}
+
+// readSecret reads a credential file; one its group or others can read is
+// used, with a warning, as for the Elasticsearch credentials.
+func (o *kibanaOptions) readSecret(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 && o.warn != nil {
+		fmt.Fprintf(o.warn, "ntlmsensor: warning: %s holds a credential and is readable by its group or others (mode %04o): chmod 600 it\n", path, st.Mode().Perm())
+	}
+	return strings.TrimSpace(string(b)), nil
 }

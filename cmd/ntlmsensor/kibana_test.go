@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -196,5 +197,28 @@ func TestKibanaSetupRefused(t *testing.T) {
 	}
 	if len(kibana.Objects) == 0 {
 		t.Fatal("no embedded objects")
+	}
+}
+
+// A password file others can read is used with a warning, and the password
+// stays out of stderr even when the server's refusal echoes the request's
+// Authorization header back.
+func TestKibanaSecretFile(t *testing.T) {
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusUnauthorized)
+		fmt.Fprintf(w, `{"statusCode":401,"error":"Unauthorized","message":"bad credentials: %s"}`, r.Header.Get("Authorization"))
+	}))
+	defer echo.Close()
+	pw := filepath.Join(t.TempDir(), "kibana.pw")
+	if err := os.WriteFile(pw, []byte("Kib4na!Secret\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	st := run([]string{"kibana-setup", "-kibana", echo.URL, "-kibana-user", "elastic", "-kibana-password-file", pw}, &out, &errb)
+	basic := base64.StdEncoding.EncodeToString([]byte("elastic:Kib4na!Secret"))
+	if st != 1 || !strings.Contains(errb.String(), "readable by its group or others") || !strings.Contains(errb.String(), "HTTP 401") ||
+		!strings.Contains(errb.String(), "[redacted]") ||
+		strings.Contains(errb.String(), "Kib4na!Secret") || strings.Contains(errb.String(), basic) {
+		t.Errorf("status %d, stderr %q", st, errb.String())
 	}
 }
