@@ -211,14 +211,28 @@ type Result struct {
 }
 
 // ignored are the fields a replica may legitimately change: the time
-// (checked apart), the sensor's name, and the flow hash of the new
-// endpoints.
+// (checked apart), the sensor's name, the flow hash of the new
+// endpoints, and the cause of an NTLM logon (read from the traffic around
+// the replica).
 func canonical(f Finding) string {
 	g := Finding{}
 	for k, v := range f {
 		switch k {
 		case "@timestamp", "observer":
 			continue
+		case "ntlm":
+			// the cause is the audit stage's reading of what the client
+			// did shortly before: around a replica, the generated traffic
+			// and the other replicas, not what its original held
+			if n, ok := v.(map[string]any); ok {
+				m := map[string]any{}
+				for a, b := range n {
+					if a != "cause" && a != "causes" && a != "cause_evidence" {
+						m[a] = b
+					}
+				}
+				v = m
+			}
 		case "network":
 			if n, ok := v.(map[string]any); ok {
 				m := map[string]any{}
@@ -244,6 +258,9 @@ func Check(planted []Planted, found []Finding) Result {
 	r := Result{Planted: len(planted), ByOrig: map[string][2]int{}}
 	pool := map[string][]Finding{}
 	for _, f := range found {
+		if !IsAuth(f) {
+			continue
+		}
 		k := canonical(f)
 		pool[k] = append(pool[k], f)
 	}
@@ -311,4 +328,43 @@ func flatten(prefix string, v any, out map[string]string) map[string]string {
 	b, _ := json.Marshal(v)
 	out[prefix] = string(b)
 	return out
+}
+
+// IsAuth tells an authentication's finding from the other documents of
+// the sensor's output (the inventory of NTLM dependencies, alerts): those
+// are counted apart, never as extra findings.
+func IsAuth(f Finding) bool {
+	ev, ok := f["event"].(map[string]any)
+	if !ok {
+		return true
+	}
+	ds, ok := ev["dataset"].(string)
+	return !ok || ds == "ntlmsensor.auth"
+}
+
+// CheckRepeated is Check for a capture replayed more than once (a live
+// replay with loops, or several in parallel): a planted finding is found
+// when it was reported at least once, whatever the number of copies, and
+// an extra finding is a distinct reported one that nothing planted equals.
+func CheckRepeated(planted []Planted, found []Finding) Result {
+	seen := map[string]bool{}
+	var unique []Finding
+	for _, f := range found {
+		if k := canonical(f); !seen[k] {
+			seen[k] = true
+			unique = append(unique, f)
+		}
+	}
+	// as many copies of each distinct finding as were planted
+	want := map[string]int{}
+	for _, p := range planted {
+		want[canonical(p.Finding)]++
+	}
+	var pool []Finding
+	for _, f := range unique {
+		for n := max(want[canonical(f)], 1); n > 0; n-- {
+			pool = append(pool, f)
+		}
+	}
+	return Check(planted, pool)
 }
