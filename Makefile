@@ -92,8 +92,25 @@ SEED       ?= 1
 REPEAT     ?= 3
 BENCHDIR   ?= bench/data
 BENCHFLAGS ?=
+# LIVE=1: live capture speed instead (bench/cmd/livebench, root, tcpreplay):
+# the LIVESIZE capture replayed into a veth pair between two namespaces at
+# each of RATES (Mbit/s; top: --topspeed), 1 and 2 workers (AF_PACKET
+# fanout); the highest rate with no kernel drop and every planted
+# authentication found. LIVEFLAGS="-readme docs/PERFORMANCE.md" puts the
+# table there.
+LIVESIZE   ?= 256M
+RATES      ?= 500,1000,2000,top
+LIVEFLAGS  ?=
 
 bench: build
+ifneq ($(LIVE),)
+	@command -v tcpreplay >/dev/null || { \
+	  echo "installing tcpreplay"; \
+	  $$(command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo) apt-get update -qq && \
+	  $$(command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tcpreplay >/dev/null; }
+	$(GO) build -o bin/livebench ./bench/cmd/livebench
+	$$(command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo) ./bin/livebench -size $(LIVESIZE) -seed $(SEED) -rates $(RATES) -dir $(BENCHDIR) -sensor $(BIN) $(LIVEFLAGS)
+else
 	@command -v tshark >/dev/null || { \
 	  echo "installing tshark"; \
 	  $$(command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo) apt-get update -qq && \
@@ -102,6 +119,7 @@ bench: build
 	$(GO) build -o bin/benchrun ./bench/cmd/benchrun
 	./bin/benchrun -size $(SIZE) -seed $(SEED) -repeat $(REPEAT) -dir $(BENCHDIR) -sensor $(BIN) -pass bin/pass $(BENCHFLAGS)
 	@if [ -n "$(GOBENCH)" ]; then $(GO) test -run '^$$' -bench . -benchmem ./...; fi
+endif
 
 clean:
 	rm -rf bin build dist
