@@ -158,8 +158,8 @@ func run(o opts) error {
 			if err != nil {
 				return fmt.Errorf("%d workers at %s: %v", w, rate, err)
 			}
-			fmt.Fprintf(os.Stderr, "livebench:   %.2f Gbit/s, %d sent, %.0f read, %.0f dropped, %d of %d planted found: ok %v\n",
-				r.gbps(), r.sent, r.received, r.drops, r.check.Found, r.check.Planted, r.ok())
+			fmt.Fprintf(os.Stderr, "livebench:   %.2f Gbit/s, %d sent, %.0f read, %.0f dropped, %d of %d planted found, %d other: ok %v\n",
+				r.gbps(), r.sent, r.received, r.drops, r.check.Found, r.check.Planted, len(r.check.Extra), r.ok())
 			for i, d := range r.check.Diffs {
 				if i == 5 {
 					fmt.Fprintf(os.Stderr, "livebench:   ... %d more missing\n", len(r.check.Diffs)-i)
