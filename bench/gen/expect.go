@@ -211,14 +211,15 @@ type Result struct {
 }
 
 // ignored are the fields a replica may legitimately change: the time
-// (checked apart), the sensor's name, the flow hash of the new
+// (checked apart), the sensor's name, the file read, the flow hash of the new
 // endpoints, and the cause of an NTLM logon (read from the traffic around
 // the replica).
 func canonical(f Finding) string {
 	g := Finding{}
 	for k, v := range f {
 		switch k {
-		case "@timestamp", "observer":
+		case "@timestamp", "observer", "log":
+			// log.file.path: the capture read (-r), not the replica's
 			continue
 		case "ntlm":
 			// the cause is the audit stage's reading of what the client
