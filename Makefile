@@ -92,6 +92,8 @@ SEED       ?= 1
 REPEAT     ?= 3
 BENCHDIR   ?= bench/data
 BENCHFLAGS ?=
+# MIX=proxy|small|tls|smb|ipv6: another mix of traffic (bench/gen/mix.go)
+MIX        ?=
 # LIVE=1: live capture speed instead (bench/cmd/livebench, root, tcpreplay):
 # the LIVESIZE capture replayed into a veth pair between two namespaces at
 # each of RATES (Mbit/s; top: --topspeed), 1 and 2 workers (AF_PACKET
@@ -109,7 +111,7 @@ ifneq ($(LIVE),)
 	  $$(command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo) apt-get update -qq && \
 	  $$(command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tcpreplay >/dev/null; }
 	$(GO) build -o bin/livebench ./bench/cmd/livebench
-	$$(command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo) ./bin/livebench -size $(LIVESIZE) -seed $(SEED) -rates $(RATES) -dir $(BENCHDIR) -sensor $(BIN) $(LIVEFLAGS)
+	$$(command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo) ./bin/livebench -size $(LIVESIZE) -seed $(SEED) -rates $(RATES) -dir $(BENCHDIR) -sensor $(BIN) -mix '$(MIX)' $(LIVEFLAGS)
 else
 	@command -v tshark >/dev/null || { \
 	  echo "installing tshark"; \
@@ -117,7 +119,7 @@ else
 	  $$(command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tshark >/dev/null; }
 	$(GO) build -o bin/pass ./bench/cmd/pass
 	$(GO) build -o bin/benchrun ./bench/cmd/benchrun
-	./bin/benchrun -size $(SIZE) -seed $(SEED) -repeat $(REPEAT) -dir $(BENCHDIR) -sensor $(BIN) -pass bin/pass $(BENCHFLAGS)
+	./bin/benchrun -size $(SIZE) -seed $(SEED) -repeat $(REPEAT) -dir $(BENCHDIR) -sensor $(BIN) -pass bin/pass -mix '$(MIX)' $(BENCHFLAGS)
 	@if [ -n "$(GOBENCH)" ]; then $(GO) test -run '^$$' -bench . -benchmem ./...; fi
 endif
 

@@ -41,7 +41,7 @@ func newTCP(g *Gen, r *rand.Rand, t int64, st *classStats, cli host, cport uint1
 }
 
 func spawnSMB(g *Gen, r *rand.Rand, t int64, st *classStats) source {
-	v6 := r.IntN(10) == 0
+	v6 := g.v6(r, 10)
 	cli, cport := g.client(r, v6)
 	c := newTCP(g, r, t, st, cli, cport, lan(0, byte(10+r.IntN(20)), v6), 445)
 	c.ts = false // Windows
@@ -51,7 +51,15 @@ func spawnSMB(g *Gen, r *rand.Rand, t int64, st *classStats) source {
 	}
 	c.rtt = lanRTT(r)
 	c.nsPerB = lanRate(r)
-	c.scr = newSMBScript(c, int64(r.ExpFloat64()*float64(16<<20))+256<<10)
+	scr := newSMBScript(c, int64(r.ExpFloat64()*float64(16<<20))+256<<10)
+	if g.mix != nil && g.mix.SMBSec && !scr.signed && !scr.encrypted {
+		if r.IntN(4) == 0 {
+			scr.encrypted = true
+		} else {
+			scr.signed = true
+		}
+	}
+	c.scr = scr
 	// a long-lived session: the capture begins after its logon, between
 	// two messages or (one in five) in the middle of one
 	c.state = stData
@@ -64,7 +72,7 @@ func spawnSMB(g *Gen, r *rand.Rand, t int64, st *classStats) source {
 }
 
 func spawnHTTP(g *Gen, r *rand.Rand, t int64, st *classStats) source {
-	v6 := r.IntN(8) == 0
+	v6 := g.v6(r, 8)
 	cli, cport := g.client(r, v6)
 	srv, port, rtt, pace := internetHost(r, v6), uint16(80), wanRTT(r), wanRate(r)
 	if r.IntN(3) == 0 {
@@ -80,14 +88,14 @@ func spawnHTTP(g *Gen, r *rand.Rand, t int64, st *classStats) source {
 }
 
 func spawnHTTPShort(g *Gen, r *rand.Rand, t int64, st *classStats) source {
-	v6 := r.IntN(8) == 0
+	v6 := g.v6(r, 8)
 	cli, cport := g.client(r, v6)
 	srv := lan(2, byte(1+r.IntN(60)), v6)
 	c := newTCP(g, r, t, st, cli, cport, srv, 8080)
 	c.rtt = lanRTT(r)
 	c.nsPerB = lanRate(r)
 	s := &httpScript{host: hostName(r, srv), reqs: 1, rtt: c.rtt, agent: userAgents[r.IntN(len(userAgents))],
-		size: func(r *rand.Rand) int64 { return logUniform(r, 200, 16<<10) }}
+		size: func(r *rand.Rand) int64 { return logUniform(r, 200, g.mix.shortMax(16<<10)) }}
 	s.probe = r.IntN(2) == 0
 	c.scr = s
 	c.end = ends(r, 95, 5)
@@ -113,7 +121,7 @@ func spawnTLSShort(g *Gen, r *rand.Rand, t int64, st *classStats) source {
 }
 
 func spawnTLS(g *Gen, r *rand.Rand, t int64, st *classStats, n int, size func(*rand.Rand) int64) source {
-	v6 := r.IntN(5) == 0
+	v6 := g.v6(r, 5)
 	cli, cport := g.client(r, v6)
 	c := newTCP(g, r, t, st, cli, cport, internetHost(r, v6), 443)
 	c.rtt = wanRTT(r)
@@ -166,7 +174,7 @@ func spawnRefused(g *Gen, r *rand.Rand, t int64, st *classStats) source {
 }
 
 func spawnQUIC(g *Gen, r *rand.Rand, t int64, st *classStats) source {
-	v6 := r.IntN(4) == 0
+	v6 := g.v6(r, 4)
 	cli, cport := g.client(r, v6)
 	c := &udpConn{at: t, stats: st}
 	s := &quicScript{left: logUniform(r, 64<<10, 8<<20), nsPerB: wanRate(r), rtt: wanRTT(r)}
@@ -178,7 +186,7 @@ func spawnQUIC(g *Gen, r *rand.Rand, t int64, st *classStats) source {
 }
 
 func spawnDNS(g *Gen, r *rand.Rand, t int64, st *classStats) source {
-	v6 := r.IntN(8) == 0
+	v6 := g.v6(r, 8)
 	cli, cport := g.client(r, v6)
 	c := &udpConn{at: t, stats: st}
 	s := &dnsScript{name: dnsNames[r.IntN(len(dnsNames))], qtype: 1, id: uint16(r.Uint32()), rtt: us(r, 100, 2000)}

@@ -42,6 +42,8 @@ type Config struct {
 	// ClassNames), e.g. the bulk ones alone to measure the per-packet path
 	// without the cost of new connections.
 	Classes []string
+	// Mix names a mix of the kinds of traffic (see Mixes; "": the default).
+	Mix string
 }
 
 // ClassNames lists the kinds of traffic, bulk ones first.
@@ -75,6 +77,7 @@ type Manifest struct {
 	Version     int                    `json:"version"`
 	Seed        uint64                 `json:"seed"`
 	Only        []string               `json:"classes_only,omitempty"`
+	Mix         string                 `json:"mix,omitempty"`
 	Size        int64                  `json:"size"`
 	LinkRate    float64                `json:"link_rate"`
 	PlantEvery  int64                  `json:"plant_every"`
@@ -104,6 +107,7 @@ type source interface {
 // Gen is one generation run.
 type Gen struct {
 	cfg       Config
+	mix       *Mix
 	rng       *rand.Rand
 	w         *pcapWriter
 	pool      []byte
@@ -146,19 +150,24 @@ func Generate(cfg Config, w io.Writer) (m *Manifest, err error) {
 	if cfg.Start.IsZero() {
 		cfg.Start = DefaultConfig().Start
 	}
+	mix, err := LookupMix(cfg.Mix)
+	if err != nil {
+		return nil, err
+	}
 	pw, err := newPcapWriter(w)
 	if err != nil {
 		return nil, err
 	}
 	g := &Gen{
 		cfg:   cfg,
+		mix:   mix,
 		rng:   rand.New(rand.NewPCG(cfg.Seed, 0x62656e6368)),
 		w:     pw,
 		pool:  filler,
 		frame: make([]byte, 1<<17),
 		ports: make([]uint16, nClients),
 		manifest: Manifest{
-			Version: Version, Seed: cfg.Seed, Only: cfg.Classes, Size: cfg.Size, LinkRate: cfg.LinkRate, PlantEvery: cfg.PlantEvery,
+			Version: Version, Seed: cfg.Seed, Only: cfg.Classes, Mix: cfg.Mix, Size: cfg.Size, LinkRate: cfg.LinkRate, PlantEvery: cfg.PlantEvery,
 			Start: cfg.Start.UTC(), Classes: map[string]*classStats{},
 		},
 	}
@@ -188,8 +197,12 @@ func Generate(cfg Config, w io.Writer) (m *Manifest, err error) {
 		if len(cfg.Classes) > 0 && !slices.Contains(cfg.Classes, c.name) {
 			continue
 		}
+		w := mix.weight(c.name)
+		if w == 0 {
+			continue
+		}
 		// connections per second of capture time
-		rate := c.perGiB * bytesPerSec / gib
+		rate := w * c.perGiB * bytesPerSec / gib
 		at := g.t0
 		if c.bulk {
 			// bulk flows last seconds: start them before the capture does,

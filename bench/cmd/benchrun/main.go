@@ -28,6 +28,7 @@ import (
 type opts struct {
 	size      int64
 	seed      uint64
+	mix       string
 	dir       string
 	originals string
 	sensor    string
@@ -43,6 +44,7 @@ func main() {
 	var o opts
 	size := flag.String("size", "1G", "capture size (K, M, G suffixes)")
 	flag.Uint64Var(&o.seed, "seed", 1, "generator seed")
+	flag.StringVar(&o.mix, "mix", "", "mix of traffic of the capture: default, "+strings.Join(gen.MixNames(), ", "))
 	flag.StringVar(&o.dir, "dir", "bench/data", "where captures and outputs go (a capture is reused while its manifest matches)")
 	flag.StringVar(&o.originals, "originals", "pcaps/real-implementations", "captures whose authentications are planted")
 	flag.StringVar(&o.sensor, "sensor", "bin/ntlmsensor", "the ntlmsensor binary")
@@ -54,6 +56,12 @@ func main() {
 	flag.StringVar(&o.readme, "readme", "", "README to update: the table replaces the lines between <!-- bench:SIZE:begin --> and <!-- bench:SIZE:end -->")
 	flag.Parse()
 	var err error
+	if _, err := gen.LookupMix(o.mix); err != nil {
+		fail(err)
+	}
+	if o.mix == "default" {
+		o.mix = ""
+	}
 	if o.size, err = gen.ParseSize(*size); err != nil {
 		fail(err)
 	}
@@ -91,7 +99,7 @@ func run(o opts) error {
 		}
 	}
 	load0 := loadAvg()
-	capPath := filepath.Join(o.dir, fmt.Sprintf("bench-%s-seed%d.pcap", gen.FormatSize(o.size), o.seed))
+	capPath := filepath.Join(o.dir, fmt.Sprintf("bench-%s-seed%d%s.pcap", gen.FormatSize(o.size), o.seed, mixSuffix(o.mix)))
 	m, err := ensureCapture(o, capPath)
 	if err != nil {
 		return err
@@ -198,7 +206,7 @@ func run(o opts) error {
 	load1 := loadAvg()
 	report := table(o, m, results, load0, load1, tsharkVersion)
 	fmt.Println(report)
-	if err := os.WriteFile(filepath.Join(o.dir, fmt.Sprintf("results-%s-seed%d.md", gen.FormatSize(o.size), o.seed)), []byte(report+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(o.dir, fmt.Sprintf("results-%s-seed%d%s.md", gen.FormatSize(o.size), o.seed, mixSuffix(o.mix))), []byte(report+"\n"), 0o644); err != nil {
 		return err
 	}
 	if o.readme != "" {
@@ -215,13 +223,13 @@ func run(o opts) error {
 // ensureCapture reuses the capture when its manifest says it was made
 // with this size, seed and generator version, else generates it.
 func ensureCapture(o opts, path string) (*gen.Manifest, error) {
-	if m, err := gen.ReadManifest(path + ".json"); err == nil && m.Version == gen.Version && m.Size == o.size && m.Seed == o.seed {
+	if m, err := gen.ReadManifest(path + ".json"); err == nil && m.Version == gen.Version && m.Size == o.size && m.Seed == o.seed && m.Mix == o.mix {
 		if st, err := os.Stat(path); err == nil && st.Size() == m.Bytes {
 			return m, nil
 		}
 	}
 	cfg := gen.DefaultConfig()
-	cfg.Size, cfg.Seed, cfg.Originals = o.size, o.seed, o.originals
+	cfg.Size, cfg.Seed, cfg.Originals, cfg.Mix = o.size, o.seed, o.originals, o.mix
 	fmt.Fprintf(os.Stderr, "benchrun: generating %s (%s, seed %d)\n", path, gen.FormatSize(o.size), o.seed)
 	start := time.Now()
 	m, _, err := gen.WriteFiles(cfg, path, path+".json", path+".planted.jsonl")
@@ -506,6 +514,9 @@ func table(o opts, m *gen.Manifest, rs []measured, load0, load1, tsharkVersion s
 		}
 		return fmt.Sprintf("%.2f", base.wall.Seconds()/r.wall.Seconds())
 	}
+	if m.Mix != "" {
+		fmt.Fprintf(&b, "Mix: %s (%s).\n\n", m.Mix, gen.Mixes[m.Mix].About)
+	}
 	fmt.Fprintf(&b, "Capture: %s, seed %d: %s, %d packets, %d connections (%.1f s of traffic, %.1f Gbit/s), %d replicas of %d real captures planted.\n\n",
 		gen.FormatSize(m.Size), m.Seed, mib(m.Bytes), m.Packets, m.Connections, m.End.Sub(m.Start).Seconds(),
 		float64(m.Bytes)*8/m.End.Sub(m.Start).Seconds()/1e9, len(m.Replicas), originalsCount(m))
@@ -589,4 +600,12 @@ func updateReadme(path, size, report string) error {
 	}
 	s = s[:i+len(begin)] + "\n" + report + "\n" + s[j:]
 	return os.WriteFile(path, []byte(s), 0o644)
+}
+
+// mixSuffix names a capture's mix in file names ("": the default).
+func mixSuffix(mix string) string {
+	if mix == "" {
+		return ""
+	}
+	return "-" + mix
 }

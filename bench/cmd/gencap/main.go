@@ -27,6 +27,7 @@ func main() {
 	rate := flag.Float64("link-rate", d.LinkRate, "link speed in bit/s: sets the capture clock")
 	bulk, short := gen.ClassNames()
 	only := flag.String("classes", "", "comma-separated kinds of traffic to keep (default all; \"bulk\" for "+strings.Join(bulk, ",")+"; others: "+strings.Join(short, ",")+")")
+	mix := flag.String("mix", "", "mix of traffic: default, "+strings.Join(gen.MixNames(), ", "))
 	flag.Parse()
 	if *manifest == "" {
 		*manifest = *out + ".json"
@@ -45,6 +46,12 @@ func main() {
 		fail(err)
 	}
 	cfg.Seed, cfg.LinkRate, cfg.Originals = *seed, *rate, *originals
+	if _, err := gen.LookupMix(*mix); err != nil {
+		fail(err)
+	}
+	if *mix != "default" {
+		cfg.Mix = *mix
+	}
 	switch *only {
 	case "":
 	case "bulk":

@@ -39,6 +39,7 @@ import (
 type opts struct {
 	size      int64
 	seed      uint64
+	mix       string
 	dir       string
 	originals string
 	sensor    string
@@ -54,6 +55,7 @@ func main() {
 	var o opts
 	size := flag.String("size", "256M", "capture size (K, M, G suffixes)")
 	flag.Uint64Var(&o.seed, "seed", 1, "generator seed")
+	flag.StringVar(&o.mix, "mix", "", "mix of traffic of the capture: default, "+strings.Join(gen.MixNames(), ", "))
 	flag.StringVar(&o.dir, "dir", "bench/data", "where the capture and outputs go (a capture is reused while its manifest matches)")
 	flag.StringVar(&o.originals, "originals", "pcaps/real-implementations", "captures whose authentications are planted")
 	flag.StringVar(&o.sensor, "sensor", "bin/ntlmsensor", "the ntlmsensor binary")
@@ -65,6 +67,12 @@ func main() {
 	flag.StringVar(&o.readme, "readme", "", "document to update: the table replaces the lines between <!-- bench:live:begin --> and <!-- bench:live:end -->")
 	flag.Parse()
 	var err error
+	if _, err := gen.LookupMix(o.mix); err != nil {
+		fail(err)
+	}
+	if o.mix == "default" {
+		o.mix = ""
+	}
 	if o.size, err = gen.ParseSize(*size); err != nil {
 		fail(err)
 	}
@@ -129,7 +137,7 @@ func run(o opts) error {
 	if err := os.MkdirAll(o.dir, 0o755); err != nil {
 		return err
 	}
-	capPath := filepath.Join(o.dir, fmt.Sprintf("bench-%s-seed%d.pcap", gen.FormatSize(o.size), o.seed))
+	capPath := filepath.Join(o.dir, fmt.Sprintf("bench-%s-seed%d%s.pcap", gen.FormatSize(o.size), o.seed, mixSuffix(o.mix)))
 	m, err := ensureCapture(o, capPath)
 	if err != nil {
 		return err
@@ -172,7 +180,7 @@ func run(o opts) error {
 	}
 	report := table(o, m, results, load0, loadAvg())
 	fmt.Println(report)
-	if err := os.WriteFile(filepath.Join(o.dir, fmt.Sprintf("results-live-%s-seed%d.md", gen.FormatSize(o.size), o.seed)), []byte(report+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(o.dir, fmt.Sprintf("results-live-%s-seed%d%s.md", gen.FormatSize(o.size), o.seed, mixSuffix(o.mix))), []byte(report+"\n"), 0o644); err != nil {
 		return err
 	}
 	if o.readme != "" {
@@ -271,13 +279,13 @@ func measure(o opts, p *pair, capPath string, workers int, rate string, planted 
 // with this size, seed and generator version, else generates it (as
 // benchrun does: the two share the file).
 func ensureCapture(o opts, path string) (*gen.Manifest, error) {
-	if m, err := gen.ReadManifest(path + ".json"); err == nil && m.Version == gen.Version && m.Size == o.size && m.Seed == o.seed {
+	if m, err := gen.ReadManifest(path + ".json"); err == nil && m.Version == gen.Version && m.Size == o.size && m.Seed == o.seed && m.Mix == o.mix {
 		if st, err := os.Stat(path); err == nil && st.Size() == m.Bytes {
 			return m, nil
 		}
 	}
 	cfg := gen.DefaultConfig()
-	cfg.Size, cfg.Seed, cfg.Originals = o.size, o.seed, o.originals
+	cfg.Size, cfg.Seed, cfg.Originals, cfg.Mix = o.size, o.seed, o.originals, o.mix
 	fmt.Fprintf(os.Stderr, "livebench: generating %s (%s, seed %d)\n", path, gen.FormatSize(o.size), o.seed)
 	m, _, err := gen.WriteFiles(cfg, path, path+".json", path+".planted.jsonl")
 	return m, err
@@ -523,6 +531,9 @@ func table(o opts, m *gen.Manifest, rs []result, load0, load1 string) string {
 	if len(rs) > 0 {
 		planted = rs[0].check.Planted
 	}
+	if m.Mix != "" {
+		fmt.Fprintf(&b, "Mix: %s (%s).\n\n", m.Mix, gen.Mixes[m.Mix].About)
+	}
 	fmt.Fprintf(&b, "Capture: %s, seed %d: %d packets, %d planted authentications; %d tcpreplay processes at once (`--preload-pcap --loop %d`), each at rate / %d; the sensor with `-capture afpacket` (fanout) on the other end of a veth pair.\n\n",
 		gen.FormatSize(m.Size), m.Seed, m.Packets, planted, o.parallel, o.loops, o.parallel)
 	fmt.Fprintf(&b, "| workers | asked Mbit/s | sent Gbit/s | sent Mpackets/s | sent | read | kernel drops | sensor CPU s | found / planted (+ other) | passes |\n")
@@ -567,4 +578,12 @@ func updateReadme(path, report string) error {
 	}
 	s = s[:i+len(begin)] + "\n" + report + "\n" + s[j:]
 	return os.WriteFile(path, []byte(s), 0o644)
+}
+
+// mixSuffix names a capture's mix in file names ("": the default).
+func mixSuffix(mix string) string {
+	if mix == "" {
+		return ""
+	}
+	return "-" + mix
 }
