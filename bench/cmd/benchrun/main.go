@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"ntlmsensor/bench/gen"
+	"ntlmsensor/bench/internal/benchenv"
 )
 
 type opts struct {
@@ -98,9 +99,11 @@ func run(o opts) error {
 			return fmt.Errorf("%v (make build, and go build -o %s ./bench/cmd/pass)", err, o.pass)
 		}
 	}
-	load0 := loadAvg()
-	capPath := filepath.Join(o.dir, fmt.Sprintf("bench-%s-seed%d%s.pcap", gen.FormatSize(o.size), o.seed, mixSuffix(o.mix)))
-	m, err := ensureCapture(o, capPath)
+	load0 := benchenv.LoadAvg()
+	capPath := benchenv.CapturePath(o.dir, o.size, o.seed, o.mix)
+	cfg := gen.DefaultConfig()
+	cfg.Size, cfg.Seed, cfg.Originals, cfg.Mix = o.size, o.seed, o.originals, o.mix
+	m, err := benchenv.Capture(cfg, capPath, "benchrun")
 	if err != nil {
 		return err
 	}
@@ -203,14 +206,14 @@ func run(o opts) error {
 			}
 		}
 	}
-	load1 := loadAvg()
+	load1 := benchenv.LoadAvg()
 	report := table(o, m, results, load0, load1, tsharkVersion)
 	fmt.Println(report)
-	if err := os.WriteFile(filepath.Join(o.dir, fmt.Sprintf("results-%s-seed%d%s.md", gen.FormatSize(o.size), o.seed, mixSuffix(o.mix))), []byte(report+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(o.dir, fmt.Sprintf("results-%s-seed%d%s.md", gen.FormatSize(o.size), o.seed, benchenv.MixSuffix(o.mix))), []byte(report+"\n"), 0o644); err != nil {
 		return err
 	}
 	if o.readme != "" {
-		if err := updateReadme(o.readme, gen.FormatSize(o.size), report); err != nil {
+		if err := benchenv.UpdateSection(o.readme, gen.FormatSize(o.size), report); err != nil {
 			return err
 		}
 	}
@@ -218,26 +221,6 @@ func run(o opts) error {
 		return errors.New("speed cost a finding:\n" + strings.Join(failures, "\n"))
 	}
 	return nil
-}
-
-// ensureCapture reuses the capture when its manifest says it was made
-// with this size, seed and generator version, else generates it.
-func ensureCapture(o opts, path string) (*gen.Manifest, error) {
-	if m, err := gen.ReadManifest(path + ".json"); err == nil && m.Version == gen.Version && m.Size == o.size && m.Seed == o.seed && m.Mix == o.mix {
-		if st, err := os.Stat(path); err == nil && st.Size() == m.Bytes {
-			return m, nil
-		}
-	}
-	cfg := gen.DefaultConfig()
-	cfg.Size, cfg.Seed, cfg.Originals, cfg.Mix = o.size, o.seed, o.originals, o.mix
-	fmt.Fprintf(os.Stderr, "benchrun: generating %s (%s, seed %d)\n", path, gen.FormatSize(o.size), o.seed)
-	start := time.Now()
-	m, _, err := gen.WriteFiles(cfg, path, path+".json", path+".planted.jsonl")
-	if err != nil {
-		return nil, err
-	}
-	fmt.Fprintf(os.Stderr, "benchrun: generated in %.1f s\n", time.Since(start).Seconds())
-	return m, nil
 }
 
 // warm reads the capture so that the next run finds it in the page cache
@@ -427,33 +410,6 @@ func key(r *gen.Replica, row []string) string {
 	return strings.Join(row, "\t")
 }
 
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
-}
-
-func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return runtime.GOARCH
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "model name") {
-			if i := strings.IndexByte(l, ':'); i >= 0 {
-				return strings.TrimSpace(l[i+1:])
-			}
-		}
-	}
-	return runtime.GOARCH
-}
-
 func memTotal() string {
 	b, err := os.ReadFile("/proc/meminfo")
 	if err != nil {
@@ -567,7 +523,7 @@ func table(o opts, m *gen.Manifest, rs []measured, load0, load1, tsharkVersion s
 		ts = ", " + tsharkVersion
 	}
 	fmt.Fprintf(&b, "\nMachine: %s, %d cores (nproc), %s RAM; load average %s before, %s after (1, 5, 15 min); %s%s; %s. Each floor and sensor run is the fastest of %d, run in turn.\n",
-		cpuModel(), runtime.NumCPU(), memTotal(), load0, load1, runtime.Version(), ts, time.Now().UTC().Format("2006-01-02"), o.repeat)
+		benchenv.CPUModel(), runtime.NumCPU(), memTotal(), load0, load1, runtime.Version(), ts, time.Now().UTC().Format("2006-01-02"), o.repeat)
 	return b.String()
 }
 
@@ -584,28 +540,4 @@ func verdict(ok bool) string {
 		return "**met**"
 	}
 	return "**not met**"
-}
-
-// updateReadme replaces the lines between the bench markers of a size.
-func updateReadme(path, size, report string) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	begin, end := "<!-- bench:"+size+":begin -->", "<!-- bench:"+size+":end -->"
-	s := string(b)
-	i, j := strings.Index(s, begin), strings.Index(s, end)
-	if i < 0 || j < i {
-		return fmt.Errorf("%s: no %s ... %s section", path, begin, end)
-	}
-	s = s[:i+len(begin)] + "\n" + report + "\n" + s[j:]
-	return os.WriteFile(path, []byte(s), 0o644)
-}
-
-// mixSuffix names a capture's mix in file names ("": the default).
-func mixSuffix(mix string) string {
-	if mix == "" {
-		return ""
-	}
-	return "-" + mix
 }

@@ -34,6 +34,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"ntlmsensor/bench/gen"
+	"ntlmsensor/bench/internal/benchenv"
 )
 
 type opts struct {
@@ -137,8 +138,10 @@ func run(o opts) error {
 	if err := os.MkdirAll(o.dir, 0o755); err != nil {
 		return err
 	}
-	capPath := filepath.Join(o.dir, fmt.Sprintf("bench-%s-seed%d%s.pcap", gen.FormatSize(o.size), o.seed, mixSuffix(o.mix)))
-	m, err := ensureCapture(o, capPath)
+	capPath := benchenv.CapturePath(o.dir, o.size, o.seed, o.mix)
+	cfg := gen.DefaultConfig()
+	cfg.Size, cfg.Seed, cfg.Originals, cfg.Mix = o.size, o.seed, o.originals, o.mix
+	m, err := benchenv.Capture(cfg, capPath, "livebench")
 	if err != nil {
 		return err
 	}
@@ -157,7 +160,7 @@ func run(o opts) error {
 	if err != nil {
 		return err
 	}
-	load0 := loadAvg()
+	load0 := benchenv.LoadAvg()
 	var results []result
 	for _, w := range o.workers {
 		for _, rate := range o.rates {
@@ -178,13 +181,13 @@ func run(o opts) error {
 			results = append(results, r)
 		}
 	}
-	report := table(o, m, results, load0, loadAvg())
+	report := table(o, m, results, load0, benchenv.LoadAvg())
 	fmt.Println(report)
-	if err := os.WriteFile(filepath.Join(o.dir, fmt.Sprintf("results-live-%s-seed%d%s.md", gen.FormatSize(o.size), o.seed, mixSuffix(o.mix))), []byte(report+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(o.dir, fmt.Sprintf("results-live-%s-seed%d%s.md", gen.FormatSize(o.size), o.seed, benchenv.MixSuffix(o.mix))), []byte(report+"\n"), 0o644); err != nil {
 		return err
 	}
 	if o.readme != "" {
-		return updateReadme(o.readme, report)
+		return benchenv.UpdateSection(o.readme, "live", report)
 	}
 	return nil
 }
@@ -273,22 +276,6 @@ func measure(o opts, p *pair, capPath string, workers int, rate string, planted 
 	}
 	r.check = gen.CheckRepeated(planted, found)
 	return r, nil
-}
-
-// ensureCapture reuses the capture when its manifest says it was made
-// with this size, seed and generator version, else generates it (as
-// benchrun does: the two share the file).
-func ensureCapture(o opts, path string) (*gen.Manifest, error) {
-	if m, err := gen.ReadManifest(path + ".json"); err == nil && m.Version == gen.Version && m.Size == o.size && m.Seed == o.seed && m.Mix == o.mix {
-		if st, err := os.Stat(path); err == nil && st.Size() == m.Bytes {
-			return m, nil
-		}
-	}
-	cfg := gen.DefaultConfig()
-	cfg.Size, cfg.Seed, cfg.Originals, cfg.Mix = o.size, o.seed, o.originals, o.mix
-	fmt.Fprintf(os.Stderr, "livebench: generating %s (%s, seed %d)\n", path, gen.FormatSize(o.size), o.seed)
-	m, _, err := gen.WriteFiles(cfg, path, path+".json", path+".planted.jsonl")
-	return m, err
 }
 
 // pair is two namespaces joined by a veth pair: ifA in nsA (the
@@ -489,33 +476,6 @@ func scrape(ns, addr string) (map[string]float64, error) {
 	return m, nil
 }
 
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
-}
-
-func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return runtime.GOARCH
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "model name") {
-			if i := strings.IndexByte(l, ':'); i >= 0 {
-				return strings.TrimSpace(l[i+1:])
-			}
-		}
-	}
-	return runtime.GOARCH
-}
-
 func tcpreplayVersion() string {
 	out, _ := exec.Command("tcpreplay", "-V").CombinedOutput()
 	if f := strings.Fields(string(out)); len(f) >= 3 && f[0] == "tcpreplay" {
@@ -560,30 +520,6 @@ func table(o opts, m *gen.Manifest, rs []result, load0, load1 string) string {
 		}
 	}
 	fmt.Fprintf(&b, "\nMachine: %s, %d cores (nproc); tcpreplay runs on the same cores as the sensor; load average %s before, %s after; %s, %s; %s.\n",
-		cpuModel(), runtime.NumCPU(), load0, load1, runtime.Version(), tcpreplayVersion(), time.Now().UTC().Format("2006-01-02"))
+		benchenv.CPUModel(), runtime.NumCPU(), load0, load1, runtime.Version(), tcpreplayVersion(), time.Now().UTC().Format("2006-01-02"))
 	return b.String()
-}
-
-// updateReadme replaces the lines between the live bench markers.
-func updateReadme(path, report string) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	begin, end := "<!-- bench:live:begin -->", "<!-- bench:live:end -->"
-	s := string(b)
-	i, j := strings.Index(s, begin), strings.Index(s, end)
-	if i < 0 || j < i {
-		return fmt.Errorf("%s: no %s ... %s section", path, begin, end)
-	}
-	s = s[:i+len(begin)] + "\n" + report + "\n" + s[j:]
-	return os.WriteFile(path, []byte(s), 0o644)
-}
-
-// mixSuffix names a capture's mix in file names ("": the default).
-func mixSuffix(mix string) string {
-	if mix == "" {
-		return ""
-	}
-	return "-" + mix
 }
