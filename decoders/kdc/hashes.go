@@ -57,11 +57,7 @@ func preauthLine(user, realm string, e kerberos.EncryptedData) carrier.Crack {
 		if len(c) <= 16+aesChecksum {
 			return carrier.Crack{}
 		}
-		mode := carrier.ModeKrbPAAES256
-		if e.Etype == etypeAES128 {
-			mode = carrier.ModeKrbPAAES128
-		}
-		return carrier.Crack{Mode: mode, Line: "$krb5pa$" + strconv.Itoa(int(e.Etype)) + "$" + user + "$" + realm + "$" + hex.EncodeToString(c)}
+		return carrier.Crack{Mode: aesMode(e.Etype, carrier.ModeKrbPAAES128, carrier.ModeKrbPAAES256), Line: "$krb5pa$" + strconv.Itoa(int(e.Etype)) + "$" + user + "$" + realm + "$" + hex.EncodeToString(c)}
 	}
 	return carrier.Crack{}
 }
@@ -75,27 +71,15 @@ func asRepLine(user, realm string, e kerberos.EncryptedData) carrier.Crack {
 	if !fieldSafe(user, realm) {
 		return carrier.Crack{}
 	}
-	c := e.Cipher
-	switch e.Etype {
-	case etypeRC4:
-		if len(c) <= rc4Checksum {
-			return carrier.Crack{}
-		}
-		return carrier.Crack{Mode: carrier.ModeKrbASRepRC4, Line: "$krb5asrep$23$" + user + "@" + realm + ":" +
-			hex.EncodeToString(c[:rc4Checksum]) + "$" + hex.EncodeToString(c[rc4Checksum:])}
-	case etypeAES128, etypeAES256:
-		if len(c) <= 16+aesChecksum {
-			return carrier.Crack{}
-		}
-		mode := carrier.ModeKrbASRep256
-		if e.Etype == etypeAES128 {
-			mode = carrier.ModeKrbASRep128
-		}
-		n := len(c) - aesChecksum
-		return carrier.Crack{Mode: mode, Line: "$krb5asrep$" + strconv.Itoa(int(e.Etype)) + "$" + user + "$" + realm + "$" +
-			hex.EncodeToString(c[n:]) + "$" + hex.EncodeToString(c[:n])}
+	chk, data, ok := cipherParts(e)
+	switch {
+	case !ok:
+		return carrier.Crack{}
+	case e.Etype == etypeRC4:
+		return carrier.Crack{Mode: carrier.ModeKrbASRepRC4, Line: "$krb5asrep$23$" + user + "@" + realm + ":" + chk + "$" + data}
 	}
-	return carrier.Crack{}
+	return carrier.Crack{Mode: aesMode(e.Etype, carrier.ModeKrbASRep128, carrier.ModeKrbASRep256),
+		Line: "$krb5asrep$" + strconv.Itoa(int(e.Etype)) + "$" + user + "$" + realm + "$" + chk + "$" + data}
 }
 
 // ticketLine: a TGS-REP's service ticket enc-part (key usage 2),
@@ -112,27 +96,41 @@ func ticketLine(spn, realm string, e kerberos.EncryptedData) carrier.Crack {
 	if !fieldSafe(spn, realm) {
 		return carrier.Crack{}
 	}
+	chk, data, ok := cipherParts(e)
+	switch {
+	case !ok:
+		return carrier.Crack{}
+	case e.Etype == etypeRC4:
+		return carrier.Crack{Mode: carrier.ModeKrbTGSRC4, Line: "$krb5tgs$23$*" + spn + "$" + realm + "$" + spn + "*$" + chk + "$" + data}
+	}
+	return carrier.Crack{Mode: aesMode(e.Etype, carrier.ModeKrbTGS128, carrier.ModeKrbTGS256),
+		Line: "$krb5tgs$" + strconv.Itoa(int(e.Etype)) + "$" + spn + "$" + realm + "$*" + spn + "*$" + chk + "$" + data}
+}
+
+// cipherParts splits an enc-part's cipher into its checksum and encrypted
+// data, in hex: RC4 leads with its checksum, AES ends with it. ok is false
+// for another etype, or a cipher too short to hold both.
+func cipherParts(e kerberos.EncryptedData) (checksum, data string, ok bool) {
 	c := e.Cipher
 	switch e.Etype {
 	case etypeRC4:
-		if len(c) <= rc4Checksum {
-			return carrier.Crack{}
+		if len(c) > rc4Checksum {
+			return hex.EncodeToString(c[:rc4Checksum]), hex.EncodeToString(c[rc4Checksum:]), true
 		}
-		return carrier.Crack{Mode: carrier.ModeKrbTGSRC4, Line: "$krb5tgs$23$*" + spn + "$" + realm + "$" + spn + "*$" +
-			hex.EncodeToString(c[:rc4Checksum]) + "$" + hex.EncodeToString(c[rc4Checksum:])}
 	case etypeAES128, etypeAES256:
-		if len(c) <= 16+aesChecksum {
-			return carrier.Crack{}
+		if n := len(c) - aesChecksum; n > 16 {
+			return hex.EncodeToString(c[n:]), hex.EncodeToString(c[:n]), true
 		}
-		mode := carrier.ModeKrbTGS256
-		if e.Etype == etypeAES128 {
-			mode = carrier.ModeKrbTGS128
-		}
-		n := len(c) - aesChecksum
-		return carrier.Crack{Mode: mode, Line: "$krb5tgs$" + strconv.Itoa(int(e.Etype)) + "$" + spn + "$" + realm + "$*" + spn + "*$" +
-			hex.EncodeToString(c[n:]) + "$" + hex.EncodeToString(c[:n])}
 	}
-	return carrier.Crack{}
+	return "", "", false
+}
+
+// aesMode is the hashcat mode of an AES etype: AES128 or AES256.
+func aesMode(etype int32, aes128, aes256 int) int {
+	if etype == etypeAES128 {
+		return aes128
+	}
+	return aes256
 }
 
 // requestCrack keeps the pre-authentication line of the request just
