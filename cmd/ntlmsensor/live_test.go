@@ -10,11 +10,8 @@ package main
 // where that is a failure.
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,7 +25,7 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"ntlmsensor/internal/netns"
 )
 
 // needLive skips the test unless it can make namespaces and capture.
@@ -189,58 +186,12 @@ func replay(t *testing.T, ns, iface string, opts []string, files ...string) int 
 	return n
 }
 
-// scrape reads the sensor's metrics from inside its namespace: a locked
-// thread enters the namespace, so the socket is made there.
+// scrape reads the sensor's metrics from inside its namespace.
 func scrape(t *testing.T, ns, addr string) map[string]float64 {
 	t.Helper()
-	type result struct {
-		body string
-		err  error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
-		f, err := os.Open("/var/run/netns/" + ns)
-		if err != nil {
-			ch <- result{err: err}
-			return
-		}
-		defer f.Close()
-		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
-			ch <- result{err: fmt.Errorf("setns: %v", err)}
-			return
-		}
-		c, err := net.DialTimeout("tcp", addr, 10*time.Second)
-		if err != nil {
-			ch <- result{err: err}
-			return
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(20 * time.Second))
-		fmt.Fprintf(c, "GET /metrics HTTP/1.0\r\nHost: %s\r\n\r\n", addr)
-		b, err := io.ReadAll(c)
-		ch <- result{string(b), err}
-	}()
-	r := <-ch
-	if r.err != nil {
-		t.Fatalf("scrape %s in %s: %v", addr, ns, r.err)
-	}
-	return parseMetrics(r.body)
-}
-
-// parseMetrics reads the text exposition: "name{labels} value" lines.
-func parseMetrics(body string) map[string]float64 {
-	m := map[string]float64{}
-	sc := bufio.NewScanner(strings.NewReader(body))
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, "ntlmsensor_") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
-			m[line[:i]] = v
-		}
+	m, err := netns.Scrape(ns, addr)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return m
 }

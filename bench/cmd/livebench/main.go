@@ -13,12 +13,9 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -31,10 +28,9 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"ntlmsensor/bench/gen"
 	"ntlmsensor/bench/internal/benchenv"
+	"ntlmsensor/internal/netns"
 )
 
 type opts struct {
@@ -244,7 +240,7 @@ func measure(o opts, p *pair, capPath string, workers int, rate string, planted 
 	var last float64
 	moved := time.Now()
 	for {
-		mt, err := scrape(p.nsA, addr)
+		mt, err := netns.Scrape(p.nsA, addr)
 		if err != nil {
 			return r, err
 		}
@@ -424,56 +420,6 @@ func replay(ns, iface string, opts []string, file string) (int64, int64, float64
 	by, _ := strconv.ParseInt(string(m[2]), 10, 64)
 	secs, _ := strconv.ParseFloat(string(m[3]), 64)
 	return pk, by, secs, nil
-}
-
-// scrape reads the sensor's metrics from inside its namespace: a locked
-// thread enters the namespace, so the socket is made there.
-func scrape(ns, addr string) (map[string]float64, error) {
-	type res struct {
-		body string
-		err  error
-	}
-	ch := make(chan res, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
-		f, err := os.Open("/var/run/netns/" + ns)
-		if err != nil {
-			ch <- res{err: err}
-			return
-		}
-		defer f.Close()
-		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
-			ch <- res{err: fmt.Errorf("setns: %v", err)}
-			return
-		}
-		c, err := net.DialTimeout("tcp", addr, 10*time.Second)
-		if err != nil {
-			ch <- res{err: err}
-			return
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(20 * time.Second))
-		fmt.Fprintf(c, "GET /metrics HTTP/1.0\r\nHost: %s\r\n\r\n", addr)
-		b, err := io.ReadAll(c)
-		ch <- res{string(b), err}
-	}()
-	r := <-ch
-	if r.err != nil {
-		return nil, fmt.Errorf("metrics %s in %s: %v", addr, ns, r.err)
-	}
-	m := map[string]float64{}
-	sc := bufio.NewScanner(strings.NewReader(r.body))
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, "ntlmsensor_") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
-			m[line[:i]] = v
-		}
-	}
-	return m, nil
 }
 
 func tcpreplayVersion() string {
