@@ -2,6 +2,7 @@ package capture
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -32,7 +33,18 @@ type frame struct {
 // readFrames reads every packet of a capture below pcaps/ with OpenFile.
 func readFrames(tb testing.TB, rel string) []frame {
 	tb.Helper()
-	s, err := OpenFile(capturePath(rel))
+	out, err := readPackets(tb, capturePath(rel))
+	if err != io.EOF {
+		tb.Fatalf("%s: frame %d: %v", rel, len(out)+1, err)
+	}
+	return out
+}
+
+// readPackets reads a capture with ReadPacket: the frames and the error
+// that ends them.
+func readPackets(tb testing.TB, path string) ([]frame, error) {
+	tb.Helper()
+	s, err := OpenFile(path)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -40,14 +52,20 @@ func readFrames(tb testing.TB, rel string) []frame {
 	var out []frame
 	for {
 		data, ci, err := s.ReadPacket()
-		if err == io.EOF {
-			return out
-		}
 		if err != nil {
-			tb.Fatalf("%s: frame %d: %v", rel, len(out)+1, err)
+			return out, err
 		}
 		out = append(out, frame{s.LinkType(), bytes.Clone(data), ci})
 	}
+}
+
+// gzipped compresses b.
+func gzipped(b []byte) []byte {
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(b)
+	zw.Close()
+	return gz.Bytes()
 }
 
 // frameNo returns frame n (1-based, as tshark counts) of a capture.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -247,8 +248,9 @@ type pcapFile struct {
 	nanos    bool
 	recLen   int // record header length: 16, or 24 for the modified format
 	linkType layers.LinkType
-	carry    []byte // ReadBatch: the start of a record the last batch could not hold
-	eof      bool   // ReadBatch: the stream has ended
+	carry    []byte       // ReadBatch: the start of a record the last batch could not hold
+	eof      bool         // ReadBatch: the stream has ended
+	partsAt  atomic.Int64 // how far Parts have been used (parts.go); 0: none are read
 }
 
 // draft-ietf-opsawg-pcap section 4 File Header: magic, version major/minor,

@@ -2,7 +2,6 @@ package capture
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -196,11 +195,7 @@ func TestNetmonThroughGzip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	zw.Write(raw)
-	zw.Close()
-	s, err := NewReader(&gz, "k.cap.gz")
+	s, err := NewReader(bytes.NewReader(gzipped(raw)), "k.cap.gz")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,9 @@ type Pipeline struct {
 	emit    func(*findings.Finding)
 	fanout  bool // workers read their own sources
 
-	free chan *batch // batches the workers are done with
+	free   chan *batch // batches the workers are done with
+	parts  uint64      // parts of files read by several readers at once (parts.go)
+	reread uint64      // of them, read again: their first record was guessed wrong
 
 	// the reader's counters (ReadSource)
 	read, bytes uint64
@@ -92,6 +94,8 @@ type published struct {
 	flows       int
 	buffered    int
 	read, bytes uint64
+	parts       uint64
+	reread      uint64
 	dec         capture.DecoderStats
 	live        capture.LiveStats
 }
@@ -106,12 +110,17 @@ const (
 
 // QueueBytes is the memory the batches between the reader and the workers
 // can hold, per worker (NewPipeline with more than one worker): the
-// records, the frame index and the workers' lists.
-const QueueBytes = batchesEach * (batchBytes + batchFrames*(frameSize+entrySize))
+// records (at most a part of a file and its slack, capture.PartBytes), the
+// frame index, the flows found by the part readers and the workers'
+// lists. A part of empty records (a 16-byte header each) has the most
+// frames.
+const QueueBytes = batchesEach * (capture.PartBytes + maxFrames*(frameSize+flowRefSize+entrySize))
 
 const (
-	frameSize = 24 // capture.Frame
-	entrySize = 16 // entry
+	maxFrames   = capture.PartBytes / 16
+	frameSize   = 24 // capture.Frame
+	flowRefSize = 16 // flowRef
+	entrySize   = 16 // entry
 )
 
 // batch is a capture.Batch on its way through the pipeline: the reader
@@ -129,6 +138,11 @@ type batch struct {
 	endSet  bool
 	brk     bool   // a trace break: end every connection (after end)
 	file    string // the file its frames come from
+
+	// read by a part reader (parts.go)
+	span   capture.Span
+	flows  []flowRef // the flow of each frame
+	peeked bool      // flows is the batch's
 }
 
 // entry is one item of a worker's list: a frame of the batch, a packet of
@@ -188,6 +202,11 @@ func newPipeline(cfg Config, n int, filter *capture.Filter, fanout bool) *Pipeli
 	if !fanout {
 		for j := 0; j < batches; j++ {
 			b := &batch{Batch: *capture.NewBatch(batchBytes, batchFrames), lists: make([][]entry, n)}
+			if n > 1 {
+				// room for a part of a file (parts.go) and its flows
+				b.Data = make([]byte, 0, capture.PartBytes)
+				b.flows = make([]flowRef, 0, batchFrames)
+			}
 			p.free <- b
 		}
 	}
@@ -376,10 +395,17 @@ func (p *Pipeline) ReadSource(src capture.Source) error {
 	p.live, _ = src.(capture.LiveSource)
 	defer func() { p.publishReader(time.Time{}); p.live = nil }()
 	br, direct := src.(capture.BatchReader)
+	if sp, ok := src.(capture.Splitter); ok && direct && p.live == nil && len(p.workers) > 1 {
+		if parts, ok := sp.Split(); ok {
+			if err := p.readParts(parts); err != nil {
+				return err
+			}
+		}
+	}
 	var nextHandOver time.Time
 	for {
 		b := <-p.free
-		b.tick, b.endSet, b.brk, b.file = time.Time{}, false, false, p.file
+		b.tick, b.endSet, b.brk, b.file, b.peeked = time.Time{}, false, false, p.file, false
 		var err error
 		if direct && p.live == nil {
 			err = br.ReadBatch(&b.Batch)
@@ -446,11 +472,13 @@ func (p *Pipeline) dispatch(b *batch) {
 		}
 		idx := uint32(i)
 		var h uint64
-		if fl, ok := capture.Peek(f.Link, data); ok {
-			// the common frame: its worker decodes it
-			k, _ := keyOf(&fl.Src, &fl.Dst, fl.SrcPort, fl.DstPort, fl.Proto)
-			h = k.hash()
+		var ok bool
+		if b.peeked {
+			h, ok = b.flows[i].hash, b.flows[i].ok
 		} else {
+			h, ok = peekHash(f.Link, data)
+		}
+		if !ok {
 			// the reader decodes the others itself
 			pkt := &scratch
 			if p.dec.Decode(f.Link, data, f.CaptureInfo(), pkt) != capture.Decoded {
@@ -523,7 +551,7 @@ func (p *Pipeline) publishReader(now time.Time) {
 		p.nextPubNs = p.nextPub.UnixNano()
 	}
 	p.pub.mu.Lock()
-	p.pub.read, p.pub.bytes = p.read, p.bytes
+	p.pub.read, p.pub.bytes, p.pub.parts, p.pub.reread = p.read, p.bytes, p.parts, p.reread
 	p.pub.dec = p.dec.Stats()
 	if pollLive && ls.Seen >= p.pub.live.Seen {
 		p.pub.live = ls
@@ -737,6 +765,8 @@ type Snapshot struct {
 	Sensor      Stats                // flows, reassembly, findings, limits hit
 	Flows       int                  // connections tracked now
 	Buffered    int                  // bytes the streams hold now
+	Parts       uint64               // parts of files read by several readers at once (capture.Parts)
+	Reread      uint64               // of them, read again: a wrong guess of their first record (capture.Parts)
 }
 
 // Snapshot sums the counters last published; safe to call from any
@@ -748,6 +778,8 @@ func (p *Pipeline) Snapshot() Snapshot {
 		defer pub.mu.Unlock()
 		sn.Read += pub.read
 		sn.Bytes += pub.bytes
+		sn.Parts += pub.parts
+		sn.Reread += pub.reread
 		sn.Capture.Add(pub.live)
 		addDecoderStats(&sn.Decoder, pub.dec)
 		sn.Sensor.add(pub.s)

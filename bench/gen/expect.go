@@ -31,6 +31,12 @@ type Planted struct {
 // SensorFindings runs the sensor over a capture as the ntlmsensor command
 // does by default (one worker, default limits, every carrier).
 func SensorFindings(src capture.Source, workers int) ([]Finding, error) {
+	out, _, err := sensorFindings(src, workers)
+	return out, err
+}
+
+// sensorFindings is SensorFindings with what the pipeline did.
+func sensorFindings(src capture.Source, workers int) ([]Finding, sensor.Snapshot, error) {
 	var out []Finding
 	var ferr error
 	cfg := sensor.DefaultConfig()
@@ -44,12 +50,12 @@ func SensorFindings(src capture.Source, workers int) ([]Finding, error) {
 	}
 	p := sensor.NewPipeline(cfg, workers, nil)
 	if err := p.ReadSource(src); err != nil {
-		return nil, err
+		return nil, sensor.Snapshot{}, err
 	}
 	if err := p.Close(); err != nil {
-		return nil, err
+		return nil, sensor.Snapshot{}, err
 	}
-	return out, ferr
+	return out, p.Snapshot(), ferr
 }
 
 // PlantedFindings lists every authentication the manifest's replicas

@@ -3,6 +3,7 @@ package gen
 import (
 	"bytes"
 	"crypto/sha256"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -56,14 +57,30 @@ func TestSpeedNeverCostsAFinding(t *testing.T) {
 	}
 	t.Logf("%d bytes, %d packets, %d connections; %d replicas of %d originals holding %d authentications",
 		m.Bytes, m.Packets, m.Connections, len(m.Replicas), len(paths), len(planted))
-	for _, workers := range []int{1, 2} {
+	file := filepath.Join(t.TempDir(), "generated.pcap")
+	if err := os.WriteFile(file, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// 1 and 2 workers reading a stream; 2 reading the file in parts at once
+	for _, run := range []struct {
+		workers int
+		parts   bool
+	}{{1, false}, {2, false}, {2, true}} {
+		workers := run.workers
 		src, err := capture.NewReader(bytes.NewReader(buf.Bytes()), "generated")
+		if run.parts {
+			src, err = capture.OpenFile(file)
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		found, err := SensorFindings(src, workers)
+		found, snap, err := sensorFindings(src, workers)
+		src.Close()
 		if err != nil {
 			t.Fatal(err)
+		}
+		if run.parts && (snap.Parts < 8 || snap.Reread > snap.Parts/4) {
+			t.Errorf("the file was read in %d parts, %d of them again", snap.Parts, snap.Reread)
 		}
 		r := Check(planted, found)
 		if r.Found != r.Planted || len(r.Extra) > 0 {
@@ -78,7 +95,7 @@ func TestSpeedNeverCostsAFinding(t *testing.T) {
 				}
 				b.WriteString("\n  extra: " + canonical(e))
 			}
-			t.Errorf("%d workers: %d of %d planted authentications found, %d extra findings:%s", workers, r.Found, r.Planted, len(r.Extra), b.String())
+			t.Errorf("%d workers (parts %v): %d of %d planted authentications found, %d extra findings:%s", workers, run.parts, r.Found, r.Planted, len(r.Extra), b.String())
 		}
 		if r.Late > 0 {
 			t.Logf("%d workers: %d findings found with a later @timestamp (outcome unknown, written at the end of their connection)", workers, r.Late)

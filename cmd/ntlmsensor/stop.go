@@ -38,6 +38,20 @@ func (s stoppableBatches) ReadBatch(b *capture.Batch) error {
 	return s.br.ReadBatch(b)
 }
 
+// Split keeps a pcap file's parallel reading (capture.Parts), which ends
+// too once stop is set.
+func (s stoppableBatches) Split() (*capture.Parts, bool) {
+	sp, ok := s.Source.(capture.Splitter)
+	if !ok {
+		return nil, false
+	}
+	p, ok := sp.Split()
+	if ok {
+		p.StopWhen(s.stop.Load)
+	}
+	return p, ok
+}
+
 // stopping wraps src so that it ends once stop is set.
 func stopping(src capture.Source, stop *atomic.Bool) capture.Source {
 	if br, ok := src.(capture.BatchReader); ok {

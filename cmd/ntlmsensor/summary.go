@@ -66,6 +66,7 @@ func printSummary(stderr io.Writer, r offlineRun, tally *report.Aggregator, elap
 	add(st.OutOfOrder, "out-of-order segments")
 	add(st.BufferLimitHits+st.OutOfOrderLimitHits, "buffer limit hits (per stream)")
 	add(st.MemoryLimitHits, "memory limit hits")
+	add(snap.Reread, "file parts read again (a payload looked like a record header)")
 	if len(in) > 0 {
 		fmt.Fprintf(&b, "  %-34s %s\n", "sensor", strings.Join(in, ", "))
 	}

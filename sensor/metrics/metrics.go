@@ -171,6 +171,7 @@ func gauge(name, help string, val func(s *sensor.Snapshot) int) metric {
 var (
 	plain = []metric{
 		counter("ntlmsensor_packets_received_total", "Frames read from the capture (rings, libpcap or files).", func(s *sensor.Snapshot) uint64 { return s.Read }),
+		counter("ntlmsensor_file_parts_reread_total", "Parts of a capture file read again by several readers because their first record was guessed wrong (a payload that looks like a record header).", func(s *sensor.Snapshot) uint64 { return s.Reread }),
 		counter("ntlmsensor_bytes_received_total", "Bytes of the frames read, as long as they were on the wire.", func(s *sensor.Snapshot) uint64 { return s.Bytes }),
 		counter("ntlmsensor_kernel_packets_total", "Packets the kernel filter accepted for the sensor, delivered or dropped (ring statistics).", func(s *sensor.Snapshot) uint64 { return s.Capture.Seen }),
 		counter("ntlmsensor_kernel_drops_total", "Packets the kernel dropped because the capture ring was full: the sensor did not keep up.", func(s *sensor.Snapshot) uint64 { return s.Capture.Dropped }),
