@@ -202,14 +202,14 @@ func (p *Parts) walk(b *Batch, base, start, to int64) Span {
 			return Span{Start: start, End: pos, Stop: true}
 		}
 		h := b.Data[pos-base : pos-base+int64(s.recLen)]
-		caplen := s.order.Uint32(h[8:])
+		caplen := s.u32(h[8:])
 		end := pos + int64(s.recLen) + int64(caplen)
 		if caplen > MaxPacketSize || end > p.size || !p.extend(b, base, end) {
 			return Span{Start: start, End: pos, Stop: true}
 		}
 		h = b.Data[pos-base : pos-base+int64(s.recLen)] // extend may have moved the bytes
 		b.Frames = append(b.Frames, Frame{
-			Off: uint32(pos - base + int64(s.recLen)), CapLen: caplen, OrigLen: s.order.Uint32(h[12:]),
+			Off: uint32(pos - base + int64(s.recLen)), CapLen: caplen, OrigLen: s.u32(h[12:]),
 			Link: s.linkType, TS: s.timestamp(h),
 		})
 		pos = end
@@ -244,7 +244,7 @@ func (p *Parts) resync(head, data []byte) (int, bool) {
 // second below one second.
 func (p *Parts) plausible(h []byte) (uint32, bool) {
 	s := p.s
-	caplen, orig, frac := s.order.Uint32(h[8:]), s.order.Uint32(h[12:]), s.order.Uint32(h[4:])
+	caplen, orig, frac := s.u32(h[8:]), s.u32(h[12:]), s.u32(h[4:])
 	limit := uint32(1e6)
 	if s.nanos {
 		limit = 1e9

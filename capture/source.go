@@ -244,7 +244,7 @@ func (r *reader) skip(n int64) error {
 // pcapFile reads the classic libpcap format.
 type pcapFile struct {
 	reader
-	order    binary.ByteOrder
+	big      bool // the file is big-endian (u32)
 	nanos    bool
 	recLen   int // record header length: 16, or 24 for the modified format
 	linkType layers.LinkType
@@ -262,18 +262,13 @@ func openPcap(base reader) (Source, error) {
 	}
 	s := &pcapFile{reader: base, recLen: 16}
 	magic := binary.BigEndian.Uint32(h)
-	switch magic {
-	case magicMicros, magicNanos, magicModified:
-		s.order = binary.BigEndian
-	default:
-		s.order = binary.LittleEndian
-	}
+	s.big = magic == magicMicros || magic == magicNanos || magic == magicModified
 	s.nanos = magic == magicNanos || magic == magicNanosSwap
 	if magic == magicModified || magic == magicModifiedSwap {
 		s.recLen = 24
 	}
 	// libpcap's LT_LINKTYPE: the low 26 bits; the top bits carry FCS info.
-	lt := s.order.Uint32(h[20:]) & 0x03ffffff
+	lt := s.u32(h[20:]) & 0x03ffffff
 	if lt > 0xffff || !SupportedLinkType(layers.LinkType(lt)) {
 		return nil, fmt.Errorf("%s: %w %d", base.name, ErrUnsupportedLinkType, lt)
 	}
@@ -305,7 +300,7 @@ func (s *pcapFile) ReadPacket() ([]byte, gopacket.CaptureInfo, error) {
 	ci := gopacket.CaptureInfo{ // read before take: h lies in the buffer it refills
 		Timestamp:     time.Unix(0, s.timestamp(h)),
 		CaptureLength: int(caplen),
-		Length:        int(s.order.Uint32(h[12:])),
+		Length:        int(s.u32(h[12:])),
 	}
 	s.r.Discard(s.recLen)
 	data, err := s.take(int(caplen))
@@ -316,9 +311,18 @@ func (s *pcapFile) ReadPacket() ([]byte, gopacket.CaptureInfo, error) {
 	return data, ci, nil
 }
 
+// u32 reads a field of a header in the file's byte order (binary.ByteOrder
+// would be a call through an interface per field of every record).
+func (s *pcapFile) u32(b []byte) uint32 {
+	if s.big {
+		return binary.BigEndian.Uint32(b)
+	}
+	return binary.LittleEndian.Uint32(b)
+}
+
 // capLen is the captured length of record header h, at most MaxPacketSize.
 func (s *pcapFile) capLen(h []byte) (uint32, error) {
-	caplen := s.order.Uint32(h[8:])
+	caplen := s.u32(h[8:])
 	if caplen > MaxPacketSize {
 		return 0, s.malformed("captured length %d exceeds %d", caplen, MaxPacketSize)
 	}
@@ -328,11 +332,11 @@ func (s *pcapFile) capLen(h []byte) (uint32, error) {
 // timestamp is the capture time of record header h, Unix ns: seconds and
 // micro- or nanoseconds by the file's magic.
 func (s *pcapFile) timestamp(h []byte) int64 {
-	nsec := int64(s.order.Uint32(h[4:]))
+	nsec := int64(s.u32(h[4:]))
 	if !s.nanos {
 		nsec *= 1000
 	}
-	return int64(s.order.Uint32(h[0:]))*1e9 + nsec
+	return int64(s.u32(h[0:]))*1e9 + nsec
 }
 
 // ReadBatch reads records straight into b: one read fills the batch's
@@ -371,7 +375,7 @@ func (s *pcapFile) ReadBatch(b *Batch) error {
 					prefetch.Byte(&b.Data[second])
 				}
 				b.Frames = append(b.Frames, Frame{
-					Off: uint32(pos + s.recLen), CapLen: caplen, OrigLen: s.order.Uint32(h[12:]),
+					Off: uint32(pos + s.recLen), CapLen: caplen, OrigLen: s.u32(h[12:]),
 					Link: s.linkType, TS: s.timestamp(h),
 				})
 				s.packets++
