@@ -54,35 +54,14 @@ func needTool(t *testing.T, name, debianPackage string) {
 	}
 }
 
-// netnsPair is two namespaces joined by a veth pair: ifA in nsA, ifB in nsB.
-type netnsPair struct {
-	nsA, nsB, ifA, ifB string
-}
-
-func newNetnsPair(t *testing.T) *netnsPair {
+// newNetnsPair makes two namespaces joined by a veth pair, removed when
+// the test ends.
+func newNetnsPair(t *testing.T) *netns.Pair {
 	t.Helper()
-	id := fmt.Sprintf("%d%03d", os.Getpid()%100000, time.Now().Nanosecond()%1000)
-	p := &netnsPair{nsA: "ntlms-a" + id, nsB: "ntlms-b" + id, ifA: "ntA" + id, ifB: "ntB" + id}
-	run := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
-		}
-	}
-	run("netns", "add", p.nsA)
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", p.nsA).Run() })
-	run("netns", "add", p.nsB)
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", p.nsB).Run() })
-	// made inside nsA, so that nothing ever appears in the host's namespace
-	run("-n", p.nsA, "link", "add", p.ifA, "type", "veth", "peer", "name", p.ifB, "netns", p.nsB)
-	for _, e := range [][2]string{{p.nsA, p.ifA}, {p.nsB, p.ifB}} {
-		// no IPv6 (no router or neighbour solicitations): the namespaces
-		// send nothing; loopback captures have frames up to 64 KiB
-		if out, err := exec.Command("ip", "netns", "exec", e[0], "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1").CombinedOutput(); err != nil {
-			t.Fatalf("sysctl in %s: %v: %s", e[0], err, out)
-		}
-		run("-n", e[0], "link", "set", e[1], "mtu", "65535", "up")
-		run("-n", e[0], "link", "set", "lo", "up")
+	p, err := netns.NewPair("st")
+	t.Cleanup(p.Remove)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return p
 }
@@ -230,10 +209,10 @@ func TestLiveCaptureMatchesOffline(t *testing.T) {
 			pair := newNetnsPair(t)
 			out := filepath.Join(t.TempDir(), "findings.jsonl")
 			const addr = "127.0.0.1:9108" // inside the sensor's own namespace
-			s := startSensor(t, pair.nsA, "-i", pair.ifA, "-capture", method, "-workers", "2", "-w", out,
+			s := startSensor(t, pair.NsA, "-i", pair.IfA, "-capture", method, "-workers", "2", "-w", out,
 				"-observer", "test", "-metrics", addr, "-stats-interval", "1s")
-			sent := replay(t, pair.nsB, pair.ifB, []string{"--pps", "2000"}, files...)
-			m := waitMetric(t, pair.nsA, addr, fmt.Sprintf("all %d packets read", sent), func(m map[string]float64) bool {
+			sent := replay(t, pair.NsB, pair.IfB, []string{"--pps", "2000"}, files...)
+			m := waitMetric(t, pair.NsA, addr, fmt.Sprintf("all %d packets read", sent), func(m map[string]float64) bool {
 				return m["ntlmsensor_packets_received_total"] >= float64(sent)
 			})
 			if m["ntlmsensor_packets_received_total"] != float64(sent) || m["ntlmsensor_kernel_drops_total"] != 0 {
@@ -243,7 +222,7 @@ func TestLiveCaptureMatchesOffline(t *testing.T) {
 				t.Fatalf("exit status %d after SIGTERM:\n%s", status, s.Stderr())
 			}
 			errs := s.Stderr()
-			if !strings.Contains(errs, fmt.Sprintf("stopped: %s up", pair.ifA)) || !strings.Contains(errs, fmt.Sprintf(": %d frames", sent)) {
+			if !strings.Contains(errs, fmt.Sprintf("stopped: %s up", pair.IfA)) || !strings.Contains(errs, fmt.Sprintf(": %d frames", sent)) {
 				t.Errorf("no exit summary with %d frames:\n%s", sent, errs)
 			}
 			b, err := os.ReadFile(out)
@@ -283,12 +262,12 @@ func TestLiveDropsAreCounted(t *testing.T) {
 	files := realCaptures(t)
 	pair := newNetnsPair(t)
 	const addr = "127.0.0.1:9108"
-	s := startSensor(t, pair.nsA, "-i", pair.ifA, "-workers", "1", "-ring-size", "256K", "-w", filepath.Join(t.TempDir(), "f.jsonl"),
+	s := startSensor(t, pair.NsA, "-i", pair.IfA, "-workers", "1", "-ring-size", "256K", "-w", filepath.Join(t.TempDir(), "f.jsonl"),
 		"-metrics", addr, "-stats-interval", "0")
 	s.cmd.Process.Signal(syscall.SIGSTOP)
-	sent := replay(t, pair.nsB, pair.ifB, []string{"--topspeed", "--loop", "10"}, files...)
+	sent := replay(t, pair.NsB, pair.IfB, []string{"--topspeed", "--loop", "10"}, files...)
 	s.cmd.Process.Signal(syscall.SIGCONT)
-	m := waitMetric(t, pair.nsA, addr, "every packet read or dropped", func(m map[string]float64) bool {
+	m := waitMetric(t, pair.NsA, addr, "every packet read or dropped", func(m map[string]float64) bool {
 		seen := m["ntlmsensor_kernel_packets_total"]
 		return seen > 0 && m["ntlmsensor_packets_received_total"]+m["ntlmsensor_kernel_drops_total"] == seen
 	})
@@ -341,7 +320,7 @@ func userDropsPrivileges(t *testing.T, bin, method string) {
 	os.Chmod(dir, 0o777)
 	out := filepath.Join(dir, "findings.jsonl")
 	const addr = "127.0.0.1:9108" // inside the sensor's own namespace
-	s := startBinary(t, bin, pair.nsA, "-i", pair.ifA, "-capture", method, "-workers", "2", "-user", "nobody", "-w", out,
+	s := startBinary(t, bin, pair.NsA, "-i", pair.IfA, "-capture", method, "-workers", "2", "-user", "nobody", "-w", out,
 		"-observer", "test", "-metrics", addr)
 	// every thread, not just the main one
 	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", s.cmd.Process.Pid))
@@ -381,9 +360,9 @@ func userDropsPrivileges(t *testing.T, bin, method string) {
 		}
 	}
 	t.Logf("%d threads locked down", len(tasks))
-	replay(t, pair.nsB, pair.ifB, []string{"--pps", "2000"}, filepath.Join(realDir, "smb2_ntlmv2_by_ip.pcap"))
+	replay(t, pair.NsB, pair.IfB, []string{"--pps", "2000"}, filepath.Join(realDir, "smb2_ntlmv2_by_ip.pcap"))
 	waitFile(t, out, "alice")
-	waitMetric(t, pair.nsA, addr, "a finding", func(m map[string]float64) bool {
+	waitMetric(t, pair.NsA, addr, "a finding", func(m map[string]float64) bool {
 		return m["ntlmsensor_packets_received_total"] > 0
 	})
 	// logrotate: move the file away, SIGHUP, and the sensor (no longer
@@ -393,7 +372,7 @@ func userDropsPrivileges(t *testing.T, bin, method string) {
 	}
 	s.cmd.Process.Signal(syscall.SIGHUP)
 	waitFile(t, out, "")
-	replay(t, pair.nsB, pair.ifB, []string{"--pps", "2000"}, filepath.Join(realDir, "http_ntlmv1.pcap"))
+	replay(t, pair.NsB, pair.IfB, []string{"--pps", "2000"}, filepath.Join(realDir, "http_ntlmv1.pcap"))
 	if st := s.stop(t); st != 0 {
 		t.Fatalf("exit status %d:\n%s", st, s.Stderr())
 	}

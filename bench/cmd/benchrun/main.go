@@ -27,28 +27,18 @@ import (
 )
 
 type opts struct {
-	size      int64
-	seed      uint64
-	mix       string
-	dir       string
-	originals string
-	sensor    string
-	pass      string
-	tshark    string
-	workers   int
-	repeat    int
-	profile   bool
-	readme    string
+	benchenv.Options
+	pass    string
+	tshark  string
+	workers int
+	repeat  int
+	profile bool
+	readme  string
 }
 
 func main() {
 	var o opts
-	size := flag.String("size", "1G", "capture size (K, M, G suffixes)")
-	flag.Uint64Var(&o.seed, "seed", 1, "generator seed")
-	flag.StringVar(&o.mix, "mix", "", "mix of traffic of the capture: default, "+strings.Join(gen.MixNames(), ", "))
-	flag.StringVar(&o.dir, "dir", "bench/data", "where captures and outputs go (a capture is reused while its manifest matches)")
-	flag.StringVar(&o.originals, "originals", "pcaps/real-implementations", "captures whose authentications are planted")
-	flag.StringVar(&o.sensor, "sensor", "bin/ntlmsensor", "the ntlmsensor binary")
+	o.Declare("1G")
 	flag.StringVar(&o.pass, "pass", "bin/pass", "the pass binary (bench/cmd/pass): floors and profiles")
 	flag.StringVar(&o.tshark, "tshark", "tshark", `tshark binary ("none": skip)`)
 	flag.IntVar(&o.workers, "workers", runtime.NumCPU(), "workers of the all-cores run")
@@ -56,14 +46,7 @@ func main() {
 	flag.BoolVar(&o.profile, "profile", false, "also write CPU profiles of the sensor with 1 and all workers (DIR/cpu-N.prof)")
 	flag.StringVar(&o.readme, "readme", "", "README to update: the table replaces the lines between <!-- bench:SIZE:begin --> and <!-- bench:SIZE:end -->")
 	flag.Parse()
-	var err error
-	if _, err := gen.LookupMix(o.mix); err != nil {
-		fail(err)
-	}
-	if o.mix == "default" {
-		o.mix = ""
-	}
-	if o.size, err = gen.ParseSize(*size); err != nil {
+	if err := o.Parse(); err != nil {
 		fail(err)
 	}
 	if err := run(o); err != nil {
@@ -91,18 +74,18 @@ type measured struct {
 }
 
 func run(o opts) error {
-	if err := os.MkdirAll(o.dir, 0o755); err != nil {
+	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
 		return err
 	}
-	for _, b := range []string{o.sensor, o.pass} {
+	for _, b := range []string{o.Sensor, o.pass} {
 		if _, err := os.Stat(b); err != nil {
 			return fmt.Errorf("%v (make build, and go build -o %s ./bench/cmd/pass)", err, o.pass)
 		}
 	}
 	load0 := benchenv.LoadAvg()
-	capPath := benchenv.CapturePath(o.dir, o.size, o.seed, o.mix)
+	capPath := benchenv.CapturePath(o.Dir, o.Size, o.Seed, o.Mix)
 	cfg := gen.DefaultConfig()
-	cfg.Size, cfg.Seed, cfg.Originals, cfg.Mix = o.size, o.seed, o.originals, o.mix
+	cfg.Size, cfg.Seed, cfg.Originals, cfg.Mix = o.Size, o.Seed, o.Originals, o.Mix
 	m, err := benchenv.Capture(cfg, capPath, "benchrun")
 	if err != nil {
 		return err
@@ -110,7 +93,7 @@ func run(o opts) error {
 	fmt.Fprintf(os.Stderr, "benchrun: %s: %s, %d packets, %d connections, %.1f s of traffic, %d replicas planted\n",
 		capPath, mib(m.Bytes), m.Packets, m.Connections, m.End.Sub(m.Start).Seconds(), len(m.Replicas))
 	// what was planted, as this build's sensor reports the originals
-	planted, err := m.PlantedFindings(o.originals)
+	planted, err := m.PlantedFindings(o.Originals)
 	if err != nil {
 		return err
 	}
@@ -122,14 +105,14 @@ func run(o opts) error {
 		out     string // findings file of a sensor run
 		workers int
 	}
-	out1 := filepath.Join(o.dir, "findings-1.jsonl")
-	outN := filepath.Join(o.dir, fmt.Sprintf("findings-%d.jsonl", o.workers))
+	out1 := filepath.Join(o.Dir, "findings-1.jsonl")
+	outN := filepath.Join(o.Dir, fmt.Sprintf("findings-%d.jsonl", o.workers))
 	jobs := []job{
 		{name: "floor: read", args: []string{o.pass, "-mode", "read", capPath}},
 		{name: "floor: read + decode (gopacket DecodingLayerParser)", args: []string{o.pass, "-mode", "dlp", capPath}},
 		{name: "read + decode (the sensor's decoder)", args: []string{o.pass, "-mode", "decode", capPath}},
-		{name: "ntlmsensor, 1 worker", args: []string{o.sensor, "-q", "-r", capPath, "-w", out1, "-workers", "1"}, out: out1, workers: 1},
-		{name: fmt.Sprintf("ntlmsensor, %d workers", o.workers), args: []string{o.sensor, "-q", "-r", capPath, "-w", outN, "-workers", fmt.Sprint(o.workers)}, out: outN, workers: o.workers},
+		{name: "ntlmsensor, 1 worker", args: []string{o.Sensor, "-q", "-r", capPath, "-w", out1, "-workers", "1"}, out: out1, workers: 1},
+		{name: fmt.Sprintf("ntlmsensor, %d workers", o.workers), args: []string{o.Sensor, "-q", "-r", capPath, "-w", outN, "-workers", fmt.Sprint(o.workers)}, out: outN, workers: o.workers},
 	}
 	best := make([]measured, len(jobs))
 	for rep := 0; rep < o.repeat; rep++ {
@@ -199,7 +182,7 @@ func run(o opts) error {
 	}
 	if o.profile {
 		for _, w := range []int{1, o.workers} {
-			p := filepath.Join(o.dir, fmt.Sprintf("cpu-%d.prof", w))
+			p := filepath.Join(o.Dir, fmt.Sprintf("cpu-%d.prof", w))
 			fmt.Fprintf(os.Stderr, "benchrun: profiling the sensor with %d workers: %s\n", w, p)
 			if _, err := timed([]string{o.pass, "-mode", "sensor", "-workers", fmt.Sprint(w), "-cpuprofile", p, capPath}, nil); err != nil {
 				return err
@@ -209,11 +192,11 @@ func run(o opts) error {
 	load1 := benchenv.LoadAvg()
 	report := table(o, m, results, load0, load1, tsharkVersion)
 	fmt.Println(report)
-	if err := os.WriteFile(filepath.Join(o.dir, fmt.Sprintf("results-%s-seed%d%s.md", gen.FormatSize(o.size), o.seed, benchenv.MixSuffix(o.mix))), []byte(report+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(o.Dir, fmt.Sprintf("results-%s-seed%d%s.md", gen.FormatSize(o.Size), o.Seed, benchenv.MixSuffix(o.Mix))), []byte(report+"\n"), 0o644); err != nil {
 		return err
 	}
 	if o.readme != "" {
-		if err := benchenv.UpdateSection(o.readme, gen.FormatSize(o.size), report); err != nil {
+		if err := benchenv.UpdateSection(o.readme, gen.FormatSize(o.Size), report); err != nil {
 			return err
 		}
 	}
@@ -334,7 +317,7 @@ func runTshark(o opts, capPath string, m *gen.Manifest) (measured, string, error
 			continue
 		}
 		var b bytes.Buffer
-		if _, err := timed(tsharkArgs(o, filepath.Join(o.originals, r.Original)), &b); err != nil {
+		if _, err := timed(tsharkArgs(o, filepath.Join(o.Originals, r.Original)), &b); err != nil {
 			return measured{}, "", fmt.Errorf("tshark %s: %v", r.Original, err)
 		}
 		perOriginal[r.Original] = rows(b.Bytes())
@@ -349,7 +332,7 @@ func runTshark(o opts, capPath string, m *gen.Manifest) (measured, string, error
 		}
 	}
 	fmt.Fprintf(os.Stderr, "benchrun: tshark\n")
-	outPath := filepath.Join(o.dir, "tshark.tsv")
+	outPath := filepath.Join(o.Dir, "tshark.tsv")
 	f, err := os.Create(outPath)
 	if err != nil {
 		return measured{}, "", err

@@ -34,28 +34,18 @@ import (
 )
 
 type opts struct {
-	size      int64
-	seed      uint64
-	mix       string
-	dir       string
-	originals string
-	sensor    string
-	workers   []int
-	rates     []string
-	parallel  int
-	loops     int
-	ring      string
-	readme    string
+	benchenv.Options
+	workers  []int
+	rates    []string
+	parallel int
+	loops    int
+	ring     string
+	readme   string
 }
 
 func main() {
 	var o opts
-	size := flag.String("size", "256M", "capture size (K, M, G suffixes)")
-	flag.Uint64Var(&o.seed, "seed", 1, "generator seed")
-	flag.StringVar(&o.mix, "mix", "", "mix of traffic of the capture: default, "+strings.Join(gen.MixNames(), ", "))
-	flag.StringVar(&o.dir, "dir", "bench/data", "where the capture and outputs go (a capture is reused while its manifest matches)")
-	flag.StringVar(&o.originals, "originals", "pcaps/real-implementations", "captures whose authentications are planted")
-	flag.StringVar(&o.sensor, "sensor", "bin/ntlmsensor", "the ntlmsensor binary")
+	o.Declare("256M")
 	workers := flag.String("workers", "1,2", "worker counts (AF_PACKET fanout), comma-separated")
 	rates := flag.String("rates", "500,1000,2000,4000,top", "total replay rates in Mbit/s, comma-separated, in increasing order; top: tcpreplay --topspeed")
 	flag.IntVar(&o.parallel, "parallel", 2, "tcpreplay processes at once, each at rate/parallel")
@@ -63,14 +53,7 @@ func main() {
 	flag.StringVar(&o.ring, "ring-size", "", "the sensor's -ring-size (empty: its default)")
 	flag.StringVar(&o.readme, "readme", "", "document to update: the table replaces the lines between <!-- bench:live:begin --> and <!-- bench:live:end -->")
 	flag.Parse()
-	var err error
-	if _, err := gen.LookupMix(o.mix); err != nil {
-		fail(err)
-	}
-	if o.mix == "default" {
-		o.mix = ""
-	}
-	if o.size, err = gen.ParseSize(*size); err != nil {
+	if err := o.Parse(); err != nil {
 		fail(err)
 	}
 	for _, w := range strings.Split(*workers, ",") {
@@ -128,31 +111,31 @@ func run(o opts) error {
 			return fmt.Errorf("%s: %v (apt-get install iproute2 tcpreplay)", t, err)
 		}
 	}
-	if _, err := os.Stat(o.sensor); err != nil {
+	if _, err := os.Stat(o.Sensor); err != nil {
 		return fmt.Errorf("%v (make build)", err)
 	}
-	if err := os.MkdirAll(o.dir, 0o755); err != nil {
+	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
 		return err
 	}
-	capPath := benchenv.CapturePath(o.dir, o.size, o.seed, o.mix)
+	capPath := benchenv.CapturePath(o.Dir, o.Size, o.Seed, o.Mix)
 	cfg := gen.DefaultConfig()
-	cfg.Size, cfg.Seed, cfg.Originals, cfg.Mix = o.size, o.seed, o.originals, o.mix
+	cfg.Size, cfg.Seed, cfg.Originals, cfg.Mix = o.Size, o.Seed, o.Originals, o.Mix
 	m, err := benchenv.Capture(cfg, capPath, "livebench")
 	if err != nil {
 		return err
 	}
-	planted, err := m.PlantedFindings(o.originals)
+	planted, err := m.PlantedFindings(o.Originals)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "livebench: %s: %d packets, %d planted authentications\n", capPath, m.Packets, len(planted))
 
-	pair, err := newPair()
-	defer pair.remove()
+	pair, err := netns.NewPair("lb")
+	defer pair.Remove()
 	// the namespaces go away on ^C too
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	go func() { <-sig; pair.remove(); os.Exit(130) }()
+	go func() { <-sig; pair.Remove(); os.Exit(130) }()
 	if err != nil {
 		return err
 	}
@@ -179,7 +162,7 @@ func run(o opts) error {
 	}
 	report := table(o, m, results, load0, benchenv.LoadAvg())
 	fmt.Println(report)
-	if err := os.WriteFile(filepath.Join(o.dir, fmt.Sprintf("results-live-%s-seed%d%s.md", gen.FormatSize(o.size), o.seed, benchenv.MixSuffix(o.mix))), []byte(report+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(o.Dir, fmt.Sprintf("results-live-%s-seed%d%s.md", gen.FormatSize(o.Size), o.Seed, benchenv.MixSuffix(o.Mix))), []byte(report+"\n"), 0o644); err != nil {
 		return err
 	}
 	if o.readme != "" {
@@ -189,12 +172,12 @@ func run(o opts) error {
 }
 
 // measure runs the sensor and the replays at one rate.
-func measure(o opts, p *pair, capPath string, workers int, rate string, planted []gen.Planted) (result, error) {
+func measure(o opts, p *netns.Pair, capPath string, workers int, rate string, planted []gen.Planted) (result, error) {
 	r := result{workers: workers, rate: rate}
-	out := filepath.Join(o.dir, fmt.Sprintf("findings-live-%d.jsonl", workers))
+	out := filepath.Join(o.Dir, fmt.Sprintf("findings-live-%d.jsonl", workers))
 	os.Remove(out)                // -w appends
 	const addr = "127.0.0.1:9108" // inside the sensor's namespace
-	args := []string{"netns", "exec", p.nsA, o.sensor, "-i", p.ifA, "-capture", "afpacket", "-workers", fmt.Sprint(workers),
+	args := []string{"netns", "exec", p.NsA, o.Sensor, "-i", p.IfA, "-capture", "afpacket", "-workers", fmt.Sprint(workers),
 		"-w", out, "-observer", "livebench", "-metrics", addr, "-stats-interval", "0"}
 	if o.ring != "" {
 		args = append(args, "-ring-size", o.ring)
@@ -220,7 +203,7 @@ func measure(o opts, p *pair, capPath string, workers int, rate string, planted 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			pk, by, secs, err := replay(p.nsB, p.ifB, opts, capPath)
+			pk, by, secs, err := replay(p.NsB, p.IfB, opts, capPath)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -240,7 +223,7 @@ func measure(o opts, p *pair, capPath string, workers int, rate string, planted 
 	var last float64
 	moved := time.Now()
 	for {
-		mt, err := netns.Scrape(p.nsA, addr)
+		mt, err := netns.Scrape(p.NsA, addr)
 		if err != nil {
 			return r, err
 		}
@@ -272,56 +255,6 @@ func measure(o opts, p *pair, capPath string, workers int, rate string, planted 
 	}
 	r.check = gen.CheckRepeated(planted, found)
 	return r, nil
-}
-
-// pair is two namespaces joined by a veth pair: ifA in nsA (the
-// sensor's), ifB in nsB (tcpreplay's).
-type pair struct {
-	nsA, nsB, ifA, ifB string
-	once               sync.Once
-}
-
-func ip(args ...string) error {
-	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-		return fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, out)
-	}
-	return nil
-}
-
-func newPair() (*pair, error) {
-	id := fmt.Sprint(os.Getpid() % 100000)
-	p := &pair{nsA: "ntlmlb-a" + id, nsB: "ntlmlb-b" + id, ifA: "lbA" + id, ifB: "lbB" + id}
-	for _, ns := range []string{p.nsA, p.nsB} {
-		if err := ip("netns", "add", ns); err != nil {
-			return p, err
-		}
-	}
-	// made inside nsA: nothing ever appears in the host's namespace
-	if err := ip("-n", p.nsA, "link", "add", p.ifA, "type", "veth", "peer", "name", p.ifB, "netns", p.nsB); err != nil {
-		return p, err
-	}
-	for _, e := range [][2]string{{p.nsA, p.ifA}, {p.nsB, p.ifB}} {
-		// no IPv6: the namespaces send nothing of their own
-		if out, err := exec.Command("ip", "netns", "exec", e[0], "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1").CombinedOutput(); err != nil {
-			return p, fmt.Errorf("sysctl in %s: %v: %s", e[0], err, out)
-		}
-		if err := ip("-n", e[0], "link", "set", e[1], "mtu", "65535", "up"); err != nil {
-			return p, err
-		}
-		if err := ip("-n", e[0], "link", "set", "lo", "up"); err != nil {
-			return p, err
-		}
-	}
-	return p, nil
-}
-
-// remove deletes the namespaces (and with them the veth pair), once.
-func (p *pair) remove() {
-	p.once.Do(func() {
-		for _, ns := range []string{p.nsA, p.nsB} {
-			exec.Command("ip", "netns", "del", ns).Run()
-		}
-	})
 }
 
 // sensor is a running ntlmsensor.

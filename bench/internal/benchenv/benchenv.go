@@ -4,6 +4,7 @@
 package benchenv
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +14,40 @@ import (
 
 	"ntlmsensor/bench/gen"
 )
+
+// Options name the capture a benchmark command measures on and the
+// sensor it runs: the flags benchrun and livebench share.
+type Options struct {
+	Size      int64
+	Seed      uint64
+	Mix       string // "" for the default mix
+	Dir       string
+	Originals string
+	Sensor    string
+	size      string
+}
+
+// Declare declares the options' flags; defaultSize is the command's.
+func (o *Options) Declare(defaultSize string) {
+	flag.StringVar(&o.size, "size", defaultSize, "capture size (K, M, G suffixes)")
+	flag.Uint64Var(&o.Seed, "seed", 1, "generator seed")
+	flag.StringVar(&o.Mix, "mix", "", "mix of traffic of the capture: default, "+strings.Join(gen.MixNames(), ", "))
+	flag.StringVar(&o.Dir, "dir", "bench/data", "where the capture and outputs go (a capture is reused while its manifest matches)")
+	flag.StringVar(&o.Originals, "originals", "pcaps/real-implementations", "captures whose authentications are planted")
+	flag.StringVar(&o.Sensor, "sensor", "bin/ntlmsensor", "the ntlmsensor binary")
+}
+
+// Parse checks the options after flag.Parse.
+func (o *Options) Parse() (err error) {
+	if _, err := gen.LookupMix(o.Mix); err != nil {
+		return err
+	}
+	if o.Mix == "default" {
+		o.Mix = ""
+	}
+	o.Size, err = gen.ParseSize(o.size)
+	return err
+}
 
 // CapturePath names the capture of one size, seed and mix in dir.
 func CapturePath(dir string, size int64, seed uint64, mix string) string {
