@@ -550,3 +550,26 @@ func TestStoppingKeepsBatchReading(t *testing.T) {
 		t.Fatalf("after stop: %d frames, %v", len(b.Frames), err)
 	}
 }
+
+// The stop wrapper keeps a pcap file's reading in parts (several readers
+// at once), and the parts stop with it.
+func TestStoppingKeepsParts(t *testing.T) {
+	src, err := capture.OpenFile(realCapture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	var stop atomic.Bool
+	sp, ok := stopping(src, &stop).(capture.Splitter)
+	if !ok {
+		t.Fatal("the wrapped pcap file cannot be read in parts")
+	}
+	parts, ok := sp.Split()
+	if !ok || parts.Count() == 0 || parts.Stopped() {
+		t.Fatalf("split: %v, %d parts, stopped %v", ok, parts.Count(), parts.Stopped())
+	}
+	stop.Store(true)
+	if !parts.Stopped() {
+		t.Fatal("the parts go on after the stop")
+	}
+}
