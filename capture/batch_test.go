@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // batchGeometries are the batch sizes ReadBatch is tried with: a frame at
@@ -102,32 +104,92 @@ func TestReadBatchTruncated(t *testing.T) {
 		{"huge-record.pcap", cat(raw[:offs[3]], []byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x20, 0, 0, 0, 0x20, 0}, make([]byte, 64))}, // 2 MiB
 	} {
 		path := writeFile(t, tt.name, tt.b)
-		s, _ := OpenFile(path)
-		var want []frame
-		var wantErr error
-		for {
-			data, ci, err := s.ReadPacket()
-			if err != nil {
-				wantErr = err
-				break
-			}
-			want = append(want, frame{s.LinkType(), bytes.Clone(data), ci})
-		}
-		s.Close()
+		open := func() Source { s, _ := OpenFile(path); return s }
+		_, wantErr := batchAgrees(t, tt.name, open)
 		if strings.HasPrefix(tt.name, "huge") && !errors.Is(wantErr, ErrMalformedFile) {
 			t.Fatalf("%s: %v", tt.name, wantErr)
 		}
-		for _, g := range batchGeometries {
-			s, _ := OpenFile(path)
-			got, err := readBatched(s, g.data, g.frames)
-			if err == nil || wantErr == nil || err.Error() != wantErr.Error() {
-				t.Fatalf("%s: error %v, want %v", tt.name, err, wantErr)
+	}
+}
+
+// readPackets reads a source to its end with ReadPacket, copying the
+// frames out, and returns them with the final error.
+func readPackets(s Source) ([]frame, error) {
+	var out []frame
+	for {
+		data, ci, err := s.ReadPacket()
+		if err != nil {
+			return out, err
+		}
+		out = append(out, frame{s.LinkType(), bytes.Clone(data), ci})
+	}
+}
+
+// batchAgrees checks that the sources open makes give by ReadBatch, in
+// every batch geometry, the frames and the error that ReadPacket gives,
+// the error again on the next call. It returns ReadPacket's.
+func batchAgrees(t *testing.T, name string, open func() Source) ([]frame, error) {
+	t.Helper()
+	s := open()
+	want, wantErr := readPackets(s)
+	s.Close()
+	for _, g := range batchGeometries {
+		s := open()
+		got, err := readBatched(s, g.data, g.frames)
+		if err == nil || wantErr == nil || err.Error() != wantErr.Error() {
+			t.Fatalf("%s: error %v, want %v", name, err, wantErr)
+		}
+		if again := s.(BatchReader).ReadBatch(NewBatch(64, 1)); again != err {
+			t.Fatalf("%s: error not sticky: %v", name, again)
+		}
+		s.Close()
+		sameFrames(t, name, got, want)
+	}
+	return want, wantErr
+}
+
+// dataThenError reads b, its last bytes coming with err (as a reader may
+// return them).
+type dataThenError struct {
+	b   []byte
+	err error
+}
+
+func (r *dataThenError) Read(p []byte) (int, error) {
+	n := copy(p, r.b)
+	r.b = r.b[n:]
+	if len(r.b) == 0 {
+		return n, r.err
+	}
+	return n, nil
+}
+
+// A read error comes after the records read before it, by ReadBatch as by
+// ReadPacket, whether it arrives with the last bytes or after them, in the
+// bufio buffer filled at open or past it.
+func TestReadBatchReadError(t *testing.T) {
+	raw, err := os.ReadFile(capturePath(benchCaptures[0].rel)) // 1.6 MB
+	if err != nil {
+		t.Fatal(err)
+	}
+	disk := errors.New("disk on fire")
+	for _, cut := range []int{len(raw), len(raw) - 100, 100 << 10} {
+		for _, last := range []bool{true, false} {
+			name := fmt.Sprintf("cut at %d, error with the last bytes %v", cut, last)
+			frames, err := batchAgrees(t, name, func() Source {
+				var r io.Reader = &dataThenError{raw[:cut], disk}
+				if !last {
+					r = io.MultiReader(bytes.NewReader(raw[:cut]), iotest.ErrReader(disk))
+				}
+				s, err := NewReader(r, "disk.pcap")
+				if err != nil {
+					t.Fatal(err)
+				}
+				return s
+			})
+			if len(frames) < 100 || !strings.Contains(err.Error(), "disk.pcap: read error after") || !strings.HasSuffix(err.Error(), ": disk on fire") {
+				t.Fatalf("%s: %d frames, %v", name, len(frames), err)
 			}
-			if again := s.(BatchReader).ReadBatch(NewBatch(64, 1)); again != err {
-				t.Fatalf("%s: error not sticky: %v", tt.name, again)
-			}
-			s.Close()
-			sameFrames(t, tt.name, got, want)
 		}
 	}
 }

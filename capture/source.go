@@ -13,8 +13,6 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-
-	"ntlmsensor/internal/prefetch"
 )
 
 // Source yields raw packets.
@@ -108,6 +106,8 @@ type reader struct {
 	buf     []byte    // copy buffer for records larger than the bufio buffer
 	packets int       // packets delivered
 	err     error     // sticky: once set, every ReadPacket returns it
+	carry   []byte    // ReadBatch: the start of a record the last batch could not hold
+	ended   error     // ReadBatch: how the stream ended (io.EOF, a read error), nil before
 }
 
 func newSource(rd io.Reader, name string, closer io.Closer) (Source, error) {
@@ -247,8 +247,6 @@ type pcapFile struct {
 	nanos    bool
 	recLen   int // record header length: 16, or 24 for the modified format
 	linkType layers.LinkType
-	carry    []byte // ReadBatch: the start of a record the last batch could not hold
-	eof      bool   // ReadBatch: the stream has ended
 }
 
 // draft-ietf-opsawg-pcap section 4 File Header: magic, version major/minor,
@@ -333,95 +331,30 @@ func (s *pcapFile) timestamp(h []byte) int64 {
 	return int64(s.order.Uint32(h[0:]))*1e9 + nsec
 }
 
-// ReadBatch reads records straight into b: one read fills the batch's
-// buffer (from the file, not through the bufio buffer), the complete
-// records in it become frames, and the incomplete one at the end is carried
-// over to the next batch. A record larger than the buffer grows it. Use
-// ReadBatch or ReadPacket on one source, not both.
-func (s *pcapFile) ReadBatch(b *Batch) error {
-	b.Reset()
-	if s.err != nil {
-		return s.err
+// ReadBatch reads records straight into b (readBatch: no copy between the
+// read and the batch). Use ReadBatch or ReadPacket on one source, not both.
+func (s *pcapFile) ReadBatch(b *Batch) error { return s.readBatch(b, s) }
+
+// record is one Packet Record for readBatch (draft-ietf-opsawg-pcap
+// section 5, as ReadPacket reads it).
+func (s *pcapFile) record(b *Batch, pos int, end error) (used, need int, err error) {
+	rest := b.Data[pos:]
+	if len(rest) < s.recLen {
+		return 0, s.recLen, s.short(end)
 	}
-	b.Data = append(b.Data, s.carry...)
-	s.carry = s.carry[:0]
-	pos := 0
-	for {
-		rest := b.Data[pos:]
-		need := s.recLen
-		if len(rest) >= s.recLen {
-			h := rest[:s.recLen]
-			caplen, err := s.capLen(h)
-			if err != nil {
-				break
-			}
-			need += int(caplen)
-			if len(rest) >= need {
-				// The copy from the kernel left the buffer out of the cache,
-				// and the spacing of the records defeats the processor's own
-				// prefetcher: ask for the records further on, and for the
-				// second line of this one's headers (Ethernet, IP, TCP), which
-				// whoever decodes the frame reads next.
-				if ahead := pos + prefetchAhead; ahead < len(b.Data) {
-					prefetch.Byte(&b.Data[ahead])
-				}
-				if second := pos + s.recLen + 64; second < len(b.Data) {
-					prefetch.Byte(&b.Data[second])
-				}
-				b.Frames = append(b.Frames, Frame{
-					Off: uint32(pos + s.recLen), CapLen: caplen, OrigLen: s.order.Uint32(h[12:]),
-					Link: s.linkType, TS: s.timestamp(h),
-				})
-				s.packets++
-				pos += need
-				if len(b.Frames) == cap(b.Frames) {
-					break
-				}
-				continue
-			}
-		}
-		// rest holds less than the next record: read more, unless this
-		// batch has frames and little room left
-		if s.eof || len(b.Frames) > 0 && cap(b.Data)-len(b.Data) < cap(b.Data)/4 {
-			break
-		}
-		if len(b.Data) == cap(b.Data) {
-			// one record larger than the buffer: grow it as the record's
-			// bytes arrive (doubling), so that a length field that lies in
-			// a short file makes nothing big be allocated
-			grown := make([]byte, len(b.Data), min(pos+need, max(2*cap(b.Data), 64<<10)))
-			copy(grown, b.Data)
-			b.Data = grown
-		}
-		var n int
-		var err error
-		if s.r.Buffered() > 0 {
-			n, err = s.r.Read(b.Data[len(b.Data):cap(b.Data)])
-		} else {
-			// straight into the batch, whatever its size
-			n, err = s.under.Read(b.Data[len(b.Data):cap(b.Data)])
-		}
-		b.Data = b.Data[:len(b.Data)+n]
-		if err == io.EOF {
-			s.eof = true
-		} else if err != nil {
-			s.fail(err)
-			break
-		}
+	h := rest[:s.recLen]
+	caplen, err := s.capLen(h)
+	if err != nil {
+		return 0, 0, err
 	}
-	if s.err == nil {
-		s.carry = append(s.carry, b.Data[pos:]...)
+	n := s.recLen + int(caplen)
+	if len(rest) < n {
+		return 0, n, s.short(end)
 	}
-	b.Data = b.Data[:pos]
-	switch {
-	case len(b.Frames) > 0:
-		return nil // an error is returned by the next call
-	case s.err != nil:
-		return s.err
-	case len(s.carry) == 0:
-		s.err = io.EOF
-		return io.EOF
-	}
-	s.carry = s.carry[:0]
-	return s.fail(io.ErrUnexpectedEOF)
+	b.Frames = append(b.Frames, Frame{
+		Off: uint32(pos + s.recLen), CapLen: caplen, OrigLen: s.order.Uint32(h[12:]),
+		Link: s.linkType, TS: s.timestamp(h),
+	})
+	s.packets++
+	return n, 0, nil
 }
