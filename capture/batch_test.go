@@ -2,7 +2,6 @@ package capture
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -98,28 +97,30 @@ func TestReadBatchTruncated(t *testing.T) {
 		t.Fatal(err)
 	}
 	offs := recordOffsets(raw)
-	var gz, gzWhole bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	zw.Write(raw[:offs[20]+16+30])
-	zw.Close()
-	zw = gzip.NewWriter(&gzWhole)
-	zw.Write(raw)
-	zw.Close()
+	gz := gzipped(raw[:offs[20]+16+30])
+	gzWhole := gzipped(raw)
+	badCRC := bytes.Clone(gzWhole)
+	badCRC[len(badCRC)-8] ^= 1 // the trailer: CRC-32, then the length
 	for _, tt := range []struct {
 		name string
 		b    []byte
 	}{
 		{"cut-in-data.pcap", raw[:offs[10]+16+40]},
 		{"cut-in-header.pcap", raw[:offs[7]+9]},
-		{"cut-in-gzip.pcap.gz", gz.Bytes()[:gz.Len()-5]},
-		{"whole.pcap.gz", gzWhole.Bytes()},
+		{"cut-in-gzip.pcap.gz", gz[:len(gz)-5]},
+		{"whole.pcap.gz", gzWhole},
+		{"bad-crc.pcap.gz", badCRC},
 		{"huge-record.pcap", cat(raw[:offs[3]], []byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x20, 0, 0, 0, 0x20, 0}, make([]byte, 64))}, // 2 MiB
 	} {
 		path := writeFile(t, tt.name, tt.b)
 		open := func() Source { s, _ := OpenFile(path); return s }
-		_, wantErr := batchAgrees(t, tt.name, open)
+		frames, wantErr := batchAgrees(t, tt.name, open)
 		if strings.HasPrefix(tt.name, "huge") && !errors.Is(wantErr, ErrMalformedFile) {
 			t.Fatalf("%s: %v", tt.name, wantErr)
+		}
+		// the decompressor's error comes after every packet before it
+		if tt.name == "bad-crc.pcap.gz" && (len(frames) != len(offs) || !strings.HasSuffix(wantErr.Error(), ": gzip: invalid checksum")) {
+			t.Fatalf("%s: %d frames of %d, %v", tt.name, len(frames), len(offs), wantErr)
 		}
 	}
 }

@@ -99,8 +99,8 @@ func NewReader(r io.Reader, name string) (Source, error) {
 type reader struct {
 	name    string
 	closer  io.Closer
-	file    *os.File // the file OpenFile opened, for Offset (progress.go)
-	gz      *gzip.Reader
+	file    *os.File     // the file OpenFile opened, for Offset (progress.go)
+	ahead   *aheadReader // the decompressor, when the file is compressed
 	r       *bufio.Reader
 	under   io.Reader // what r reads from: ReadBatch reads it directly once r is empty
 	buf     []byte    // copy buffer for records larger than the bufio buffer
@@ -110,16 +110,19 @@ type reader struct {
 	ended   error     // ReadBatch: how the stream ended (io.EOF, a read error), nil before
 }
 
-func newSource(rd io.Reader, name string, closer io.Closer) (Source, error) {
+func newSource(rd io.Reader, name string, closer io.Closer) (_ Source, err error) {
 	base := reader{name: name, closer: closer, r: bufio.NewReaderSize(rd, readBufferSize), under: rd}
+	defer func() {
+		if err != nil && base.ahead != nil {
+			base.ahead.Close()
+		}
+	}()
 	if m, _ := base.r.Peek(2); len(m) == 2 && m[0] == 0x1f && m[1] == 0x8b {
 		gz, err := gzip.NewReader(base.r)
 		if err != nil {
 			return nil, fmt.Errorf("%s: gzip: %v", name, err)
 		}
-		base.gz = gz
-		base.r = bufio.NewReaderSize(gz, readBufferSize)
-		base.under = gz
+		base.decompressed(gz, nil)
 	}
 	if err := decompress(&base); err != nil { // zstd, xz, bzip2: compress.go
 		return nil, err
@@ -150,12 +153,15 @@ func newSource(rd io.Reader, name string, closer io.Closer) (Source, error) {
 // otherwise (a pipe, gzip) it is read into memory, up to maxNetmonInMemory,
 // since its frame table is at the end.
 func openNetmonFrom(base reader, rd io.Reader) (Source, error) {
-	if f, ok := rd.(*os.File); ok && base.gz == nil {
+	if f, ok := rd.(*os.File); ok && base.ahead == nil {
 		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
 			return openNetmon(base.name, f, st.Size(), base.closer)
 		}
 	}
 	b, err := io.ReadAll(io.LimitReader(base.r, maxNetmonInMemory+1))
+	if base.ahead != nil {
+		base.ahead.Close()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", base.name, err)
 	}
@@ -167,16 +173,37 @@ func openNetmonFrom(base reader, rd io.Reader) (Source, error) {
 
 func (r *reader) Name() string { return r.name }
 
+// Close stops the decompressor's goroutine, if any, and closes the file.
+// The goroutine may be in a read of the file, which closing the file ends
+// (or, reading a pipe that it does not own, the next bytes or the end of
+// the pipe): Close returns once it has stopped.
 func (r *reader) Close() error {
-	if r.gz != nil {
-		r.gz.Close()
+	if r.ahead != nil {
+		r.ahead.halt()
 	}
+	var err error
 	if r.closer != nil {
 		c := r.closer
 		r.closer = nil
-		return c.Close()
+		err = c.Close()
 	}
-	return nil
+	if r.ahead != nil {
+		r.ahead.Close()
+	}
+	return err
+}
+
+// decompressed makes d, a decompressor of what r reads, what r reads:
+// decompressed ahead on its own goroutine (ahead.go), which closes
+// release, if any, when it stops.
+func (r *reader) decompressed(d io.Reader, release io.Closer) {
+	if r.ahead != nil {
+		// compressed twice: the inner goroutine stops after the outer
+		release = chainClose(release, r.ahead)
+	}
+	r.ahead = readAhead(d, release)
+	r.r = bufio.NewReaderSize(r.ahead, readBufferSize)
+	r.under = r.ahead
 }
 
 // fail records and returns the error that ends the stream. A short read is a
