@@ -511,3 +511,27 @@ func TestReadBatchPcapngLongBlocks(t *testing.T) {
 		}
 	}
 }
+
+// ReadBatch allocates nothing, per packet or per batch, once the batch has
+// its size.
+func TestReadBatchAllocatesNothing(t *testing.T) {
+	raw := bigCapture(t)
+	for name, b := range map[string][]byte{"pcap": raw, "pcapng": pcapngOf(t, raw)} {
+		s, err := NewReader(bytes.NewReader(b), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		br := s.(BatchReader)
+		batch := NewBatch(64<<10, 256)
+		frames := 0
+		allocs := testing.AllocsPerRun(50, func() {
+			if err := br.ReadBatch(batch); err != nil {
+				t.Fatal(err)
+			}
+			frames += len(batch.Frames)
+		})
+		if allocs != 0 || frames < 50*40 {
+			t.Errorf("%s: %v allocations a batch of %d frames", name, allocs, frames/51)
+		}
+	}
+}
