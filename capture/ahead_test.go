@@ -150,7 +150,7 @@ func TestCompressedBatches(t *testing.T) {
 			t.Fatal(err)
 		}
 		s, _ := OpenFile(plain)
-		want, err := readPackets(s)
+		want, err := readPacketsFrom(s)
 		s.Close()
 		if err != io.EOF || len(want) < 18 {
 			t.Fatalf("%s: %d frames, %v", plain, len(want), err)

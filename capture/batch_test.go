@@ -128,9 +128,9 @@ func TestReadBatchTruncated(t *testing.T) {
 	}
 }
 
-// readPackets reads a source to its end with ReadPacket, copying the
+// readPacketsFrom reads a source to its end with ReadPacket, copying the
 // frames out, and returns them with the final error.
-func readPackets(s Source) ([]frame, error) {
+func readPacketsFrom(s Source) ([]frame, error) {
 	var out []frame
 	for {
 		data, ci, err := s.ReadPacket()
@@ -147,7 +147,7 @@ func readPackets(s Source) ([]frame, error) {
 func batchAgrees(t *testing.T, name string, open func() Source) ([]frame, error) {
 	t.Helper()
 	s := open()
-	want, wantErr := readPackets(s)
+	want, wantErr := readPacketsFrom(s)
 	s.Close()
 	for _, g := range batchGeometries {
 		s := open()

@@ -77,7 +77,7 @@ func TestCompressedNetmon(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		got, err := readPackets(s)
+		got, err := readPacketsFrom(s)
 		s.Close()
 		if err != io.EOF {
 			t.Fatalf("%s: %v", name, err)

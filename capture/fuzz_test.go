@@ -284,7 +284,7 @@ func FuzzOpenFile(f *testing.F) {
 			return
 		}
 		defer s.Close()
-		want, err := readPackets(s)
+		want, err := readPacketsFrom(s)
 		if err != io.EOF && !strings.HasPrefix(err.Error(), "fuzz.pcap: ") {
 			t.Fatalf("error does not name the file: %v", err)
 		}
