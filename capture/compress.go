@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"bufio"
 	"bytes"
 	"compress/bzip2"
 	"errors"
@@ -71,18 +70,17 @@ func decompress(base *reader) error {
 		if err != nil {
 			return fmt.Errorf("%s: %s: %v", base.name, c.name, err)
 		}
-		if closer != nil {
-			base.closer = chainClose(closer, base.closer)
-		}
-		base.r = bufio.NewReaderSize(d, readBufferSize)
-		base.under = d
+		base.decompressed(d, closer)
 		return nil
 	}
 	return nil
 }
 
-// chainClose closes a, then b (when there is one).
+// chainClose closes a, then b (either may be nil).
 func chainClose(a, b io.Closer) io.Closer {
+	if a == nil {
+		return b
+	}
 	if b == nil {
 		return a
 	}

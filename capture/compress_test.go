@@ -63,3 +63,25 @@ func TestCompressedCaptures(t *testing.T) {
 		t.Errorf("lz4: %v", err)
 	}
 }
+
+// A NetMon file compressed with zstd is read from its decompressed bytes
+// (its frame table is at the end), as a gzipped one is.
+func TestCompressedNetmon(t *testing.T) {
+	plain, err := os.ReadFile(capturePath(netmonKerberos))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := readFrames(t, netmonKerberos)
+	for name, b := range map[string][]byte{"k.cap.zst": zstded(plain), "k.cap.gz": gzipped(plain)} {
+		s, err := OpenFile(writeFile(t, name, b))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		got, err := readPacketsFrom(s)
+		s.Close()
+		if err != io.EOF {
+			t.Fatalf("%s: %v", name, err)
+		}
+		sameFrames(t, name, got, want)
+	}
+}

@@ -268,6 +268,13 @@ func FuzzOpenFile(f *testing.F) {
 		f.Add(win)
 	}
 
+	// pcapng in big-endian order with simple and obsolete packet blocks,
+	// and a file of two sections
+	ng, _ := os.ReadFile(capturePath(realPcapngs[1]))
+	be, _ := ngRewrite(ng, binary.BigEndian)
+	f.Add(be[:min(len(be), 3000)])
+	f.Add(ngSections(f)[:5000])
+
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := NewReader(bytes.NewReader(b), "fuzz.pcap")
 		if err != nil {
@@ -277,44 +284,36 @@ func FuzzOpenFile(f *testing.F) {
 			return
 		}
 		defer s.Close()
-		// ReadBatch, where the format has it, gives the same frames and error
-		var batched []frame
-		var batchErr error
-		if bs, _ := NewReader(bytes.NewReader(b), "fuzz.pcap"); bs != nil {
-			if _, ok := bs.(BatchReader); ok {
-				batched, batchErr = readBatched(bs, 700, 3)
-			}
+		want, err := readPacketsFrom(s)
+		if err != io.EOF && !strings.HasPrefix(err.Error(), "fuzz.pcap: ") {
+			t.Fatalf("error does not name the file: %v", err)
+		}
+		if _, _, again := s.ReadPacket(); again != err {
+			t.Fatalf("error not sticky: %v then %v", err, again)
+		}
+		if errors.Is(err, ErrTruncatedFile) && !strings.Contains(err.Error(), " after ") {
+			t.Fatalf("truncation error without a count: %v", err)
 		}
 		d := NewDecoder(FragmentLimits{})
 		var p Packet
-		for n := 0; ; n++ {
-			data, ci, err := s.ReadPacket()
-			if batchErr != nil {
-				switch {
-				case n == len(batched) && err == nil:
-					t.Fatalf("ReadBatch ended after %d frames with %v, ReadPacket goes on", n, batchErr)
-				case n < len(batched) && (err != nil || !bytes.Equal(data, batched[n].data) || !ci.Timestamp.Equal(batched[n].ci.Timestamp)):
-					t.Fatalf("frame %d differs by ReadBatch", n)
-				case err != nil && err.Error() != batchErr.Error():
+		for n, fr := range want {
+			if len(fr.data) != fr.ci.CaptureLength || len(fr.data) > MaxPacketSize {
+				t.Fatalf("packet %d: %d bytes, ci %+v", n, len(fr.data), fr.ci)
+			}
+			d.Decode(fr.lt, fr.data, fr.ci, &p)
+		}
+		// ReadBatch, where the format has it, gives the same frames and
+		// error, with a batch smaller than most records and with a larger one
+		for _, g := range batchGeometries[:2] {
+			bs, _ := NewReader(bytes.NewReader(b), "fuzz.pcap")
+			if _, ok := bs.(BatchReader); ok {
+				got, batchErr := readBatched(bs, g.data, g.frames)
+				if batchErr == nil || batchErr.Error() != err.Error() {
 					t.Fatalf("ReadBatch error %v, ReadPacket %v", batchErr, err)
 				}
+				sameFrames(t, "fuzz.pcap", got, want)
 			}
-			if err != nil {
-				if err != io.EOF && !strings.HasPrefix(err.Error(), "fuzz.pcap: ") {
-					t.Fatalf("error does not name the file: %v", err)
-				}
-				if _, _, again := s.ReadPacket(); again != err {
-					t.Fatalf("error not sticky: %v then %v", err, again)
-				}
-				if errors.Is(err, ErrTruncatedFile) && !strings.Contains(err.Error(), " after ") {
-					t.Fatalf("truncation error without a count: %v", err)
-				}
-				return
-			}
-			if len(data) != ci.CaptureLength || len(data) > MaxPacketSize || n > len(b) {
-				t.Fatalf("packet %d: %d bytes, ci %+v", n, len(data), ci)
-			}
-			d.Decode(s.LinkType(), data, ci, &p)
+			bs.Close()
 		}
 	})
 }

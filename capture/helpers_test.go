@@ -255,6 +255,31 @@ func writePcap(tb testing.TB, lt layers.LinkType, frames ...[]byte) string {
 	return path
 }
 
+// pcapngOf rewrites a pcap file's packets as pcapng (Enhanced Packet
+// Blocks, microsecond times), with pcapgo.
+func pcapngOf(tb testing.TB, pcap []byte) []byte {
+	tb.Helper()
+	s, err := NewReader(bytes.NewReader(pcap), "pcap")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer s.Close()
+	var out bytes.Buffer
+	w, err := pcapgo.NewNgWriter(&out, s.LinkType())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, f := range readAllFrom(tb, s) {
+		if err := w.WritePacket(f.ci, f.data); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		tb.Fatal(err)
+	}
+	return out.Bytes()
+}
+
 // decodeFile reads a capture with OpenFile and decodes every packet,
 // returning the results and a copy of each decoded packet.
 func decodeFile(tb testing.TB, path string, limits FragmentLimits) ([]Result, []Packet, *Decoder) {

@@ -65,7 +65,7 @@ type Span struct {
 // uncompressed, not read yet; ok is false for another (stdin, a
 // compressed file), which is read serially.
 func (s *pcapFile) Split() (p *Parts, ok bool) {
-	if s.file == nil || s.under != io.Reader(s.file) || s.packets > 0 || s.err != nil || len(s.carry) > 0 || s.eof {
+	if s.file == nil || s.under != io.Reader(s.file) || s.packets > 0 || s.err != nil || len(s.carry) > 0 || s.ended != nil {
 		return nil, false
 	}
 	st, err := s.file.Stat()

@@ -55,17 +55,17 @@ func openPcapng(base reader) (Source, error) {
 	// Read the interface descriptions up to the first packet, so that a
 	// file whose interfaces all have unsupported link types fails here.
 	for {
-		typ, _, err := s.peekBlock()
+		typ, length, err := s.peekBlock()
 		if err != nil {
 			if err == io.EOF {
 				break
 			}
 			return nil, err
 		}
-		if typ == blockEPB || typ == blockSPB || typ == blockObsoletPB {
+		if packetHeaderLen(typ) > 0 {
 			break
 		}
-		if err := s.metaBlock(); err != nil {
+		if err := s.metaBlock(typ, length); err != nil {
 			return nil, err
 		}
 	}
@@ -98,14 +98,21 @@ func (s *pcapngFile) peekBlock() (typ, length uint32, err error) {
 		s.err = io.EOF
 		return 0, 0, io.EOF
 	}
+	return s.blockStart(h, err)
+}
+
+// blockStart decodes the type and total length of a block from h, its
+// first 12 bytes or, at the end of the stream, what there is of them
+// (short: why there is no more).
+func (s *pcapngFile) blockStart(h []byte, short error) (typ, length uint32, err error) {
 	if len(h) < 8 {
-		return 0, 0, s.fail(err)
+		return 0, 0, s.fail(short)
 	}
 	// The SHB type reads the same in both byte orders; its length is in the
 	// order that its byte-order magic, right after, declares.
 	if binary.BigEndian.Uint32(h) == blockSHB {
 		if len(h) < 12 {
-			return 0, 0, s.fail(err)
+			return 0, 0, s.fail(short)
 		}
 		switch binary.BigEndian.Uint32(h[8:]) {
 		case byteOrderMagic:
@@ -127,8 +134,7 @@ func (s *pcapngFile) peekBlock() (typ, length uint32, err error) {
 	return typ, length, nil
 }
 
-// readSHB consumes a Section Header Block (section 4.1): byte-order magic,
-// major/minor version, section length, options. It starts a new interface table.
+// readSHB consumes the Section Header Block that a file starts with.
 func (s *pcapngFile) readSHB() error {
 	typ, length, err := s.peekBlock()
 	if err != nil {
@@ -140,32 +146,14 @@ func (s *pcapngFile) readSHB() error {
 	if typ != blockSHB {
 		return s.malformed("expected section header")
 	}
-	if length < 28 || length > maxMetaBlock {
-		return s.malformed("section header length %d", length)
-	}
-	b, err := s.take(int(length))
-	if err != nil {
-		return s.fail(err)
-	}
-	if major := s.order.Uint16(b[12:]); major != 1 {
-		return s.malformed("unsupported pcapng version %d", major)
-	}
-	s.ifaces = s.ifaces[:0]
-	return nil
+	return s.readMeta(typ, length)
 }
 
 // metaBlock consumes one non-packet block: a new section, an interface
 // description, or anything else (skipped unread).
-func (s *pcapngFile) metaBlock() error {
-	typ, length, err := s.peekBlock()
-	if err != nil {
-		return err
-	}
-	switch typ {
-	case blockSHB:
-		return s.readSHB()
-	case blockIDB:
-		return s.readIDB(length)
+func (s *pcapngFile) metaBlock(typ, length uint32) error {
+	if typ == blockSHB || typ == blockIDB {
+		return s.readMeta(typ, length)
 	}
 	if err := s.skip(int64(length)); err != nil {
 		return s.fail(err)
@@ -173,18 +161,48 @@ func (s *pcapngFile) metaBlock() error {
 	return nil
 }
 
-// readIDB consumes an Interface Description Block (section 4.2): link type,
-// reserved, snaplen, options (if_tsresol 9, if_tsoffset 14).
-func (s *pcapngFile) readIDB(length uint32) error {
+// readMeta consumes a Section Header or Interface Description Block whole.
+func (s *pcapngFile) readMeta(typ, length uint32) error {
+	if err := s.metaLength(typ, length); err != nil {
+		return err
+	}
+	b, err := s.take(int(length))
+	if err != nil {
+		return s.fail(err)
+	}
+	return s.meta(typ, b)
+}
+
+// metaLength checks the length of a Section Header or Interface
+// Description Block before it is read whole.
+func (s *pcapngFile) metaLength(typ, length uint32) error {
+	if typ == blockSHB {
+		if length < 28 || length > maxMetaBlock {
+			return s.malformed("section header length %d", length)
+		}
+		return nil
+	}
 	if length < 20 || length > maxMetaBlock {
 		return s.malformed("interface description length %d", length)
 	}
 	if len(s.ifaces) >= maxInterfaces {
 		return s.malformed("more than %d interfaces", maxInterfaces)
 	}
-	b, err := s.take(int(length))
-	if err != nil {
-		return s.fail(err)
+	return nil
+}
+
+// meta applies a whole Section Header Block (section 4.1: byte-order
+// magic, major/minor version, section length, options), which starts a
+// new interface table, or Interface Description Block (section 4.2: link
+// type, reserved, snaplen, options: if_tsresol 9, if_tsoffset 14), which
+// adds an interface to it.
+func (s *pcapngFile) meta(typ uint32, b []byte) error {
+	if typ == blockSHB {
+		if major := s.order.Uint16(b[12:]); major != 1 {
+			return s.malformed("unsupported pcapng version %d", major)
+		}
+		s.ifaces = s.ifaces[:0]
+		return nil
 	}
 	ifc := ngInterface{
 		linkType:    layers.LinkType(s.order.Uint16(b[8:])),
@@ -192,7 +210,7 @@ func (s *pcapngFile) readIDB(length uint32) error {
 		unitsPerSec: 1e6,
 	}
 	// Section 3.5 Options: code, length, value padded to 32 bits.
-	opts := b[16 : length-4]
+	opts := b[16 : len(b)-4]
 	for len(opts) >= 4 {
 		code, olen := s.order.Uint16(opts), int(s.order.Uint16(opts[2:]))
 		if code == 0 || 4+olen > len(opts) {
@@ -240,76 +258,97 @@ func (s *pcapngFile) ReadPacket() ([]byte, gopacket.CaptureInfo, error) {
 		if err != nil {
 			return nil, gopacket.CaptureInfo{}, err
 		}
-		switch typ {
-		case blockEPB, blockObsoletPB:
-			return s.readEPB(typ, length)
-		case blockSPB:
-			return s.readSPB(length)
+		if hdr := packetHeaderLen(typ); hdr > 0 {
+			h, err := s.r.Peek(hdr)
+			p, err := s.packetHeader(typ, length, h, err)
+			if err != nil {
+				return nil, gopacket.CaptureInfo{}, err
+			}
+			return s.packet(p, length)
 		}
-		if err := s.metaBlock(); err != nil {
+		if err := s.metaBlock(typ, length); err != nil {
 			return nil, gopacket.CaptureInfo{}, err
 		}
 	}
 }
 
-// readEPB consumes an Enhanced Packet Block (section 4.3): interface id,
-// timestamp high/low, captured length, original length, data, options. The
-// obsolete Packet Block (Appendix A) has the same layout with a 16-bit
-// interface id followed by a 16-bit drops count.
-func (s *pcapngFile) readEPB(typ, length uint32) ([]byte, gopacket.CaptureInfo, error) {
-	const hdr = 28
-	if length < hdr+4 {
-		return nil, gopacket.CaptureInfo{}, s.malformed("packet block length %d", length)
+// ngPacket is the fixed part of a packet block.
+type ngPacket struct {
+	ifid            int
+	ts              uint64 // in the interface's units
+	caplen, origlen uint32
+	hdr             int // where the data starts in the block
+}
+
+// packetHeaderLen is the length of the fixed part of a packet block of
+// type typ, 0 for other blocks.
+func packetHeaderLen(typ uint32) int {
+	switch typ {
+	case blockEPB, blockObsoletPB:
+		return 28
+	case blockSPB:
+		return 12
 	}
-	h, err := s.r.Peek(hdr)
-	if err != nil {
-		return nil, gopacket.CaptureInfo{}, s.fail(err)
+	return 0
+}
+
+// packetHeader decodes the fixed part of a packet block from h, its first
+// packetHeaderLen(typ) bytes or, at the end of the stream, what there is of
+// them (short: why there is no more).
+//
+// Enhanced Packet Block (section 4.3): interface id, timestamp high/low,
+// captured length, original length, data, options. The obsolete Packet
+// Block (Appendix A) has the same layout with a 16-bit interface id
+// followed by a 16-bit drops count. Simple Packet Block (section 4.4):
+// original length and data, captured on interface 0 and cut to its
+// snaplen; no timestamp.
+func (s *pcapngFile) packetHeader(typ, length uint32, h []byte, short error) (ngPacket, error) {
+	p := ngPacket{hdr: packetHeaderLen(typ)}
+	if typ == blockSPB {
+		if length < uint32(p.hdr)+4 {
+			return p, s.malformed("simple packet block length %d", length)
+		}
+		if len(s.ifaces) == 0 {
+			return p, s.malformed("simple packet block before any interface")
+		}
+		if len(h) < p.hdr {
+			return p, s.fail(short)
+		}
+		p.origlen = s.order.Uint32(h[8:])
+		p.caplen = min(p.origlen, length-uint32(p.hdr)-4)
+		if sl := s.ifaces[0].snaplen; sl != 0 {
+			p.caplen = min(p.caplen, sl)
+		}
+		if p.caplen > MaxPacketSize {
+			return p, s.malformed("captured length %d exceeds %d", p.caplen, MaxPacketSize)
+		}
+		return p, nil
 	}
-	var ifid uint32
-	if typ == blockEPB {
-		ifid = s.order.Uint32(h[8:])
-	} else {
+	if length < uint32(p.hdr)+4 {
+		return p, s.malformed("packet block length %d", length)
+	}
+	if len(h) < p.hdr {
+		return p, s.fail(short)
+	}
+	ifid := s.order.Uint32(h[8:])
+	if typ == blockObsoletPB {
 		ifid = uint32(s.order.Uint16(h[8:]))
 	}
-	ts := uint64(s.order.Uint32(h[12:]))<<32 | uint64(s.order.Uint32(h[16:]))
-	caplen := s.order.Uint32(h[20:])
-	origlen := s.order.Uint32(h[24:])
+	p.ts = uint64(s.order.Uint32(h[12:]))<<32 | uint64(s.order.Uint32(h[16:]))
+	p.caplen = s.order.Uint32(h[20:])
+	p.origlen = s.order.Uint32(h[24:])
 	if ifid >= uint32(len(s.ifaces)) {
-		return nil, gopacket.CaptureInfo{}, s.malformed("packet for undeclared interface %d", ifid)
+		return p, s.malformed("packet for undeclared interface %d", ifid)
 	}
-	if caplen > length-hdr-4 || caplen > MaxPacketSize {
-		return nil, gopacket.CaptureInfo{}, s.malformed("captured length %d in a block of %d bytes", caplen, length)
+	if p.caplen > length-uint32(p.hdr)-4 || p.caplen > MaxPacketSize {
+		return p, s.malformed("captured length %d in a block of %d bytes", p.caplen, length)
 	}
-	return s.packet(int(ifid), ts, caplen, origlen, hdr, length)
+	p.ifid = int(ifid)
+	return p, nil
 }
 
-// readSPB consumes a Simple Packet Block (section 4.4): original length and
-// data, captured on interface 0 and cut to its snaplen; no timestamp.
-func (s *pcapngFile) readSPB(length uint32) ([]byte, gopacket.CaptureInfo, error) {
-	const hdr = 12
-	if length < hdr+4 {
-		return nil, gopacket.CaptureInfo{}, s.malformed("simple packet block length %d", length)
-	}
-	if len(s.ifaces) == 0 {
-		return nil, gopacket.CaptureInfo{}, s.malformed("simple packet block before any interface")
-	}
-	h, err := s.r.Peek(hdr)
-	if err != nil {
-		return nil, gopacket.CaptureInfo{}, s.fail(err)
-	}
-	origlen := s.order.Uint32(h[8:])
-	caplen := min(origlen, length-hdr-4)
-	if sl := s.ifaces[0].snaplen; sl != 0 {
-		caplen = min(caplen, sl)
-	}
-	if caplen > MaxPacketSize {
-		return nil, gopacket.CaptureInfo{}, s.malformed("captured length %d exceeds %d", caplen, MaxPacketSize)
-	}
-	return s.packet(0, 0, caplen, origlen, hdr, length)
-}
-
-// packet consumes a packet block whose data starts at hdr and returns the data.
-func (s *pcapngFile) packet(ifid int, ts uint64, caplen, origlen uint32, hdr int, length uint32) ([]byte, gopacket.CaptureInfo, error) {
+// packet consumes the packet block p heads and returns its data.
+func (s *pcapngFile) packet(p ngPacket, length uint32) ([]byte, gopacket.CaptureInfo, error) {
 	var data []byte
 	if length <= readBufferSize {
 		// The whole block fits the read buffer: no copy, and discarding the
@@ -318,31 +357,112 @@ func (s *pcapngFile) packet(ifid int, ts uint64, caplen, origlen uint32, hdr int
 		if err != nil {
 			return nil, gopacket.CaptureInfo{}, s.fail(err)
 		}
-		data = b[hdr : hdr+int(caplen)]
+		data = b[p.hdr : p.hdr+int(p.caplen)]
 		s.r.Discard(int(length))
 	} else {
-		s.r.Discard(hdr)
-		if cap(s.buf) < int(caplen) {
-			s.buf = make([]byte, caplen)
+		s.r.Discard(p.hdr)
+		if cap(s.buf) < int(p.caplen) {
+			s.buf = make([]byte, p.caplen)
 		}
-		data = s.buf[:caplen]
+		data = s.buf[:p.caplen]
 		if _, err := io.ReadFull(s.r, data); err != nil {
 			return nil, gopacket.CaptureInfo{}, s.fail(err)
 		}
-		if err := s.skip(int64(length) - int64(hdr) - int64(caplen)); err != nil {
+		if err := s.skip(int64(length) - int64(p.hdr) - int64(p.caplen)); err != nil {
 			return nil, gopacket.CaptureInfo{}, s.fail(err)
 		}
 	}
-	ifc := &s.ifaces[ifid]
-	s.linkType = ifc.linkType
-	s.packets++
+	ifc := s.delivered(p)
 	ci := gopacket.CaptureInfo{
-		Timestamp:      ifc.time(ts),
-		CaptureLength:  int(caplen),
-		Length:         int(origlen),
-		InterfaceIndex: ifid,
+		Timestamp:      ifc.time(p.ts),
+		CaptureLength:  int(p.caplen),
+		Length:         int(p.origlen),
+		InterfaceIndex: p.ifid,
 	}
 	return data, ci, nil
+}
+
+// delivered counts the packet p heads and returns its interface.
+func (s *pcapngFile) delivered(p ngPacket) *ngInterface {
+	ifc := &s.ifaces[p.ifid]
+	s.linkType = ifc.linkType
+	s.packets++
+	return ifc
+}
+
+// ReadBatch reads blocks straight into b (readBatch: no copy between the
+// read and the batch). Use ReadBatch or ReadPacket on one source, not both.
+func (s *pcapngFile) ReadBatch(b *Batch) error { return s.readBatch(b, s) }
+
+// maxWholeBlock bounds the packet blocks that ReadBatch reads whole: a
+// longer one (long by its options: its data is at most MaxPacketSize) has
+// its data read into the batch and the rest skipped.
+const maxWholeBlock = 2 * MaxPacketSize
+
+// record is one block for readBatch, decoded as ReadPacket decodes it: a
+// packet block becomes a frame, the others are applied (SHB, IDB) or
+// skipped.
+func (s *pcapngFile) record(b *Batch, pos int, end error) (used, need int, err error) {
+	rest := b.Data[pos:]
+	if len(rest) < 12 && end == nil {
+		return 0, 12, nil
+	}
+	typ, length, err := s.blockStart(rest[:min(12, len(rest))], end)
+	if err != nil {
+		return 0, 0, err
+	}
+	whole := uint64(length) <= uint64(len(rest)) // (a length is 32 bits, unsigned)
+	if hdr := packetHeaderLen(typ); hdr > 0 {
+		if len(rest) < hdr && end == nil {
+			return 0, hdr, nil
+		}
+		p, err := s.packetHeader(typ, length, rest[:min(hdr, len(rest))], end)
+		if err != nil {
+			return 0, 0, err
+		}
+		used = int(length)
+		if !whole {
+			if length <= maxWholeBlock || end != nil {
+				return 0, int(length), s.short(end)
+			}
+			if n := hdr + int(p.caplen); len(rest) < n {
+				return 0, n, nil
+			}
+			if err := s.skip(int64(length) - int64(len(rest))); err != nil {
+				return 0, 0, s.fail(err)
+			}
+			used = len(rest)
+		}
+		ifc := s.delivered(p)
+		b.Frames = append(b.Frames, Frame{
+			Off: uint32(pos + hdr), CapLen: p.caplen, OrigLen: p.origlen,
+			Link: ifc.linkType, TS: ifc.time(p.ts).UnixNano(),
+		})
+		return used, 0, nil
+	}
+	if typ == blockSHB || typ == blockIDB {
+		if err := s.metaLength(typ, length); err != nil {
+			return 0, 0, err
+		}
+		if !whole {
+			return 0, int(length), s.short(end)
+		}
+		return int(length), 0, s.meta(typ, rest[:length])
+	}
+	// any other block is skipped (section 3.1): read into the batch if it
+	// fits the buffer, else passed over
+	switch {
+	case whole:
+		return int(length), 0, nil
+	case end != nil:
+		return 0, 0, s.fail(end)
+	case uint64(length) <= uint64(cap(b.Data)):
+		return 0, int(length), nil
+	}
+	if err := s.skip(int64(length) - int64(len(rest))); err != nil {
+		return 0, 0, s.fail(err)
+	}
+	return len(rest), 0, nil
 }
 
 // time converts a timestamp in interface units to wall time, exactly.

@@ -16,11 +16,12 @@ func setFile(s Source, f *os.File) {
 	}
 }
 
-// Offset is how far into its file a source opened by OpenFile has read
-// (compressed bytes for a compressed file, a little ahead of the packets
-// delivered): for progress. ok is false for stdin, readers and sources
-// that read their file out of order. It may be called while another
-// goroutine reads the source.
+// Offset is how far into its file a source opened by OpenFile has read, a
+// little ahead of the packets delivered (for a compressed file, the
+// compressed bytes its decompressor has read: it runs up to a MiB of
+// decompressed bytes ahead, ahead.go): for progress. ok is false for
+// stdin, readers and sources that read their file out of order. It may be
+// called while another goroutine reads the source.
 func Offset(s Source) (n int64, ok bool) {
 	x, ok := s.(interface{ offset() (int64, bool) })
 	if !ok {

@@ -3,7 +3,6 @@ package capture
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -14,8 +13,7 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-
-	"ntlmsensor/internal/prefetch"
+	"github.com/klauspost/compress/gzip"
 )
 
 // Source yields raw packets.
@@ -102,25 +100,30 @@ func NewReader(r io.Reader, name string) (Source, error) {
 type reader struct {
 	name    string
 	closer  io.Closer
-	file    *os.File // the file OpenFile opened, for Offset (progress.go)
-	gz      *gzip.Reader
+	file    *os.File     // the file OpenFile opened, for Offset (progress.go)
+	ahead   *aheadReader // the decompressor, when the file is compressed
 	r       *bufio.Reader
 	under   io.Reader // what r reads from: ReadBatch reads it directly once r is empty
 	buf     []byte    // copy buffer for records larger than the bufio buffer
 	packets int       // packets delivered
 	err     error     // sticky: once set, every ReadPacket returns it
+	carry   []byte    // ReadBatch: the start of a record the last batch could not hold
+	ended   error     // ReadBatch: how the stream ended (io.EOF, a read error), nil before
 }
 
-func newSource(rd io.Reader, name string, closer io.Closer) (Source, error) {
+func newSource(rd io.Reader, name string, closer io.Closer) (_ Source, err error) {
 	base := reader{name: name, closer: closer, r: bufio.NewReaderSize(rd, readBufferSize), under: rd}
+	defer func() {
+		if err != nil && base.ahead != nil {
+			base.ahead.Close()
+		}
+	}()
 	if m, _ := base.r.Peek(2); len(m) == 2 && m[0] == 0x1f && m[1] == 0x8b {
 		gz, err := gzip.NewReader(base.r)
 		if err != nil {
 			return nil, fmt.Errorf("%s: gzip: %v", name, err)
 		}
-		base.gz = gz
-		base.r = bufio.NewReaderSize(gz, readBufferSize)
-		base.under = gz
+		base.decompressed(gz, nil)
 	}
 	if err := decompress(&base); err != nil { // zstd, xz, bzip2: compress.go
 		return nil, err
@@ -151,12 +154,15 @@ func newSource(rd io.Reader, name string, closer io.Closer) (Source, error) {
 // otherwise (a pipe, gzip) it is read into memory, up to maxNetmonInMemory,
 // since its frame table is at the end.
 func openNetmonFrom(base reader, rd io.Reader) (Source, error) {
-	if f, ok := rd.(*os.File); ok && base.gz == nil {
+	if f, ok := rd.(*os.File); ok && base.ahead == nil {
 		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
 			return openNetmon(base.name, f, st.Size(), base.closer)
 		}
 	}
 	b, err := io.ReadAll(io.LimitReader(base.r, maxNetmonInMemory+1))
+	if base.ahead != nil {
+		base.ahead.Close()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", base.name, err)
 	}
@@ -168,16 +174,37 @@ func openNetmonFrom(base reader, rd io.Reader) (Source, error) {
 
 func (r *reader) Name() string { return r.name }
 
+// Close stops the decompressor's goroutine, if any, and closes the file.
+// The goroutine may be in a read of the file, which closing the file ends
+// (or, reading a pipe that it does not own, the next bytes or the end of
+// the pipe): Close returns once it has stopped.
 func (r *reader) Close() error {
-	if r.gz != nil {
-		r.gz.Close()
+	if r.ahead != nil {
+		r.ahead.halt()
 	}
+	var err error
 	if r.closer != nil {
 		c := r.closer
 		r.closer = nil
-		return c.Close()
+		err = c.Close()
 	}
-	return nil
+	if r.ahead != nil {
+		r.ahead.Close()
+	}
+	return err
+}
+
+// decompressed makes d, a decompressor of what r reads, what r reads:
+// decompressed ahead on its own goroutine (ahead.go), which closes
+// release, if any, when it stops.
+func (r *reader) decompressed(d io.Reader, release io.Closer) {
+	if r.ahead != nil {
+		// compressed twice: the inner goroutine stops after the outer
+		release = chainClose(release, r.ahead)
+	}
+	r.ahead = readAhead(d, release)
+	r.r = bufio.NewReaderSize(r.ahead, readBufferSize)
+	r.under = r.ahead
 }
 
 // fail records and returns the error that ends the stream. A short read is a
@@ -248,8 +275,6 @@ type pcapFile struct {
 	nanos    bool
 	recLen   int // record header length: 16, or 24 for the modified format
 	linkType layers.LinkType
-	carry    []byte       // ReadBatch: the start of a record the last batch could not hold
-	eof      bool         // ReadBatch: the stream has ended
 	partsAt  atomic.Int64 // how far Parts have been used (parts.go); 0: none are read
 }
 
@@ -339,95 +364,30 @@ func (s *pcapFile) timestamp(h []byte) int64 {
 	return int64(s.u32(h[0:]))*1e9 + nsec
 }
 
-// ReadBatch reads records straight into b: one read fills the batch's
-// buffer (from the file, not through the bufio buffer), the complete
-// records in it become frames, and the incomplete one at the end is carried
-// over to the next batch. A record larger than the buffer grows it. Use
-// ReadBatch or ReadPacket on one source, not both.
-func (s *pcapFile) ReadBatch(b *Batch) error {
-	b.Reset()
-	if s.err != nil {
-		return s.err
+// ReadBatch reads records straight into b (readBatch: no copy between the
+// read and the batch). Use ReadBatch or ReadPacket on one source, not both.
+func (s *pcapFile) ReadBatch(b *Batch) error { return s.readBatch(b, s) }
+
+// record is one Packet Record for readBatch (draft-ietf-opsawg-pcap
+// section 5, as ReadPacket reads it).
+func (s *pcapFile) record(b *Batch, pos int, end error) (used, need int, err error) {
+	rest := b.Data[pos:]
+	if len(rest) < s.recLen {
+		return 0, s.recLen, s.short(end)
 	}
-	b.Data = append(b.Data, s.carry...)
-	s.carry = s.carry[:0]
-	pos := 0
-	for {
-		rest := b.Data[pos:]
-		need := s.recLen
-		if len(rest) >= s.recLen {
-			h := rest[:s.recLen]
-			caplen, err := s.capLen(h)
-			if err != nil {
-				break
-			}
-			need += int(caplen)
-			if len(rest) >= need {
-				// The copy from the kernel left the buffer out of the cache,
-				// and the spacing of the records defeats the processor's own
-				// prefetcher: ask for the records further on, and for the
-				// second line of this one's headers (Ethernet, IP, TCP), which
-				// whoever decodes the frame reads next.
-				if ahead := pos + prefetchAhead; ahead < len(b.Data) {
-					prefetch.Byte(&b.Data[ahead])
-				}
-				if second := pos + s.recLen + 64; second < len(b.Data) {
-					prefetch.Byte(&b.Data[second])
-				}
-				b.Frames = append(b.Frames, Frame{
-					Off: uint32(pos + s.recLen), CapLen: caplen, OrigLen: s.u32(h[12:]),
-					Link: s.linkType, TS: s.timestamp(h),
-				})
-				s.packets++
-				pos += need
-				if len(b.Frames) == cap(b.Frames) {
-					break
-				}
-				continue
-			}
-		}
-		// rest holds less than the next record: read more, unless this
-		// batch has frames and little room left
-		if s.eof || len(b.Frames) > 0 && cap(b.Data)-len(b.Data) < cap(b.Data)/4 {
-			break
-		}
-		if len(b.Data) == cap(b.Data) {
-			// one record larger than the buffer: grow it as the record's
-			// bytes arrive (doubling), so that a length field that lies in
-			// a short file makes nothing big be allocated
-			grown := make([]byte, len(b.Data), min(pos+need, max(2*cap(b.Data), 64<<10)))
-			copy(grown, b.Data)
-			b.Data = grown
-		}
-		var n int
-		var err error
-		if s.r.Buffered() > 0 {
-			n, err = s.r.Read(b.Data[len(b.Data):cap(b.Data)])
-		} else {
-			// straight into the batch, whatever its size
-			n, err = s.under.Read(b.Data[len(b.Data):cap(b.Data)])
-		}
-		b.Data = b.Data[:len(b.Data)+n]
-		if err == io.EOF {
-			s.eof = true
-		} else if err != nil {
-			s.fail(err)
-			break
-		}
+	h := rest[:s.recLen]
+	caplen, err := s.capLen(h)
+	if err != nil {
+		return 0, 0, err
 	}
-	if s.err == nil {
-		s.carry = append(s.carry, b.Data[pos:]...)
+	n := s.recLen + int(caplen)
+	if len(rest) < n {
+		return 0, n, s.short(end)
 	}
-	b.Data = b.Data[:pos]
-	switch {
-	case len(b.Frames) > 0:
-		return nil // an error is returned by the next call
-	case s.err != nil:
-		return s.err
-	case len(s.carry) == 0:
-		s.err = io.EOF
-		return io.EOF
-	}
-	s.carry = s.carry[:0]
-	return s.fail(io.ErrUnexpectedEOF)
+	b.Frames = append(b.Frames, Frame{
+		Off: uint32(pos + s.recLen), CapLen: caplen, OrigLen: s.u32(h[12:]),
+		Link: s.linkType, TS: s.timestamp(h),
+	})
+	s.packets++
+	return n, 0, nil
 }

@@ -374,6 +374,8 @@ func TestPcapngMixedLinkTypes(t *testing.T) {
 		}
 	}
 	w.Flush()
+	file := bytes.Clone(b.Bytes())
+	batchAgrees(t, "mixed", func() Source { s, _ := NewReader(bytes.NewReader(file), "mixed.pcapng"); return s })
 	s, err := NewReader(&b, "mixed.pcapng")
 	if err != nil {
 		t.Fatal(err)
@@ -465,6 +467,9 @@ func TestPcapngBigEndianAndOldBlocks(t *testing.T) {
 	}
 	if _, _, err := s.ReadPacket(); !errors.Is(err, ErrMalformedFile) || !strings.HasPrefix(err.Error(), "bad.pcapng: ") {
 		t.Errorf("undeclared interface: %v", err)
+	}
+	for name, b := range map[string][]byte{"be.pcapng": file, "bad.pcapng": bad} {
+		batchAgrees(t, name, func() Source { s, _ := NewReader(bytes.NewReader(b), name); return s })
 	}
 }
 

@@ -107,8 +107,8 @@ func TestMemoryBound(t *testing.T) {
 	if got, _ := memoryBound(200_000, 128<<20, 0, 8, 8*32<<20); got>>20 != 1843 {
 		t.Errorf("defaults, 8 afpacket workers: %d MiB, README says 1843", got>>20)
 	}
-	if got, _ := memoryBound(20_000, 16<<20, 2, 1, 0); got>>20 != 205 {
-		t.Errorf("small settings, 2 workers, a file: %d MiB, README says 205", got>>20)
+	if got, _ := memoryBound(20_000, 16<<20, 2, 1, 0); got>>20 != 224 {
+		t.Errorf("small settings, 2 workers, a file: %d MiB, README says 224", got>>20)
 	}
 	base, _ := memoryBound(1000, 1<<20, 1, 1, 0)
 	for name, v := range map[string]int64{
