@@ -196,25 +196,32 @@ func (p *Parts) extend(b *Batch, base, to int64) bool {
 // length) and the captured bytes.
 func (p *Parts) walk(b *Batch, base, start, to int64) Span {
 	s := p.s
-	pos := start
-	for pos < to {
-		if pos+int64(s.recLen) > p.size || !p.extend(b, base, pos+int64(s.recLen)) {
-			return Span{Start: start, End: pos, Stop: true}
+	rl := s.recLen
+	off, stop := int(start-base), int(to-base) // offsets in b.Data
+	for off < stop {
+		if len(b.Data)-off < rl && !p.more(b, base, off+rl) {
+			return Span{Start: start, End: base + int64(off), Stop: true}
 		}
-		h := b.Data[pos-base : pos-base+int64(s.recLen)]
+		h := b.Data[off : off+rl]
 		caplen := s.u32(h[8:])
-		end := pos + int64(s.recLen) + int64(caplen)
-		if caplen > MaxPacketSize || end > p.size || !p.extend(b, base, end) {
-			return Span{Start: start, End: pos, Stop: true}
+		end := off + rl + int(caplen)
+		if caplen > MaxPacketSize || len(b.Data) < end && !p.more(b, base, end) {
+			return Span{Start: start, End: base + int64(off), Stop: true}
 		}
-		h = b.Data[pos-base : pos-base+int64(s.recLen)] // extend may have moved the bytes
+		h = b.Data[off : off+rl] // more may have moved the bytes
 		b.Frames = append(b.Frames, Frame{
-			Off: uint32(pos - base + int64(s.recLen)), CapLen: caplen, OrigLen: s.u32(h[12:]),
+			Off: uint32(off + rl), CapLen: caplen, OrigLen: s.u32(h[12:]),
 			Link: s.linkType, TS: s.timestamp(h),
 		})
-		pos = end
+		off = end
 	}
-	return Span{Start: start, End: pos}
+	return Span{Start: start, End: base + int64(off)}
+}
+
+// more reads the file on into b.Data (which holds it from base) up to
+// offset end of b.Data; false when the file, as split, ends before.
+func (p *Parts) more(b *Batch, base int64, end int) bool {
+	return base+int64(end) <= p.size && p.extend(b, base, base+int64(end))
 }
 
 // resync returns the first offset in head (the part's own bytes; data is
