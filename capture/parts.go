@@ -23,8 +23,9 @@ import (
 // (Resume), and gives what it always gives: the records appended since,
 // or the error with its usual text.
 type Parts struct {
-	s       *pcapFile
-	start   int64 // the first record, after the file header
+	r       *reader
+	f       partRecords
+	start   int64 // the first record, after the file's header
 	size    int64 // the file's size when it was split
 	count   int
 	part    int64       // PartSize (smaller in tests)
@@ -54,6 +55,26 @@ const PartBytes = PartSize + partSlack
 // bytes read) make an offset a guess for a part's first record.
 const resyncChain = 8
 
+// partRecords is what Parts needs of a file format: how long a record is, what
+// frame it is, and whether bytes look like one.
+type partRecords interface {
+	// headLen is how many bytes of a record give its length.
+	headLen() int
+	// length is the length of the record h heads; ok is false when it
+	// cannot be read here (a malformed header): the serial reader takes over.
+	length(h []byte) (n int, ok bool)
+	// frame turns the whole record rec, at offset off of the batch, into a
+	// frame (isFrame), or passes over it; ok is false when the serial
+	// reader must take over at it (a block that changes how the records
+	// after it read, a malformation).
+	frame(rec []byte, off int, f *Frame) (isFrame, ok bool)
+	// plausible reports whether a record could start at data[0] and its
+	// length (data may end within it).
+	plausible(data []byte) (n int, ok bool)
+	// align is the alignment of every record's offset in the file.
+	align() int
+}
+
 // Span is where the records of one part lie in the file.
 type Span struct {
 	Start int64 // the part's first record (-1: none was found: read it again from the last End)
@@ -65,17 +86,22 @@ type Span struct {
 // uncompressed, not read yet; ok is false for another (stdin, a
 // compressed file), which is read serially.
 func (s *pcapFile) Split() (p *Parts, ok bool) {
-	if s.file == nil || s.under != io.Reader(s.file) || s.packets > 0 || s.err != nil || len(s.carry) > 0 || s.ended != nil {
-		return nil, false
-	}
-	st, err := s.file.Stat()
-	if err != nil || !st.Mode().IsRegular() {
-		return nil, false
-	}
 	const header = 24 // draft-ietf-opsawg-pcap section 4: the File Header
-	p = &Parts{s: s, start: header, size: st.Size()}
+	return s.reader.split(s, header)
+}
+
+// split makes the parts of the file r reads, records of f from start.
+func (r *reader) split(f partRecords, start int64) (*Parts, bool) {
+	if r.file == nil || r.under != io.Reader(r.file) || r.packets > 0 || r.err != nil || len(r.carry) > 0 || r.ended != nil {
+		return nil, false
+	}
+	st, err := r.file.Stat()
+	if err != nil || !st.Mode().IsRegular() || start < 1 {
+		return nil, false
+	}
+	p := &Parts{r: r, f: f, start: start, size: st.Size()}
 	p.setPartSize(PartSize)
-	s.partsAt.Store(p.start)
+	r.partsAt.Store(p.start)
 	return p, true
 }
 
@@ -109,7 +135,7 @@ func (p *Parts) Read(j int, b *Batch) Span {
 	}
 	start := from
 	if j > 0 {
-		off, ok := p.resync(b.Data[:min(len(b.Data), int(to-from))], b.Data)
+		off, ok := p.resync(from, b.Data[:min(len(b.Data), int(to-from))], b.Data)
 		if !ok {
 			return Span{Start: -1}
 		}
@@ -146,18 +172,18 @@ func (p *Parts) readFrom(j int, start int64, b *Batch) Span {
 // Resume makes the source read on serially from end, the End of the last
 // part used, after packets records.
 func (p *Parts) Resume(end int64, packets int) error {
-	s := p.s
-	if _, err := s.file.Seek(end, io.SeekStart); err != nil {
-		return s.fail(err)
+	r := p.r
+	if _, err := r.file.Seek(end, io.SeekStart); err != nil {
+		return r.fail(err)
 	}
-	s.r.Reset(s.file)
-	s.packets = packets
-	s.partsAt.Store(0)
+	r.r.Reset(r.file)
+	r.packets = packets
+	r.partsAt.Store(0)
 	return nil
 }
 
 // Progress records that the parts up to end were used (capture.Offset).
-func (p *Parts) Progress(end int64) { p.s.partsAt.Store(end) }
+func (p *Parts) Progress(end int64) { p.r.partsAt.Store(end) }
 
 func (p *Parts) bounds(j int) (from, to int64) {
 	from = p.start + int64(j)*p.part
@@ -185,34 +211,35 @@ func (p *Parts) extend(b *Batch, base, to int64) bool {
 		b.Data = grown
 	}
 	want := need - len(b.Data)
-	n, _ := p.s.file.ReadAt(b.Data[len(b.Data):need], have)
+	n, _ := p.r.file.ReadAt(b.Data[len(b.Data):need], have)
 	b.Data = b.Data[:len(b.Data)+n]
 	return n == want // short: the file shrank, or a read error (the serial reader reports it)
 }
 
 // walk turns the records that start in [start, to) into frames; b.Data
-// holds the file from base. draft-ietf-opsawg-pcap section 5: each record
-// is a header (seconds, micro- or nanoseconds, captured length, original
-// length) and the captured bytes.
+// holds the file from base.
 func (p *Parts) walk(b *Batch, base, start, to int64) Span {
-	s := p.s
-	rl := s.recLen
+	hl := p.f.headLen()
 	off, stop := int(start-base), int(to-base) // offsets in b.Data
 	for off < stop {
-		if len(b.Data)-off < rl && !p.more(b, base, off+rl) {
+		if len(b.Data)-off < hl && !p.more(b, base, off+hl) {
 			return Span{Start: start, End: base + int64(off), Stop: true}
 		}
-		h := b.Data[off : off+rl]
-		caplen := s.u32(h[8:])
-		end := off + rl + int(caplen)
-		if caplen > MaxPacketSize || len(b.Data) < end && !p.more(b, base, end) {
+		n, ok := p.f.length(b.Data[off : off+hl])
+		end := off + n
+		if !ok || len(b.Data) < end && !p.more(b, base, end) {
 			return Span{Start: start, End: base + int64(off), Stop: true}
 		}
-		h = b.Data[off : off+rl] // more may have moved the bytes
-		b.Frames = append(b.Frames, Frame{
-			Off: uint32(off + rl), CapLen: caplen, OrigLen: s.u32(h[12:]),
-			Link: s.linkType, TS: s.timestamp(h),
-		})
+		// made in place: a Frame of its own would escape through the
+		// interface, an allocation per record
+		b.Frames = append(b.Frames, Frame{})
+		isFrame, ok := p.f.frame(b.Data[off:end], off, &b.Frames[len(b.Frames)-1])
+		if !isFrame {
+			b.Frames = b.Frames[:len(b.Frames)-1]
+		}
+		if !ok {
+			return Span{Start: start, End: base + int64(off), Stop: true}
+		}
 		off = end
 	}
 	return Span{Start: start, End: base + int64(off)}
@@ -224,45 +251,71 @@ func (p *Parts) more(b *Batch, base int64, end int) bool {
 	return base+int64(end) <= p.size && p.extend(b, base, base+int64(end))
 }
 
-// resync returns the first offset in head (the part's own bytes; data is
-// head and what follows it) where a chain of resyncChain plausible records
-// starts, or a shorter one that runs exactly to the end of data.
-func (p *Parts) resync(head, data []byte) (int, bool) {
-	rl := p.s.recLen
-	for off := 0; off < len(head); off++ {
+// resync returns the first offset in head (the part's own bytes, read
+// from the file's offset from; data is head and what follows it) where a
+// chain of resyncChain plausible records starts, or a shorter one that
+// runs exactly to the end of data.
+func (p *Parts) resync(from int64, head, data []byte) (int, bool) {
+	a := p.f.align()
+	first := int((int64(a) - from%int64(a)) % int64(a))
+	for off := first; off < len(head); off += a {
 		pos, n := off, 0
-		for n < resyncChain && pos+rl <= len(data) {
-			caplen, ok := p.plausible(data[pos : pos+rl])
+		for n < resyncChain && pos < len(data) {
+			size, ok := p.f.plausible(data[pos:])
 			if !ok {
 				break
 			}
-			pos += rl + int(caplen)
+			pos += size
 			n++
 		}
-		if n == resyncChain || n > 0 && pos+rl > len(data) {
+		if n == resyncChain || n > 0 && pos >= len(data) {
 			return off, true
 		}
 	}
 	return 0, false
 }
 
-// plausible reports whether h could be a record header: a captured length
-// within bounds and no more than the original length, a fraction of a
-// second below one second.
-func (p *Parts) plausible(h []byte) (uint32, bool) {
-	s := p.s
-	caplen, orig, frac := s.u32(h[8:]), s.u32(h[12:]), s.u32(h[4:])
+// classic pcap records (draft-ietf-opsawg-pcap section 5): a header
+// (seconds, micro- or nanoseconds, captured length, original length) and
+// the captured bytes.
+
+func (s *pcapFile) headLen() int { return s.recLen }
+
+func (s *pcapFile) length(h []byte) (int, bool) {
+	caplen := s.u32(h[8:])
+	return s.recLen + int(caplen), caplen <= MaxPacketSize
+}
+
+func (s *pcapFile) frame(rec []byte, off int, f *Frame) (bool, bool) {
+	*f = Frame{
+		Off: uint32(off + s.recLen), CapLen: uint32(len(rec) - s.recLen), OrigLen: s.u32(rec[12:]),
+		Link: s.linkType, TS: s.timestamp(rec),
+	}
+	return true, true
+}
+
+// plausible: a captured length within bounds and no more than the
+// original length, a fraction of a second below one second.
+func (s *pcapFile) plausible(data []byte) (int, bool) {
+	if len(data) < s.recLen {
+		return 0, false
+	}
+	caplen, orig, frac := s.u32(data[8:]), s.u32(data[12:]), s.u32(data[4:])
 	limit := uint32(1e6)
 	if s.nanos {
 		limit = 1e9
 	}
-	return caplen, caplen <= MaxPacketSize && caplen <= orig && orig < 1<<24 && frac < limit
+	return s.recLen + int(caplen), caplen <= MaxPacketSize && caplen <= orig && orig < 1<<24 && frac < limit
 }
 
+func (s *pcapFile) align() int { return 1 }
+
 // offset is how far the parts or the serial reader have read (progress).
-func (s *pcapFile) offset() (int64, bool) {
-	if at := s.partsAt.Load(); at > 0 { // 0: no parts are being read
-		return at, true
+func (r *reader) offset() (int64, bool) {
+	if r.partsAt != nil {
+		if at := r.partsAt.Load(); at > 0 { // 0: no parts are being read
+			return at, true
+		}
 	}
-	return s.reader.offset()
+	return r.fileOffset()
 }

@@ -70,17 +70,40 @@ func readParted(tb testing.TB, path string, partSize int64) (_ []frame, again in
 	return append(out, rest...), again, err
 }
 
-// Every classic pcap file bundled reads to the same frames in parts as
+// readSerial reads a capture to its end with ReadBatch: the frames and the
+// error the pipeline gets without parts.
+func readSerial(tb testing.TB, path string) ([]frame, error) {
+	tb.Helper()
+	s, err := OpenFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer s.Close()
+	return readBatched(s, 512<<10, 4096)
+}
+
+// splittable reports whether a capture file can be read in parts.
+func splittable(path string) bool {
+	s, err := OpenFile(path)
+	if err != nil {
+		return false
+	}
+	defer s.Close()
+	sp, ok := s.(Splitter)
+	if !ok {
+		return false
+	}
+	_, ok = sp.Split()
+	return ok
+}
+
+// Every pcap and pcapng file bundled reads to the same frames in parts as
 // serially, whatever the part size.
 func TestPartsMatchReadPacket(t *testing.T) {
-	tried, rereads := 0, 0
+	tried, ng, rereads := 0, 0, 0
 	eachCapture(t, func(path string, want []frame) {
-		if s, _ := OpenFile(path); s != nil {
-			_, ok := s.(*pcapFile)
-			s.Close()
-			if !ok {
-				return // pcapng under a .pcap name
-			}
+		if !splittable(path) {
+			return
 		}
 		for _, size := range partSizes {
 			got, again, err := readParted(t, path, size)
@@ -91,11 +114,59 @@ func TestPartsMatchReadPacket(t *testing.T) {
 			rereads += again
 		}
 		tried++
-	}, ".pcap")
-	if tried < 50 {
-		t.Fatalf("only %d captures tried", tried)
+		if s, _ := OpenFile(path); s != nil {
+			if _, ok := s.(*pcapngFile); ok {
+				ng++
+			}
+			s.Close()
+		}
+	}, ".pcap", ".pcapng")
+	if tried < 50 || ng < 5 {
+		t.Fatalf("only %d captures tried, %d of them pcapng", tried, ng)
 	}
-	t.Logf("%d captures, %d parts read again", tried, rereads)
+	t.Logf("%d captures (%d pcapng), %d parts read again", tried, ng, rereads)
+}
+
+// A pcapng file of several sections, in both byte orders, with simple and
+// obsolete packet blocks, whole and cut around its sections and in its
+// last blocks: in parts, the frames and the error of the serial reader (a
+// new section stops the parts; the serial reader goes on from it).
+func TestPartsPcapng(t *testing.T) {
+	file := ngSections(t)
+	// the blocks' offsets, each section in its own byte order
+	var offs []int
+	var order binary.ByteOrder = binary.LittleEndian
+	cuts := []int{len(file)}
+	for off := 0; off+12 <= len(file); {
+		offs = append(offs, off)
+		if binary.BigEndian.Uint32(file[off:]) == blockSHB {
+			order = binary.BigEndian
+			if binary.LittleEndian.Uint32(file[off+8:]) == byteOrderMagic {
+				order = binary.LittleEndian
+			}
+			if off > 0 {
+				cuts = append(cuts, off-3, off+5, off+int(order.Uint32(file[off+4:]))+9)
+			}
+		}
+		off += int(order.Uint32(file[off+4:]))
+	}
+	for c := offs[len(offs)-3]; c < len(file); c += 7 {
+		cuts = append(cuts, c)
+	}
+	if len(cuts) < 10 {
+		t.Fatalf("%d cuts", len(cuts))
+	}
+	for _, c := range cuts {
+		path := writeFile(t, "sections.pcapng", file[:c])
+		want, wantErr := readSerial(t, path)
+		for _, size := range partSizes {
+			got, _, err := readParted(t, path, size)
+			if (err == nil) != (wantErr == nil) || err != nil && err.Error() != wantErr.Error() {
+				t.Fatalf("cut at %d, parts of %d: error %v, want %v", c, size, err, wantErr)
+			}
+			sameFrames(t, "sections.pcapng", got, want)
+		}
+	}
 }
 
 // A capture of a capture: a pcap whose packets carry the bytes of another
@@ -242,7 +313,7 @@ func TestSplitOnlyPlainFiles(t *testing.T) {
 	}
 }
 
-// FuzzParts: whatever the bytes of a classic pcap file, reading it in
+// FuzzParts: whatever the bytes of a pcap or pcapng file, reading it in
 // parts gives exactly the frames and the error the serial reader gives.
 func FuzzParts(f *testing.F) {
 	raw, err := os.ReadFile(capturePath(realV4Capture))
@@ -253,18 +324,22 @@ func FuzzParts(f *testing.F) {
 	f.Add(raw[:offs[24]])
 	f.Add(raw[:offs[10]+16+40])
 	f.Add(cat(raw[:offs[3]], []byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x20, 0, 0, 0, 0x20, 0}, make([]byte, 64)))
+	ng, err := os.ReadFile(capturePath(realPcapngs[0]))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(ng[:min(len(ng), 3000)])
 	f.Fuzz(func(t *testing.T, b []byte) {
 		path := writeFile(t, "fuzz.pcap", b)
 		s, err := OpenFile(path)
 		if err != nil {
 			return
 		}
-		_, ok := s.(*pcapFile)
 		s.Close()
-		if !ok || len(b) > 64<<10 {
+		if len(b) > 64<<10 || !splittable(path) {
 			return
 		}
-		want, wantErr := readPackets(t, path)
+		want, wantErr := readSerial(t, path)
 		for _, size := range []int64{64, 700} {
 			got, _, err := readParted(t, path, size)
 			if err == nil || err.Error() != wantErr.Error() {
@@ -273,4 +348,47 @@ func FuzzParts(f *testing.F) {
 			sameFrames(t, path, got, want)
 		}
 	})
+}
+
+// unixNano is time(ts).UnixNano() for every resolution, also where the
+// nanoseconds no longer fit (past 2262), at the edges of the divisions.
+func TestUnixNanoIsTime(t *testing.T) {
+	for _, units := range []uint64{1e6, 1e9, 1e3, 1 << 20, 1e12} {
+		for _, off := range []int64{0, -5, 1 << 40} {
+			i := ngInterface{unitsPerSec: units, offset: off}
+			for _, ts := range []uint64{0, 1, units - 1, units, 1700000000*units + units/3, 1<<63 + 12345, ^uint64(0)} {
+				if got, want := i.unixNano(ts), i.time(ts).UnixNano(); got != want {
+					t.Fatalf("units %d, offset %d, ts %d: %d, want %d", units, off, ts, got, want)
+				}
+			}
+		}
+	}
+}
+
+// Reading a part into a batch that has its size allocates nothing, for
+// pcap and pcapng alike.
+func TestPartsAllocateNothing(t *testing.T) {
+	for _, rel := range []string{realV4Capture, realPcapngs[0]} {
+		s, err := OpenFile(capturePath(rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, ok := s.(Splitter).Split()
+		if !ok {
+			t.Fatalf("%s: not split", rel)
+		}
+		p.setPartSize(4096)
+		b := NewBatch(PartBytes, 4096)
+		frames := 0
+		allocs := testing.AllocsPerRun(20, func() {
+			for j := 0; j < p.Count(); j++ {
+				p.Read(j, b)
+				frames += len(b.Frames)
+			}
+		})
+		s.Close()
+		if frames == 0 || allocs != 0 {
+			t.Errorf("%s: %d frames, %.1f allocations per read of every part", rel, frames, allocs)
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/bits"
+	"slices"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -303,48 +304,64 @@ func packetHeaderLen(typ uint32) int {
 // original length and data, captured on interface 0 and cut to its
 // snaplen; no timestamp.
 func (s *pcapngFile) packetHeader(typ, length uint32, h []byte, short error) (ngPacket, error) {
-	p := ngPacket{hdr: packetHeaderLen(typ)}
+	p, problem := decodePacketHeader(s.order, s.ifaces, typ, length, h)
+	switch {
+	case problem == shortHeader:
+		return p, s.fail(short)
+	case problem != "":
+		return p, s.malformed("%s", problem)
+	}
+	return p, nil
+}
+
+// shortHeader is decodePacketHeader's problem when h is too short.
+const shortHeader = "short"
+
+// decodePacketHeader is packetHeader without the reader: what is wrong
+// with the block, if anything, is problem.
+func decodePacketHeader(order binary.ByteOrder, ifaces []ngInterface, typ, length uint32, h []byte) (p ngPacket, problem string) {
+	p.hdr = packetHeaderLen(typ)
 	if typ == blockSPB {
 		if length < uint32(p.hdr)+4 {
-			return p, s.malformed("simple packet block length %d", length)
+			return p, fmt.Sprintf("simple packet block length %d", length)
 		}
-		if len(s.ifaces) == 0 {
-			return p, s.malformed("simple packet block before any interface")
+		if len(ifaces) == 0 {
+			return p, "simple packet block before any interface"
 		}
 		if len(h) < p.hdr {
-			return p, s.fail(short)
+			return p, shortHeader
 		}
-		p.origlen = s.order.Uint32(h[8:])
+		p.origlen = order.Uint32(h[8:])
 		p.caplen = min(p.origlen, length-uint32(p.hdr)-4)
-		if sl := s.ifaces[0].snaplen; sl != 0 {
+		if sl := ifaces[0].snaplen; sl != 0 {
 			p.caplen = min(p.caplen, sl)
 		}
 		if p.caplen > MaxPacketSize {
-			return p, s.malformed("captured length %d exceeds %d", p.caplen, MaxPacketSize)
+			return p, fmt.Sprintf("captured length %d exceeds %d", p.caplen, MaxPacketSize)
 		}
-		return p, nil
+		return p, ""
 	}
 	if length < uint32(p.hdr)+4 {
-		return p, s.malformed("packet block length %d", length)
+		return p, fmt.Sprintf("packet block length %d", length)
 	}
 	if len(h) < p.hdr {
-		return p, s.fail(short)
+		return p, shortHeader
 	}
-	ifid := s.order.Uint32(h[8:])
+	ifid := order.Uint32(h[8:])
 	if typ == blockObsoletPB {
-		ifid = uint32(s.order.Uint16(h[8:]))
+		ifid = uint32(order.Uint16(h[8:]))
 	}
-	p.ts = uint64(s.order.Uint32(h[12:]))<<32 | uint64(s.order.Uint32(h[16:]))
-	p.caplen = s.order.Uint32(h[20:])
-	p.origlen = s.order.Uint32(h[24:])
-	if ifid >= uint32(len(s.ifaces)) {
-		return p, s.malformed("packet for undeclared interface %d", ifid)
+	p.ts = uint64(order.Uint32(h[12:]))<<32 | uint64(order.Uint32(h[16:]))
+	p.caplen = order.Uint32(h[20:])
+	p.origlen = order.Uint32(h[24:])
+	if ifid >= uint32(len(ifaces)) {
+		return p, fmt.Sprintf("packet for undeclared interface %d", ifid)
 	}
 	if p.caplen > length-uint32(p.hdr)-4 || p.caplen > MaxPacketSize {
-		return p, s.malformed("captured length %d in a block of %d bytes", p.caplen, length)
+		return p, fmt.Sprintf("captured length %d in a block of %d bytes", p.caplen, length)
 	}
 	p.ifid = int(ifid)
-	return p, nil
+	return p, ""
 }
 
 // packet consumes the packet block p heads and returns its data.
@@ -436,7 +453,7 @@ func (s *pcapngFile) record(b *Batch, pos int, end error) (used, need int, err e
 		ifc := s.delivered(p)
 		b.Frames = append(b.Frames, Frame{
 			Off: uint32(pos + hdr), CapLen: p.caplen, OrigLen: p.origlen,
-			Link: ifc.linkType, TS: ifc.time(p.ts).UnixNano(),
+			Link: ifc.linkType, TS: ifc.unixNano(p.ts),
 		})
 		return used, 0, nil
 	}
@@ -465,6 +482,18 @@ func (s *pcapngFile) record(b *Batch, pos int, end error) (used, need int, err e
 	return len(rest), 0, nil
 }
 
+// unixNano is time(ts).UnixNano(), without a division per packet for the
+// usual resolutions (micro- and nanoseconds).
+func (i *ngInterface) unixNano(ts uint64) int64 {
+	switch i.unitsPerSec {
+	case 1e6:
+		return (int64(ts/1e6)+i.offset)*1e9 + int64(ts%1e6)*1e3
+	case 1e9:
+		return (int64(ts/1e9)+i.offset)*1e9 + int64(ts%1e9)
+	}
+	return i.time(ts).UnixNano()
+}
+
 // time converts a timestamp in interface units to wall time, exactly.
 func (i *ngInterface) time(ts uint64) time.Time {
 	sec := ts / i.unitsPerSec
@@ -473,3 +502,75 @@ func (i *ngInterface) time(ts uint64) time.Time {
 	nsec, _ := bits.Div64(hi, lo, i.unitsPerSec) // rem < unitsPerSec, so no overflow
 	return time.Unix(int64(sec)+i.offset, int64(nsec))
 }
+
+// Split returns the parts of a pcapng file opened by OpenFile,
+// uncompressed, not read yet beyond its first section's header and the
+// interfaces declared before its first packet. Its packet blocks are read
+// in parts with those interfaces; a new section or interface stops the
+// parts there, and the serial reader goes on from it.
+func (s *pcapngFile) Split() (*Parts, bool) {
+	if s.order == nil || len(s.ifaces) == 0 || s.err != nil {
+		return nil, false
+	}
+	pos, ok := s.fileOffset()
+	if !ok {
+		return nil, false
+	}
+	// the first packet block: peeked, not consumed
+	start := pos - int64(s.r.Buffered())
+	return s.reader.split(ngParts{order: s.order, ifaces: slices.Clone(s.ifaces)}, start)
+}
+
+// ngParts reads the blocks of one pcapng section in parts (parts.go),
+// with the byte order and interfaces it had when it was split.
+type ngParts struct {
+	order  binary.ByteOrder
+	ifaces []ngInterface
+}
+
+// Section 3.1 General Block Structure: type, total length, body padded to
+// 32 bits, total length again.
+func (n ngParts) headLen() int { return 8 }
+
+func (n ngParts) length(h []byte) (int, bool) {
+	l := n.order.Uint32(h[4:])
+	return int(l), binary.BigEndian.Uint32(h) != blockSHB && l >= 12 && l%4 == 0 && l <= maxWholeBlock
+}
+
+// frame: a packet block (section 4.3, 4.4, appendix A) is a frame as
+// ReadBatch makes it; a new section or interface description is left to
+// the serial reader; any other block is passed over, as ReadBatch does.
+func (n ngParts) frame(rec []byte, off int, f *Frame) (bool, bool) {
+	typ := n.order.Uint32(rec)
+	hdr := packetHeaderLen(typ)
+	switch {
+	case typ == blockSHB || typ == blockIDB:
+		return false, false
+	case hdr == 0:
+		return false, true
+	case len(rec) < hdr:
+		return false, false
+	}
+	p, problem := decodePacketHeader(n.order, n.ifaces, typ, uint32(len(rec)), rec[:hdr])
+	if problem != "" {
+		return false, false
+	}
+	ifc := &n.ifaces[p.ifid]
+	*f = Frame{Off: uint32(off + hdr), CapLen: p.caplen, OrigLen: p.origlen, Link: ifc.linkType, TS: ifc.unixNano(p.ts)}
+	return true, true
+}
+
+// plausible: a length that a block can have, repeated at its end (a block
+// that runs past the bytes read is not taken: a guess must be checked).
+func (n ngParts) plausible(data []byte) (int, bool) {
+	if len(data) < 12 {
+		return 0, false
+	}
+	l := n.order.Uint32(data[4:])
+	if l < 12 || l%4 != 0 || int64(l) > int64(len(data)) {
+		return 0, false
+	}
+	return int(l), n.order.Uint32(data[l-4:]) == l
+}
+
+func (n ngParts) align() int { return 4 }

@@ -30,7 +30,7 @@ func Offset(s Source) (n int64, ok bool) {
 	return x.offset()
 }
 
-func (r *reader) offset() (int64, bool) {
+func (r *reader) fileOffset() (int64, bool) {
 	if r.file == nil {
 		return 0, false
 	}

@@ -103,16 +103,17 @@ type reader struct {
 	file    *os.File     // the file OpenFile opened, for Offset (progress.go)
 	ahead   *aheadReader // the decompressor, when the file is compressed
 	r       *bufio.Reader
-	under   io.Reader // what r reads from: ReadBatch reads it directly once r is empty
-	buf     []byte    // copy buffer for records larger than the bufio buffer
-	packets int       // packets delivered
-	err     error     // sticky: once set, every ReadPacket returns it
-	carry   []byte    // ReadBatch: the start of a record the last batch could not hold
-	ended   error     // ReadBatch: how the stream ended (io.EOF, a read error), nil before
+	under   io.Reader     // what r reads from: ReadBatch reads it directly once r is empty
+	buf     []byte        // copy buffer for records larger than the bufio buffer
+	packets int           // packets delivered
+	err     error         // sticky: once set, every ReadPacket returns it
+	carry   []byte        // ReadBatch: the start of a record the last batch could not hold
+	ended   error         // ReadBatch: how the stream ended (io.EOF, a read error), nil before
+	partsAt *atomic.Int64 // how far Parts have been used (parts.go); 0: none are read
 }
 
 func newSource(rd io.Reader, name string, closer io.Closer) (_ Source, err error) {
-	base := reader{name: name, closer: closer, r: bufio.NewReaderSize(rd, readBufferSize), under: rd}
+	base := reader{name: name, closer: closer, r: bufio.NewReaderSize(rd, readBufferSize), under: rd, partsAt: new(atomic.Int64)}
 	defer func() {
 		if err != nil && base.ahead != nil {
 			base.ahead.Close()
@@ -275,7 +276,6 @@ type pcapFile struct {
 	nanos    bool
 	recLen   int // record header length: 16, or 24 for the modified format
 	linkType layers.LinkType
-	partsAt  atomic.Int64 // how far Parts have been used (parts.go); 0: none are read
 }
 
 // draft-ietf-opsawg-pcap section 4 File Header: magic, version major/minor,
