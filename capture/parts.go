@@ -1,10 +1,8 @@
 package capture
 
-import (
-	"io"
-)
+import "io"
 
-// Parts reads one classic pcap file from several goroutines at once. The
+// Parts reads one pcap or pcapng file from several goroutines at once. The
 // file is cut at fixed offsets into parts of PartSize bytes; whoever reads
 // a part reads it with one pread into a batch, finds its first record by
 // resynchronising on record headers, and walks the records that start in
@@ -13,12 +11,13 @@ import (
 // the walk of part j ends at End, the first record that starts at or
 // after the part's end, which is exactly where the serial reader would
 // find it, and part j+1 is good only if its Start is that End. A part
-// that fails the proof is read again from that End (ReadFrom), which
+// that fails the proof is read again from that End (Follow), which
 // needs no guess. So by induction from the file header every frame is the
 // one the serial reader gives, in the same order.
 //
 // What a part cannot decide alone (a record that runs past the file's end
-// as it was when split, a malformed header, a read error) stops its walk
+// as it was when split, a malformed header, a read error, a pcapng block
+// that changes how the blocks after it read) stops its walk
 // there (Span.Stop); the serial reader then takes over from that offset
 // (Resume), and gives what it always gives: the records appended since,
 // or the error with its usual text.
