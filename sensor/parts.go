@@ -10,7 +10,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 )
 
-// readParts reads a classic pcap file from several goroutines at once
+// readParts reads a pcap or pcapng file from several goroutines at once
 // (capture.Parts), so that the read is no longer the serial part of the
 // pipeline. One part reader per worker takes the next part, reads it with
 // one pread and finds the flow of each of its frames (the expensive half
