@@ -21,7 +21,10 @@ import (
 	"testing"
 	"time"
 
+	"ntlmsensor/bench/gen"
 	"ntlmsensor/capture"
+	"ntlmsensor/findings"
+	"ntlmsensor/sensor"
 	"ntlmsensor/sinks/elasticsearch"
 	"ntlmsensor/sinks/elasticsearch/vltest"
 )
@@ -572,4 +575,53 @@ func TestStoppingKeepsParts(t *testing.T) {
 	if !parts.Stopped() {
 		t.Fatal("the parts go on after the stop")
 	}
+}
+
+// SIGINT while a file is read in parts: the parts stop at the next one,
+// every part handed over is worked through, and the run ends cleanly
+// with fewer frames than the file has.
+func TestStopEndsParts(t *testing.T) {
+	cfg := gen.DefaultConfig()
+	cfg.Size, cfg.Seed, cfg.PlantEvery, cfg.Originals = 16<<20, 3, 64<<10, realDir
+	path := filepath.Join(t.TempDir(), "16m.pcap")
+	m, err := gen.Generate(cfg, mustCreate(t, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := capture.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	var stop atomic.Bool
+	scfg := sensor.DefaultConfig()
+	scfg.Carriers = sensor.Carriers()
+	found := 0
+	scfg.Emit = func(*findings.Finding) {
+		found++
+		stop.Store(true) // as the signal handler does
+	}
+	p := sensor.NewPipeline(scfg, 2, nil)
+	if err := p.ReadSource(stopping(src, &stop)); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	sn := p.Snapshot()
+	parts := (m.Bytes + capture.PartSize - 1) / capture.PartSize
+	t.Logf("stopped after %d of %d parts: %d of %d frames, %d findings", sn.Parts, parts, sn.Read, m.Packets, found)
+	if found == 0 || sn.Parts == 0 || int64(sn.Parts) >= parts || int64(sn.Read) >= m.Packets {
+		t.Fatalf("%d findings, %d of %d parts, %d of %d frames: the parts did not stop", found, sn.Parts, parts, sn.Read, m.Packets)
+	}
+}
+
+func mustCreate(t *testing.T, path string) io.Writer {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
 }
