@@ -286,10 +286,7 @@ func (s *pcapFile) length(h []byte) (int, bool) {
 }
 
 func (s *pcapFile) frame(rec []byte, off int, f *Frame) (bool, bool) {
-	*f = Frame{
-		Off: uint32(off + s.recLen), CapLen: uint32(len(rec) - s.recLen), OrigLen: s.u32(rec[12:]),
-		Link: s.linkType, TS: s.timestamp(rec),
-	}
+	*f = s.frameOf(rec, off, uint32(len(rec)-s.recLen))
 	return true, true
 }
 

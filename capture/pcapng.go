@@ -127,13 +127,15 @@ func (s *pcapngFile) blockStart(h []byte, short error) (typ, length uint32, err 
 		return 0, 0, s.malformed("no section header")
 	}
 	typ, length = s.order.Uint32(h), s.order.Uint32(h[4:])
-	// Section 3.1 General Block Structure: type, total length, body padded
-	// to 32 bits, total length again.
-	if length < 12 || length%4 != 0 {
+	if !blockLength(length) {
 		return 0, 0, s.malformed("block type %#x has bad length %d", typ, length)
 	}
 	return typ, length, nil
 }
+
+// blockLength reports whether a block can have total length l (section
+// 3.1: type, length and the length again, the body padded to 32 bits).
+func blockLength(l uint32) bool { return l >= 12 && l%4 == 0 }
 
 // readSHB consumes the Section Header Block that a file starts with.
 func (s *pcapngFile) readSHB() error {
@@ -279,6 +281,15 @@ type ngPacket struct {
 	ts              uint64 // in the interface's units
 	caplen, origlen uint32
 	hdr             int // where the data starts in the block
+}
+
+// frame is the frame of the packet block p heads, at offset pos of a
+// batch, captured on ifc: the serial reader's and the parts' alike.
+func (p ngPacket) frame(ifc *ngInterface, pos int) Frame {
+	return Frame{
+		Off: uint32(pos + p.hdr), CapLen: p.caplen, OrigLen: p.origlen,
+		Link: ifc.linkType, TS: ifc.unixNano(p.ts),
+	}
 }
 
 // packetHeaderLen is the length of the fixed part of a packet block of
@@ -450,11 +461,7 @@ func (s *pcapngFile) record(b *Batch, pos int, end error) (used, need int, err e
 			}
 			used = len(rest)
 		}
-		ifc := s.delivered(p)
-		b.Frames = append(b.Frames, Frame{
-			Off: uint32(pos + hdr), CapLen: p.caplen, OrigLen: p.origlen,
-			Link: ifc.linkType, TS: ifc.unixNano(p.ts),
-		})
+		b.Frames = append(b.Frames, p.frame(s.delivered(p), pos))
 		return used, 0, nil
 	}
 	if typ == blockSHB || typ == blockIDB {
@@ -534,7 +541,7 @@ func (n ngParts) headLen() int { return 8 }
 
 func (n ngParts) length(h []byte) (int, bool) {
 	l := n.order.Uint32(h[4:])
-	return int(l), binary.BigEndian.Uint32(h) != blockSHB && l >= 12 && l%4 == 0 && l <= maxWholeBlock
+	return int(l), binary.BigEndian.Uint32(h) != blockSHB && blockLength(l) && l <= maxWholeBlock
 }
 
 // frame: a packet block (section 4.3, 4.4, appendix A) is a frame as
@@ -555,8 +562,7 @@ func (n ngParts) frame(rec []byte, off int, f *Frame) (bool, bool) {
 	if problem != "" {
 		return false, false
 	}
-	ifc := &n.ifaces[p.ifid]
-	*f = Frame{Off: uint32(off + hdr), CapLen: p.caplen, OrigLen: p.origlen, Link: ifc.linkType, TS: ifc.unixNano(p.ts)}
+	*f = p.frame(&n.ifaces[p.ifid], off)
 	return true, true
 }
 
@@ -567,7 +573,7 @@ func (n ngParts) plausible(data []byte) (int, bool) {
 		return 0, false
 	}
 	l := n.order.Uint32(data[4:])
-	if l < 12 || l%4 != 0 || int64(l) > int64(len(data)) {
+	if !blockLength(l) || int64(l) > int64(len(data)) {
 		return 0, false
 	}
 	return int(l), n.order.Uint32(data[l-4:]) == l

@@ -384,10 +384,16 @@ func (s *pcapFile) record(b *Batch, pos int, end error) (used, need int, err err
 	if len(rest) < n {
 		return 0, n, s.short(end)
 	}
-	b.Frames = append(b.Frames, Frame{
-		Off: uint32(pos + s.recLen), CapLen: caplen, OrigLen: s.u32(h[12:]),
-		Link: s.linkType, TS: s.timestamp(h),
-	})
+	b.Frames = append(b.Frames, s.frameOf(h, pos, caplen))
 	s.packets++
 	return n, 0, nil
+}
+
+// frameOf is the frame of the record whose header h is at offset pos of a
+// batch: the serial reader's and the parts' (parts.go) alike.
+func (s *pcapFile) frameOf(h []byte, pos int, caplen uint32) Frame {
+	return Frame{
+		Off: uint32(pos + s.recLen), CapLen: caplen, OrigLen: s.u32(h[12:]),
+		Link: s.linkType, TS: s.timestamp(h),
+	}
 }
