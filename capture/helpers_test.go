@@ -49,14 +49,7 @@ func readPackets(tb testing.TB, path string) ([]frame, error) {
 		tb.Fatal(err)
 	}
 	defer s.Close()
-	var out []frame
-	for {
-		data, ci, err := s.ReadPacket()
-		if err != nil {
-			return out, err
-		}
-		out = append(out, frame{s.LinkType(), bytes.Clone(data), ci})
-	}
+	return readPacketsFrom(s)
 }
 
 // gzipped compresses b.
