@@ -305,13 +305,3 @@ func (s *pcapFile) plausible(data []byte) (int, bool) {
 }
 
 func (s *pcapFile) align() int { return 1 }
-
-// offset is how far the parts or the serial reader have read (progress).
-func (r *reader) offset() (int64, bool) {
-	if r.partsAt != nil {
-		if at := r.partsAt.Load(); at > 0 { // 0: no parts are being read
-			return at, true
-		}
-	}
-	return r.fileOffset()
-}

@@ -30,6 +30,16 @@ func Offset(s Source) (n int64, ok bool) {
 	return x.offset()
 }
 
+// offset is how far the parts or the serial reader have read (progress).
+func (r *reader) offset() (int64, bool) {
+	if r.partsAt != nil {
+		if at := r.partsAt.Load(); at > 0 { // 0: no parts are being read
+			return at, true
+		}
+	}
+	return r.fileOffset()
+}
+
 func (r *reader) fileOffset() (int64, bool) {
 	if r.file == nil {
 		return 0, false
